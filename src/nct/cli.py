@@ -1,0 +1,215 @@
+"""The ``nct`` command line: one subcommand per capability, mapping onto the Python API."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import json
+import os
+import sys
+from pathlib import Path
+
+SUFFIX = ".nct"
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 1."""
+
+
+def _read_input(path: str) -> bytes:
+    """Bytes of a file, or of stdin for '-'."""
+    if path == "-":
+        return sys.stdin.buffer.read()
+    p = Path(path)
+    if p.is_dir():
+        raise CliError(f"{path}: is a directory")
+    try:
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise CliError(f"{path}: no such file") from None
+    except PermissionError:
+        raise CliError(f"{path}: permission denied") from None
+    except OSError as e:
+        raise CliError(f"{path}: cannot read ({e.strerror})") from None
+
+
+def _write_output(path: str, data: bytes, force: bool) -> None:
+    """Write atomically (temporary file + rename) or to stdout for '-'; never clobber without force."""
+    from .util import atomic_path
+
+    if path == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    _refuse_existing(path, force)
+    p = Path(path)
+    if not p.parent.is_dir():
+        raise CliError(f"{p.parent}: no such directory")
+    if not os.access(p.parent, os.W_OK):
+        raise CliError(f"{p.parent}: directory is not writable")
+    try:
+        with atomic_path(p) as tmp:
+            tmp.write_bytes(data)
+    except OSError as e:
+        if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise CliError(f"{p.parent}: directory is not writable") from None
+        raise CliError(f"{path}: cannot write ({e.strerror})") from None
+
+
+def _refuse_existing(path: str, force: bool) -> None:
+    """Fail early, before any work, if an output exists and may not be overwritten."""
+    if path != "-" and Path(path).exists() and not force:
+        raise CliError(f"{path}: already exists (use --force to overwrite)")
+
+
+def _output_name(args: argparse.Namespace, source: str, compressing: bool) -> str:
+    """The -o path, or the input's name with .nct added / removed."""
+    if args.output and len(args.inputs) > 1:
+        raise CliError("-o names one output; give one input with it")
+    if args.output:
+        return args.output
+    if source == "-":
+        return "-"
+    if compressing:
+        return source + SUFFIX
+    if not source.endswith(SUFFIX):
+        raise CliError(f"{source}: does not end in {SUFFIX}; name the output with -o")
+    return source[: -len(SUFFIX)]
+
+
+def cmd_compress(args: argparse.Namespace) -> None:
+    """nct compress."""
+    from . import api
+
+    params = {"block": args.block} if args.block is not None else {}
+    model = api.load_model(args.model) if args.method == "ac" else None
+    for source in args.inputs:
+        data = _read_input(source)
+        out = _output_name(args, source, compressing=True)
+        _refuse_existing(out, args.force)
+        archive = api.compress(data, args.method, model, check=args.verify, progress=not args.quiet, **params)
+        _write_output(out, archive, args.force)
+        if not args.quiet and out != "-":
+            bpb = 8 * len(archive) / len(data) if data else 0.0
+            checked = ", verified" if args.verify else ""
+            print(f"{source}: {len(data)} -> {len(archive)} bytes ({bpb:.3f} bits/byte{checked})", file=sys.stderr)
+
+
+def cmd_decompress(args: argparse.Namespace) -> None:
+    """nct decompress."""
+    from . import api
+
+    model = api.load_model(args.model) if args.model else None
+    for source in args.inputs:
+        archive = _read_input(source)
+        out = _output_name(args, source, compressing=False)
+        _refuse_existing(out, args.force)
+        data = api.decompress(archive, model=model, progress=not args.quiet)
+        _write_output(out, data, args.force)
+
+
+def cmd_info(args: argparse.Namespace) -> None:
+    """nct info: print an archive's header as JSON."""
+    from .api import inspect
+
+    for source in args.inputs:
+        print(json.dumps({"file": source, **inspect(_read_input(source)).__dict__}, indent=2))
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    """nct bench: every compressor on the embedded validation text (or --data files)."""
+    from .eval.bench import main_bench
+
+    main_bench(args)
+
+
+def cmd_train_m1(args: argparse.Namespace) -> None:
+    """nct train-m1."""
+    from .train.m1 import main_train_m1
+
+    main_train_m1(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    from .compressors import available
+
+    p = argparse.ArgumentParser(prog="nct", description="Neurally compressed text: LMs as exact lossless compressors.")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for PyTorch (default: all cores)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("compress", help="compress files into verified .nct archives")
+    c.add_argument("inputs", nargs="+", help="files to compress ('-' for stdin)")
+    c.add_argument("-o", "--output", help="output path ('-' for stdout); default INPUT.nct")
+    c.add_argument("--method", default="ac", choices=available(), help="compression method (default: ac = M1 + AC)")
+    c.add_argument("--model", help="M1 model file (default: the shipped M1)")
+    c.add_argument("--block", type=int, help="bytes per independently coded block (default 4096)")
+    c.add_argument("--verify", action="store_true", help="decode the archive and compare before writing it")
+    c.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    c.set_defaults(func=cmd_compress)
+
+    d = sub.add_parser("decompress", help="restore files from .nct archives (checked against their checksum)")
+    d.add_argument("inputs", nargs="+", help="archives ('-' for stdin)")
+    d.add_argument("-o", "--output", help="output path ('-' for stdout); default INPUT without .nct")
+    d.add_argument("--model", help="M1 model file the archive was made with (default: the shipped M1)")
+    d.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
+    d.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    d.set_defaults(func=cmd_decompress)
+
+    i = sub.add_parser("info", help="show an archive's header")
+    i.add_argument("inputs", nargs="+")
+    i.set_defaults(func=cmd_info)
+
+    b = sub.add_parser("bench", help="neural vs classical compressors, every round trip verified")
+    b.add_argument("--data", action="append", help="file or directory to benchmark (default: embedded validation text)")
+    b.add_argument("--methods", default="ac,static-ac,gzip,bz2,xz,zstd,brotli", help="comma-separated methods")
+    b.add_argument("--model", help="M1 model file (default: the shipped M1)")
+    b.add_argument("--block", type=int, default=None, help="AC block size in bytes")
+    b.add_argument("--out", default=None, help="directory for results.json and results.md")
+    b.set_defaults(func=cmd_bench)
+
+    t = sub.add_parser("train-m1", help="train a byte-level M1 (resumable) and export its exact engine")
+    t.add_argument("--corpus", default="default", help="default | FILE | DIR of .txt | FILE.jsonl | FILE.parquet:COLUMN")
+    t.add_argument("--size", default="600k", help="model preset (200k, 600k, 800k, 3m)")
+    t.add_argument("--out", default="runs/m1", help="run directory (resumes if it holds a checkpoint)")
+    t.add_argument("--steps", type=int, default=5000)
+    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--warmup", type=int, default=200)
+    t.add_argument("--schedule", default="cosine", choices=["cosine", "rsqrt"])
+    t.add_argument("--dtype", default="auto", choices=["auto", "fp32", "bf16"])
+    t.add_argument("--eval-every", type=int, default=250)
+    t.add_argument("--seed", type=int, default=0)
+    t.set_defaults(func=cmd_train_m1)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``nct`` command."""
+    args = build_parser().parse_args(argv)
+    from .compressors.base import CorruptPayload
+    from .container import ArchiveError
+    from .models.m1 import ModelError
+
+    try:
+        import torch
+
+        torch.set_num_threads(args.threads or os.cpu_count() or 1)
+        args.func(args)
+    except (CliError, ArchiveError, CorruptPayload, ModelError) as e:
+        print(f"nct: error: {e}", file=sys.stderr)
+        return 1
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as e:
+        print(f"nct: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("nct: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

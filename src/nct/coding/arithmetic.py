@@ -1,0 +1,171 @@
+"""Exact bit-level arithmetic coding with integer state (Witten, Neal & Cleary 1987).
+
+``precision`` is the width of the coder's state in bits (32 as LMIC, 16 for a TLNCT-like coder).
+A symbol is given as its integer interval ``[low, high)`` of a CDF whose ``total`` is at most
+2^(precision-2); every symbol must have a frequency of at least 1.
+
+Encoder and Decoder share one interval-narrowing routine, so they cannot drift apart. The encoder
+ends a stream with the *shortest* bit string whose dyadic interval lies inside the final interval,
+and can say at any time how long the stream would be if ended now (``finished_length``):
+Equal-Info Windows use that to fill windows of exactly b bits. The decoder reads zeros past the
+end of its input, so zero padding is harmless.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+DEFAULT_PRECISION = 32
+
+
+def max_total(precision: int = DEFAULT_PRECISION) -> int:
+    """Largest CDF total a coder of this precision accepts."""
+    return 1 << (precision - 2)
+
+
+class _Interval:
+    """The coder's current interval [low, high] (inclusive) of ``precision``-bit integers."""
+
+    __slots__ = ("precision", "low", "high", "_half", "_quarter", "_top")
+
+    def __init__(self, precision: int):
+        if not 4 <= precision <= 62:
+            raise ValueError("precision must be between 4 and 62 bits")
+        self.precision = precision
+        self.low = 0
+        self.high = (1 << precision) - 1
+        self._half = 1 << (precision - 1)
+        self._quarter = 1 << (precision - 2)
+
+    def _narrow(self, low: int, high: int, total: int) -> None:
+        """Shrink the interval to the symbol's sub-interval [low, high) of ``total``, then renormalise."""
+        if not 0 <= low < high <= total <= self._quarter:
+            raise ValueError(f"bad symbol interval [{low}, {high}) of {total} (precision {self.precision})")
+        rng = self.high - self.low + 1
+        self.high = self.low + rng * high // total - 1
+        self.low = self.low + rng * low // total
+        half, quarter = self._half, self._quarter
+        while True:
+            if self.high < half:
+                self._shift(0)
+            elif self.low >= half:
+                self._shift(1)
+                self.low -= half
+                self.high -= half
+            elif self.low >= quarter and self.high < half + quarter:
+                self._straddle()
+                self.low -= quarter
+                self.high -= quarter
+            else:
+                return
+            self.low <<= 1
+            self.high = (self.high << 1) | 1
+
+    def _shift(self, bit: int) -> None:
+        raise NotImplementedError
+
+    def _straddle(self) -> None:
+        raise NotImplementedError
+
+
+class Encoder(_Interval):
+    """Arithmetic encoder: ``encode`` symbol intervals, then ``finish`` for the bits."""
+
+    __slots__ = ("bits", "pending")
+
+    def __init__(self, precision: int = DEFAULT_PRECISION):
+        super().__init__(precision)
+        self.bits: list[int] = []
+        self.pending = 0
+
+    def encode(self, low: int, high: int, total: int) -> None:
+        """Code one symbol whose CDF interval is [low, high) out of ``total``."""
+        self._narrow(low, high, total)
+
+    def _shift(self, bit: int) -> None:
+        self.bits.append(bit)
+        if self.pending:
+            self.bits.extend([bit ^ 1] * self.pending)
+            self.pending = 0
+
+    def _straddle(self) -> None:
+        self.pending += 1
+
+    def _tail(self) -> tuple[int, int]:
+        """(k, v): the shortest dyadic interval [v, v+1) * 2^(P-k) inside [low, high]."""
+        p = self.precision
+        for k in range(1 if self.pending else 0, p + 1):
+            unit = 1 << (p - k)
+            v = -(-self.low // unit)
+            if (v + 1) * unit <= self.high + 1:
+                return k, v
+        raise AssertionError("unreachable: a P-bit interval always holds a P-bit point")
+
+    def finished_length(self) -> int:
+        """Length in bits of the stream if it were finished now."""
+        k, _ = self._tail()
+        return len(self.bits) + (k + self.pending if k else 0)
+
+    def finish(self) -> list[int]:
+        """End the stream; returns all its bits (the encoder must not be used afterwards)."""
+        k, v = self._tail()
+        if k:
+            self._shift(v >> (k - 1))
+            self.bits.extend((v >> (k - 1 - i)) & 1 for i in range(1, k))
+        return self.bits
+
+    def copy(self) -> "Encoder":
+        """An independent copy (to try a symbol without committing to it)."""
+        e = Encoder(self.precision)
+        e.low, e.high, e.pending, e.bits = self.low, self.high, self.pending, list(self.bits)
+        return e
+
+
+class Decoder(_Interval):
+    """Arithmetic decoder over a bit sequence: ``target`` -> find the symbol -> ``decode`` it."""
+
+    __slots__ = ("_bits", "_pos", "value")
+
+    def __init__(self, bits: Sequence[int], precision: int = DEFAULT_PRECISION):
+        super().__init__(precision)
+        self._bits = bits
+        self._pos = 0
+        self.value = 0
+        for _ in range(precision):
+            self.value = (self.value << 1) | self._next_bit()
+
+    def _next_bit(self) -> int:
+        pos = self._pos
+        self._pos = pos + 1
+        return self._bits[pos] if pos < len(self._bits) else 0
+
+    def target(self, total: int) -> int:
+        """The CDF value in [0, total) that selects the next symbol."""
+        return ((self.value - self.low + 1) * total - 1) // (self.high - self.low + 1)
+
+    def decode(self, low: int, high: int, total: int) -> None:
+        """Consume the symbol whose interval [low, high) contains ``target(total)``."""
+        self._narrow(low, high, total)
+
+    def _shift(self, bit: int) -> None:
+        self.value = ((self.value - (self._half if bit else 0)) << 1) | self._next_bit()
+
+    def _straddle(self) -> None:
+        self.value = ((self.value - self._quarter) << 1) | self._next_bit()
+
+    @property
+    def bits_read(self) -> int:
+        """Bits consumed so far, counting the ``precision`` bits of look-ahead."""
+        return self._pos
+
+
+def pack_bits(bits: Sequence[int]) -> bytes:
+    """Bits (MSB first) to bytes, zero-padded to a whole byte."""
+    return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes()
+
+
+def unpack_bits(data: bytes) -> list[int]:
+    """Bytes to bits, MSB first."""
+    return np.unpackbits(np.frombuffer(data, dtype=np.uint8)).tolist()

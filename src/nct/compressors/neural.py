@@ -1,0 +1,241 @@
+"""Arithmetic coding with a probability model: AC (M1) and StaticAC (a byte unigram).
+
+The input is cut into blocks that are coded independently, each starting from BOS, so blocks
+compress in teacher-forced batches and decompress in parallel, in lockstep. Payload:
+varint(original length) varint(block) then, per block, varint(stream bytes) and the stream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Protocol
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..coding.arithmetic import DEFAULT_PRECISION, Decoder, Encoder, max_total, pack_bits, unpack_bits
+from ..coding.varint import read_varint, write_varint
+from ..models.m1 import DEFAULT_FREQ_BITS, M1
+from .base import CorruptPayload, register
+
+
+class ProbabilityModel(Protocol):
+    """Integer next-symbol CDFs, teacher-forced or one step at a time (identical by contract)."""
+
+    fingerprint: str
+    bos: int
+
+    def cdfs(self, inputs: torch.Tensor, freq_bits: int = DEFAULT_FREQ_BITS) -> torch.Tensor:
+        """[B, T, V+1] CDFs of the symbol after each input position."""
+        ...
+
+    def start(self, batch: int) -> Any:
+        """Decoding state for ``batch`` sequences."""
+        ...
+
+    def step(self, state: Any, tokens: torch.Tensor, freq_bits: int = DEFAULT_FREQ_BITS) -> torch.Tensor:
+        """Feed one token per sequence; [B, V+1] CDFs of the next symbol."""
+        ...
+
+
+@dataclass
+class Unigram:
+    """A context-free byte model from byte counts: StaticAC's probability model."""
+
+    counts: np.ndarray
+    bos: int = 256
+    fingerprint: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.counts = np.asarray(self.counts, dtype=np.int64)
+        if self.counts.shape != (256,) or (self.counts < 0).any():
+            raise ValueError("a unigram model needs 256 non-negative byte counts")
+        self.fingerprint = hashlib.sha256(self.counts.astype("<i8").tobytes()).hexdigest()
+
+    @classmethod
+    def fit(cls, data: bytes) -> "Unigram":
+        """Count the bytes of ``data``."""
+        return cls(np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256))
+
+    def cdf(self, freq_bits: int = DEFAULT_FREQ_BITS) -> torch.Tensor:
+        """The one CDF [257] (every byte has frequency >= 1)."""
+        c = torch.from_numpy(self.counts)
+        freq = c * ((1 << freq_bits) - 256) // max(1, int(c.sum())) + 1
+        return torch.nn.functional.pad(freq.cumsum(0), (1, 0))
+
+    def cdfs(self, inputs: torch.Tensor, freq_bits: int = DEFAULT_FREQ_BITS) -> torch.Tensor:
+        """The same CDF at every position."""
+        return self.cdf(freq_bits).expand(*inputs.shape, 257)
+
+    def start(self, batch: int) -> int:
+        """No state."""
+        return batch
+
+    def step(self, state: int, tokens: torch.Tensor, freq_bits: int = DEFAULT_FREQ_BITS) -> torch.Tensor:
+        """The same CDF for every sequence."""
+        return self.cdf(freq_bits).expand(len(tokens), 257).contiguous()
+
+
+@dataclass
+class BlockCoder:
+    """Arithmetic coding of independent blocks under a probability model."""
+
+    model: ProbabilityModel
+    block: int
+    precision: int = DEFAULT_PRECISION
+    freq_bits: int = DEFAULT_FREQ_BITS
+    batch: int = 256  # blocks decoded in lockstep
+    positions: int = 16384  # positions scored per teacher-forced forward
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        if self.block < 1:
+            raise ValueError("block size must be positive")
+        if (1 << self.freq_bits) > max_total(self.precision) or self.freq_bits < 9:
+            raise ValueError(f"freq_bits must be in 9..{self.precision - 2} for a {self.precision}-bit coder")
+
+    def params(self) -> dict:
+        """Coding parameters stored in archives."""
+        return {"block": self.block, "precision": self.precision, "freq_bits": self.freq_bits}
+
+    # ----- compress ---------------------------------------------------------------------------
+    def compress(self, data: bytes) -> bytes:
+        """Payload: lengths, then one arithmetic-coded stream per block."""
+        out = bytearray(write_varint(len(data)) + write_varint(self.block))
+        for stream in self.encode_blocks(data):
+            out += write_varint(len(stream)) + stream
+        return bytes(out)
+
+    def encode_blocks(self, data: bytes) -> Iterator[bytes]:
+        """The coded stream of every block, in order."""
+        blocks = [data[i : i + self.block] for i in range(0, len(data), self.block)]
+        per_batch = max(1, self.positions // self.block)
+        bar = tqdm(total=len(data), unit="B", unit_scale=True, desc="compress", disable=not self.progress)
+        for i in range(0, len(blocks), per_batch):
+            group = blocks[i : i + per_batch]
+            for b, (low, high, total) in zip(group, self._intervals(group)):
+                enc = Encoder(self.precision)
+                for lo, hi, tot in zip(low[: len(b)], high[: len(b)], total[: len(b)]):
+                    enc.encode(lo, hi, tot)
+                yield pack_bits(enc.finish())
+                bar.update(len(b))
+        bar.close()
+
+    def _intervals(self, group: list[bytes]) -> list[tuple[list[int], list[int], list[int]]]:
+        """Per block: each byte's CDF interval [low, high) and the CDF total, under teacher forcing."""
+        length = max(len(b) for b in group)
+        y = torch.zeros(len(group), length, dtype=torch.long)
+        for j, b in enumerate(group):
+            y[j, : len(b)] = torch.frombuffer(bytearray(b), dtype=torch.uint8)
+        x = torch.cat([torch.full((len(group), 1), self.model.bos), y[:, :-1]], dim=1)
+        cdf = self.model.cdfs(x, self.freq_bits)
+        low = cdf.gather(-1, y[..., None])[..., 0]
+        high = cdf.gather(-1, y[..., None] + 1)[..., 0]
+        return list(zip(low.tolist(), high.tolist(), cdf[..., -1].tolist()))
+
+    # ----- decompress -------------------------------------------------------------------------
+    def decompress(self, payload: bytes) -> bytes:
+        """Inverse of ``compress``."""
+        try:
+            n, pos = read_varint(payload, 0)
+            block, pos = read_varint(payload, pos)
+            if block != self.block:
+                raise CorruptPayload(f"payload block size {block} differs from the coder's {self.block}")
+            streams = []
+            for _ in range(-(-n // block)):
+                size, pos = read_varint(payload, pos)
+                if pos + size > len(payload):
+                    raise CorruptPayload("payload is truncated")
+                streams.append(payload[pos : pos + size])
+                pos += size
+        except IndexError:
+            raise CorruptPayload("payload is truncated") from None
+        if pos != len(payload):
+            raise CorruptPayload("payload has trailing bytes")
+        lengths = [min(block, n - i * block) for i in range(len(streams))]
+        return self.decode_blocks(streams, lengths)
+
+    def decode_blocks(self, streams: list[bytes], lengths: list[int]) -> bytes:
+        """Decode independent block streams of the given lengths, ``batch`` blocks in lockstep."""
+        out = []
+        bar = tqdm(total=sum(lengths), unit="B", unit_scale=True, desc="decompress", disable=not self.progress)
+        for i in range(0, len(streams), self.batch):
+            out += self._decode_lockstep(streams[i : i + self.batch], lengths[i : i + self.batch], bar)
+        bar.close()
+        return b"".join(out)
+
+    def _decode_lockstep(self, streams: list[bytes], lengths: list[int], bar: tqdm) -> list[bytes]:
+        """Decode a group of streams together, one symbol per stream per model step."""
+        decoders = [Decoder(unpack_bits(s), self.precision) for s in streams]
+        symbols = np.zeros((len(streams), max(lengths)), dtype=np.uint8)
+        state = self.model.start(len(streams))
+        tokens = torch.full((len(streams),), self.model.bos, dtype=torch.long)
+        for t in range(max(lengths)):
+            cdf = self.model.step(state, tokens, self.freq_bits)
+            totals = cdf[:, -1].tolist()
+            targets = torch.tensor([d.target(tot) for d, tot in zip(decoders, totals)])
+            sym = torch.searchsorted(cdf, targets[:, None], right=True)[:, 0] - 1
+            low = cdf.gather(1, sym[:, None])[:, 0].tolist()
+            high = cdf.gather(1, sym[:, None] + 1)[:, 0].tolist()
+            for d, lo, hi, tot, n in zip(decoders, low, high, totals, lengths):
+                if t < n:
+                    d.decode(lo, hi, tot)
+            symbols[:, t] = sym.numpy()
+            tokens = sym
+            bar.update(sum(t < n for n in lengths))
+        return [symbols[j, :n].tobytes() for j, n in enumerate(lengths)]
+
+
+@register("ac")
+def arithmetic_coding(model: M1 | None = None, block: int = 4096, **kw) -> "NeuralCompressor":
+    """AC: M1's probabilities + arithmetic coding, in independent blocks (default: the shipped M1)."""
+    model = model if model is not None else M1.load("default")
+    if model.cfg.window is None:
+        block = min(block, model.cfg.context)
+    return NeuralCompressor("ac", BlockCoder(model, block, **kw))
+
+
+_DEFAULT_UNIGRAM: Unigram | None = None
+
+
+def default_unigram() -> Unigram:
+    """Byte unigram of the embedded corpus's training split (StaticAC's default model)."""
+    global _DEFAULT_UNIGRAM
+    if _DEFAULT_UNIGRAM is None:
+        from ..data.corpus import embedded
+
+        _DEFAULT_UNIGRAM = Unigram.fit(b"".join(d.data for d in embedded("train").documents))
+    return _DEFAULT_UNIGRAM
+
+
+@register("static-ac")
+def static_ac(model: Unigram | None = None, block: int = 4096, **kw) -> "NeuralCompressor":
+    """StaticAC: a fixed byte unigram + arithmetic coding (TLNCT's StaticAC)."""
+    return NeuralCompressor("static-ac", BlockCoder(model if model is not None else default_unigram(), block, **kw))
+
+
+@dataclass
+class NeuralCompressor:
+    """A Compressor whose payload depends on a model: archives record the model's fingerprint."""
+
+    name: str
+    coder: BlockCoder
+
+    @property
+    def model(self) -> ProbabilityModel:
+        """The probability model."""
+        return self.coder.model
+
+    def params(self) -> dict:
+        """Coding parameters (the model is identified separately by its fingerprint)."""
+        return self.coder.params()
+
+    def compress(self, data: bytes) -> bytes:
+        """Compressed payload."""
+        return self.coder.compress(data)
+
+    def decompress(self, payload: bytes) -> bytes:
+        """Inverse of ``compress``."""
+        return self.coder.decompress(payload)

@@ -1,0 +1,354 @@
+"""M1, the byte-level probability model, run by a deterministic engine: integer CDFs that are
+bit-identical on every path.
+
+Floating-point reductions depend on their order, so a float Transformer gives slightly different
+probabilities in a full-sequence forward, a KV-cached step, another batch size, thread count or
+CPU, and an arithmetic decoder fed different probabilities than its encoder fails. This engine
+makes every reduction exact instead (DESIGN invariant 2):
+
+* Every matmul multiplies int8-valued fp32 tensors. Products and all partial sums are integers
+  below 2^24, so the sum is exact in any order, on any BLAS, at any batch size or thread count.
+  Activations are quantized per row (per token, or per token and head) from the row's max
+  magnitude; weights per output channel; values with a fixed per-channel scale.
+* Everything else is elementwise with correctly rounded IEEE operations (+, -, x, /, sqrt,
+  round), exact (max, ReLU), or an integer table lookup: softmax uses exp tables stored with
+  the weights, and attention weights are integers (summing to <= 2^16) so that P @ V is exact.
+* The final distribution becomes an integer CDF with int64 arithmetic; every byte gets
+  frequency >= 1.
+
+So teacher-forced scoring, incremental decoding with a cache, any batch, padding and hardware
+give the same integers by construction, and tests check it. The engine is exported from a
+trained float ``Transformer`` (``M1.from_float``) and saved as one safetensors file whose
+SHA-256 over config and tensors is the model fingerprint stored in every archive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from ..util import atomic_path
+from .transformer import Transformer, TransformerConfig, bucket_table
+
+QMAX = 127.0  # int8 grid
+ATTN_ONE = 65536.0  # attention weights are integers summing to at most 2^16
+ATTN_LUT_SCALE = 8192  # exp table for attention: integers <= 2^13, so a row of 1024 sums below 2^24
+ATTN_LUT_STEPS = 64  # table steps per nat
+OUT_LUT_SCALE = 1 << 24  # exp table for the output distribution (int64)
+OUT_LUT_STEPS = 256
+DEFAULT_FREQ_BITS = 24
+FORMAT = "nct-m1-engine/1"
+DEFAULT_PATH = Path(__file__).parent / "default" / "m1.safetensors"
+
+
+def exp_table(scale: int, steps_per_nat: int) -> torch.Tensor:
+    """round(scale * exp(-i / steps_per_nat)) for i = 0.. until it reaches 0 (last entry is 0)."""
+    values = []
+    i = 0
+    while True:
+        v = round(scale * math.exp(-i / steps_per_nat))
+        values.append(v)
+        if v == 0:
+            return torch.tensor(values, dtype=torch.int64)
+        i += 1
+
+
+class ModelError(ValueError):
+    """A model file that is missing, damaged, or not an nct M1."""
+
+
+@contextmanager
+def exact_matmul() -> Iterator[None]:
+    """Forbid reduced-precision fp32 matmuls (TF32, bf16 internals) while the engine runs."""
+    prev = torch.get_float32_matmul_precision()
+    prev_cuda = torch.backends.cuda.matmul.allow_tf32
+    torch.set_float32_matmul_precision("highest")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(prev)
+        torch.backends.cuda.matmul.allow_tf32 = prev_cuda
+
+
+def quantize_rows(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(q, s): int8-valued q and per-row scale s with x ~ q * s, both computed elementwise."""
+    amax = x.abs().amax(-1, keepdim=True).clamp_min_(1e-30)
+    q = (x * amax.reciprocal().mul_(QMAX)).round_().clamp_(-QMAX, QMAX)
+    return q, amax.mul_(1.0 / QMAX)
+
+
+def quantize_weight(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-output-channel int8 weights [out, in] -> (int-valued [in, out] for x @ W, scales [out])."""
+    q, s = quantize_rows(w.float())
+    return q.t().contiguous(), s.squeeze(-1).contiguous()
+
+
+@dataclass
+class Cache:
+    """Keys and values of the positions seen so far, per layer: a ring of ``window`` slots."""
+
+    k: list[torch.Tensor]  # [B, kv, S, dh] int-valued
+    k_scale: list[torch.Tensor]  # [B, kv, 1, S]
+    v: list[torch.Tensor]  # [B, kv, S, dh] int-valued
+    position: int  # tokens consumed so far (all rows advance together)
+
+
+class M1:
+    """A byte-level LM with deterministic integer inference: M1 of the papers."""
+
+    def __init__(self, cfg: TransformerConfig, tensors: dict[str, torch.Tensor], meta: dict | None = None):
+        self.cfg = cfg
+        self.t = tensors
+        self.meta = dict(meta or {})
+        if cfg.d_model > 1024 or cfg.d_mlp > 1024:
+            raise ValueError("exact int8 matmuls need inner dimensions <= 1024")
+        if (cfg.window or cfg.context) * ATTN_LUT_SCALE > 1 << 24:
+            raise ValueError("attention span too long for exact softmax sums")
+        self._buckets = bucket_table(cfg, cfg.max_distance + 1)
+        self._attn_lut = tensors["attn_lut"].float()
+        self._out_lut = tensors["out_lut"]
+        # Attention logits are computed directly in units of the exp table's step (1/64 nat).
+        self._q_scale = ATTN_LUT_STEPS / math.sqrt(cfg.head_dim)
+        self._rel_bias = tensors["rel_bias"] * float(ATTN_LUT_STEPS)
+        self.fingerprint = fingerprint(cfg, tensors)
+
+    # ----- export / load / save -------------------------------------------------------------
+    @classmethod
+    @torch.no_grad()
+    def from_float(cls, model: Transformer, calibration: torch.Tensor, meta: dict | None = None) -> "M1":
+        """Export a trained float model; ``calibration`` ([B, T] input ids) fixes the value scales."""
+        cfg = model.cfg
+        sd = {k: v.detach().float() for k, v in model.state_dict().items()}
+        t: dict[str, torch.Tensor] = {"embed": sd["embed.weight"].contiguous()}
+        t["rel_bias"] = sd["rel_bias.weight"].t().contiguous()  # [H, buckets]
+        for i in range(cfg.n_layers):
+            p = f"blocks.{i}."
+            g_attn, g_mlp = sd[p + "attn_norm.weight"], sd[p + "mlp_norm.weight"]
+            qkv = torch.cat([sd[p + "wq.weight"], sd[p + "wk.weight"], sd[p + "wv.weight"]]) * g_attn
+            t[f"{i}.qkv"], t[f"{i}.qkv_s"] = quantize_weight(qkv)
+            t[f"{i}.o"], t[f"{i}.o_s"] = quantize_weight(sd[p + "wo.weight"])
+            t[f"{i}.w1"], t[f"{i}.w1_s"] = quantize_weight(sd[p + "w1.weight"] * g_mlp)
+            t[f"{i}.w2"], t[f"{i}.w2_s"] = quantize_weight(sd[p + "w2.weight"])
+        t["head"], t["head_s"] = quantize_weight(sd["head.weight"] * sd["norm.weight"])
+        t["attn_lut"] = exp_table(ATTN_LUT_SCALE, ATTN_LUT_STEPS)
+        t["out_lut"] = exp_table(OUT_LUT_SCALE, OUT_LUT_STEPS)
+        # Values share one scale per channel (P @ V must sum integers): the largest value seen on
+        # calibration text, +25% headroom.
+        for i, vmax in enumerate(value_ranges(model, calibration)):
+            t[f"{i}.v_s"] = (vmax * 1.25).clamp_min(1e-6) * (1.0 / QMAX)
+        return cls(cfg, t, meta)
+
+    @classmethod
+    def load(cls, path: str | Path = "default") -> "M1":
+        """Load a model saved with ``save``; ``"default"`` is the M1 shipped with nct."""
+        from safetensors import safe_open
+
+        if str(path) == "default":
+            path = DEFAULT_PATH
+        if not Path(path).is_file():
+            raise ModelError(f"{path}: model file not found")
+        try:
+            with safe_open(str(path), "pt") as f:
+                meta = f.metadata() or {}
+            if meta.get("format") != FORMAT:
+                raise ModelError(f"{path}: not an nct M1 model file")
+            cfg = TransformerConfig.from_dict(json.loads(meta["config"]))
+            return cls(cfg, load_file(str(path)), json.loads(meta.get("manifest", "{}")))
+        except ModelError:
+            raise
+        except Exception as e:  # safetensors raises its own types for damaged files
+            raise ModelError(f"{path}: not a readable nct M1 model file ({e})") from None
+
+    def save(self, path: str | Path) -> None:
+        """Write the engine as one safetensors file (atomically)."""
+        meta = {"format": FORMAT, "config": json.dumps(self.cfg.to_dict()), "manifest": json.dumps(self.meta)}
+        with atomic_path(path) as tmp:
+            save_file({k: v.contiguous() for k, v in self.t.items()}, str(tmp), metadata=meta)
+
+    @property
+    def bos(self) -> int:
+        """Input id that starts every block."""
+        return self.cfg.bos
+
+    @property
+    def n_params(self) -> int:
+        """Number of model weights (excluding tables and scales)."""
+        names = ["embed", "head"] + [f"{i}.{w}" for i in range(self.cfg.n_layers) for w in ("qkv", "o", "w1", "w2")]
+        return sum(self.t[n].numel() for n in names)
+
+    # ----- building blocks ------------------------------------------------------------------
+    def _linear(self, x: torch.Tensor, name: str, normalize: bool = False) -> torch.Tensor:
+        """x @ W with per-row int8 input; with ``normalize``, RMSNorm(x) @ W (gain folded into W)."""
+        q, s = quantize_rows(x)
+        acc = q @ self.t[name]
+        if normalize:  # x / rms(x) ~ q / sqrt(mean(q^2)): the row scale s cancels
+            ss = (q * q).sum(-1, keepdim=True).clamp_min(1.0)
+            s = (ss * (1.0 / x.shape[-1])).sqrt().reciprocal()
+        return acc * s * self.t[name + "_s"]
+
+    def _qkv(self, x: torch.Tensor, layer: int) -> tuple[torch.Tensor, ...]:
+        """Quantized queries [B,kv,G*T,dh] (+scales), keys [B,kv,T,dh] (+scales), values [B,kv,T,dh]."""
+        cfg = self.cfg
+        b, t, _ = x.shape
+        kvd = cfg.n_kv_heads * cfg.head_dim
+        h = self._linear(x, f"{layer}.qkv", normalize=True)
+        q, k, v = h.split([cfg.d_model, kvd, kvd], dim=-1)
+        g = cfg.n_heads // cfg.n_kv_heads
+        # queries grouped under their key/value head: [B, kv, G, T, dh] -> [B, kv, G*T, dh]
+        q = q.view(b, t, cfg.n_kv_heads, g, cfg.head_dim).permute(0, 2, 3, 1, 4).reshape(b, cfg.n_kv_heads, g * t, -1)
+        q, q_s = quantize_rows(q)
+        k = k.view(b, t, cfg.n_kv_heads, cfg.head_dim).transpose(1, 2)
+        k, k_s = quantize_rows(k)
+        v_s = self.t[f"{layer}.v_s"]
+        v = (v * v_s.reciprocal()).round_().clamp_(-QMAX, QMAX)
+        v = v.view(b, t, cfg.n_kv_heads, cfg.head_dim).transpose(1, 2)
+        return q, q_s * self._q_scale, k, k_s.transpose(-1, -2), v
+
+    def _attend(self, q, q_s, k, k_s, v, bias, layer: int) -> torch.Tensor:
+        """Exact softmax attention. q [B,kv,G*Tq,dh]; k, v [B,kv,S,dh]; k_s [B,kv,1,S];
+        bias [kv, G*Tq, S] (relative positions, -inf where masked). Returns [B, Tq, d_model]."""
+        cfg = self.cfg
+        logits = (q @ k.transpose(-1, -2)).mul_(q_s).mul_(k_s).add_(bias)  # in table steps
+        idx = logits.sub_(logits.amax(-1, keepdim=True)).neg_().round_().clamp_(max=len(self._attn_lut) - 1)
+        e = self._attn_lut.index_select(0, idx.int().view(-1)).view(idx.shape)
+        p = e.mul_(e.sum(-1, keepdim=True).reciprocal_().mul_(ATTN_ONE)).floor_()
+        out = (p @ v) * (self.t[f"{layer}.v_s"].view(cfg.n_kv_heads, 1, cfg.head_dim) * (1.0 / ATTN_ONE))
+        b, _, gt, _ = out.shape
+        g = cfg.n_heads // cfg.n_kv_heads
+        tq = gt // g
+        return out.view(b, cfg.n_kv_heads, g, tq, cfg.head_dim).permute(0, 3, 1, 2, 4).reshape(b, tq, cfg.d_model)
+
+    def _bias(self, t_q: torch.Tensor, t_k: torch.Tensor) -> torch.Tensor:
+        """[kv, G*Tq, S] attention bias for query positions t_q and key positions t_k."""
+        cfg = self.cfg
+        dist = t_q[:, None] - t_k[None, :]
+        allowed = dist >= 0
+        if cfg.window is not None:
+            allowed &= dist < cfg.window
+        buckets = self._buckets[dist.clamp(0, cfg.max_distance)]
+        bias = self._rel_bias[:, buckets].masked_fill(~allowed, float("-inf"))  # [H, Tq, S]
+        g = cfg.n_heads // cfg.n_kv_heads
+        return bias.reshape(cfg.n_kv_heads, g * len(t_q), len(t_k))
+
+    def _mlp(self, x: torch.Tensor, layer: int) -> torch.Tensor:
+        """ReLU MLP with exact matmuls."""
+        return self._linear(torch.relu(self._linear(x, f"{layer}.w1", normalize=True)), f"{layer}.w2")
+
+    def _cdf(self, x: torch.Tensor, freq_bits: int) -> torch.Tensor:
+        """Final norm + head -> integer CDF [..., V+1] (int64, cdf[0] = 0, every frequency >= 1)."""
+        z = self._linear(x, "head", normalize=True)
+        idx = ((z.amax(-1, keepdim=True) - z) * float(OUT_LUT_STEPS)).round_().clamp_(max=len(self._out_lut) - 1)
+        e = self._out_lut[idx.long()]
+        spare = (1 << freq_bits) - z.shape[-1]
+        freq = e * spare // e.sum(-1, keepdim=True) + 1
+        return torch.nn.functional.pad(freq.cumsum(-1), (1, 0))
+
+    # ----- the two paths --------------------------------------------------------------------
+    @torch.no_grad()
+    def cdfs(self, inputs: torch.Tensor, freq_bits: int = DEFAULT_FREQ_BITS, chunk: int = 64) -> torch.Tensor:
+        """Integer CDFs [B, T, V+1] of the symbol after each input position (teacher forcing).
+
+        Attention runs in query chunks over only the keys a chunk can see, so long windowed
+        blocks cost O(T x window)."""
+        with exact_matmul():
+            return self._cdf(self._hidden(inputs, chunk), freq_bits)
+
+    def _hidden(self, inputs: torch.Tensor, chunk: int) -> torch.Tensor:
+        """Final hidden states [B, T, d] for a full sequence."""
+        cfg = self.cfg
+        b, t = inputs.shape
+        if cfg.window is None and t > cfg.context:
+            raise ValueError(f"block of {t} tokens is longer than the model's context ({cfg.context})")
+        x = self.t["embed"][inputs]
+        pos = torch.arange(t)
+        g = cfg.n_heads // cfg.n_kv_heads
+        chunks = []  # (queries c0:c1, first visible key k0, their bias), shared by all layers
+        for c0 in range(0, t, chunk):
+            c1 = min(t, c0 + chunk)
+            k0 = max(0, c0 - cfg.window + 1) if cfg.window else 0
+            chunks.append((c0, c1, k0, self._bias(pos[c0:c1], pos[k0:c1])))
+        for layer in range(cfg.n_layers):
+            q, q_s, k, k_s, v = self._qkv(x, layer)
+            q = q.view(b, cfg.n_kv_heads, g, t, -1)
+            q_s = q_s.view(b, cfg.n_kv_heads, g, t, 1)
+            parts = []
+            for c0, c1, k0, bias in chunks:
+                qc = q[:, :, :, c0:c1].reshape(b, cfg.n_kv_heads, g * (c1 - c0), -1)
+                qsc = q_s[:, :, :, c0:c1].reshape(b, cfg.n_kv_heads, g * (c1 - c0), 1)
+                parts.append(self._attend(qc, qsc, k[:, :, k0:c1], k_s[..., k0:c1], v[:, :, k0:c1], bias, layer))
+            x = x + self._linear(torch.cat(parts, dim=1), f"{layer}.o")
+            x = x + self._mlp(x, layer)
+        return x
+
+    def start(self, batch: int) -> Cache:
+        """An empty cache for ``batch`` sequences decoded in lockstep."""
+        cfg = self.cfg
+        slots = cfg.window or cfg.context
+        shape = (batch, cfg.n_kv_heads, slots, cfg.head_dim)
+        n = cfg.n_layers
+        return Cache(
+            k=[torch.zeros(shape) for _ in range(n)],
+            k_scale=[torch.ones(batch, cfg.n_kv_heads, 1, slots) for _ in range(n)],
+            v=[torch.zeros(shape) for _ in range(n)],
+            position=0,
+        )
+
+    @torch.no_grad()
+    def step(self, cache: Cache, tokens: torch.Tensor, freq_bits: int = DEFAULT_FREQ_BITS) -> torch.Tensor:
+        """Feed one token per sequence ([B]); returns the integer CDFs [B, V+1] of the next symbol."""
+        cfg = self.cfg
+        t = cache.position
+        slots = cache.k[0].shape[2]
+        if cfg.window is None and t >= slots:
+            raise ValueError(f"sequence longer than the model's context ({cfg.context})")
+        slot = t % slots
+        filled = min(t + 1, slots)
+        # positions held by the ring slots 0..filled-1 (slot j holds the latest position = j mod slots)
+        held = torch.arange(filled)
+        held = held + ((t - held) // slots) * slots
+        bias = self._bias(torch.tensor([t]), held)
+        with exact_matmul():
+            x = self.t["embed"][tokens][:, None]
+            for layer in range(cfg.n_layers):
+                q, q_s, k, k_s, v = self._qkv(x, layer)
+                cache.k[layer][:, :, slot] = k[:, :, 0]
+                cache.k_scale[layer][..., slot] = k_s[..., 0]
+                cache.v[layer][:, :, slot] = v[:, :, 0]
+                ks, kss, vs = cache.k[layer][:, :, :filled], cache.k_scale[layer][..., :filled], cache.v[layer][:, :, :filled]
+                x = x + self._linear(self._attend(q, q_s, ks, kss, vs, bias, layer), f"{layer}.o")
+                x = x + self._mlp(x, layer)
+            cache.position = t + 1
+            return self._cdf(x[:, 0], freq_bits)
+
+
+@torch.no_grad()
+def value_ranges(model: Transformer, inputs: torch.Tensor) -> list[torch.Tensor]:
+    """Largest |value| per channel of every layer of the float model on ``inputs``."""
+    ranges: list[torch.Tensor] = []
+    hooks = [b.wv.register_forward_hook(lambda m, i, o: ranges.append(o.abs().amax(dim=(0, 1)))) for b in model.blocks]
+    try:
+        model.eval()
+        model(inputs)
+    finally:
+        for h in hooks:
+            h.remove()
+    return ranges
+
+
+def fingerprint(cfg: TransformerConfig, tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over the config and every tensor (name, dtype, shape, bytes), hex."""
+    h = hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode())
+    for name in sorted(tensors):
+        v = tensors[name].contiguous()
+        h.update(f"{name}|{v.dtype}|{tuple(v.shape)}|".encode())
+        h.update(v.numpy().tobytes())
+    return h.hexdigest()

@@ -1,0 +1,162 @@
+"""One training loop for M1 and M2: warm-up + decay, z-loss, autocast where the CPU has bf16,
+safetensors checkpoints that resume exactly, a progress bar with live bits/byte."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
+
+from ..models.transformer import Transformer, TransformerConfig, lm_loss
+from ..util import atomic_path
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings (defaults sized for a 2-core CPU)."""
+
+    steps: int = 2000
+    batch_size: int = 32
+    lr: float = 2e-3
+    min_lr_ratio: float = 0.1
+    warmup: int = 200
+    schedule: str = "cosine"  # or "rsqrt", the papers' inverse-square-root decay
+    weight_decay: float = 0.01
+    z_loss: float = 1e-4
+    grad_clip: float = 1.0
+    dtype: str = "auto"  # auto | fp32 | bf16
+    eval_every: int = 250
+    checkpoint_every: int = 250
+    seed: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """Build from plain values, ignoring unknown keys."""
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def learning_rate(cfg: TrainConfig, step: int) -> float:
+    """Learning rate at ``step``: linear warm-up, then cosine to min_lr_ratio or rsqrt decay."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    if cfg.schedule == "rsqrt":
+        return cfg.lr * math.sqrt(max(cfg.warmup, 1) / (step + 1))
+    progress = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def autocast_dtype(setting: str, device: torch.device) -> torch.dtype | None:
+    """bf16 where the hardware runs it fast (CUDA, or a CPU with AVX-512-BF16/AMX), else fp32."""
+    if setting == "fp32":
+        return None
+    if setting == "bf16":
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    return torch.bfloat16 if ("amx_bf16" in flags or "avx512_bf16" in flags) else None
+
+
+def _save_checkpoint(run_dir: Path, model: Transformer, opt: torch.optim.Optimizer, step: int, log: list) -> None:
+    """Write weights (safetensors) and optimizer state atomically; the state file is written last."""
+    weights = {k: v.contiguous() for k, v in model.state_dict().items()}
+    with atomic_path(run_dir / "model.safetensors") as tmp:
+        save_file(weights, str(tmp), metadata={"config": json.dumps(model.cfg.to_dict()), "step": str(step)})
+    with atomic_path(run_dir / "state.pt") as tmp:
+        torch.save({"optimizer": opt.state_dict(), "step": step, "log": log}, tmp)
+
+
+def load_float_model(path: str | Path) -> Transformer:
+    """A trained float Transformer from a run directory or its model.safetensors."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "model.safetensors"
+    from safetensors import safe_open
+
+    with safe_open(str(p), "pt") as f:
+        cfg = TransformerConfig.from_dict(json.loads(f.metadata()["config"]))
+    model = Transformer(cfg)
+    model.load_state_dict(load_file(str(p)))
+    return model
+
+
+def train(
+    model: Transformer,
+    batches: Callable[[int], Batch],
+    evaluate: Callable[[Transformer], float],
+    cfg: TrainConfig,
+    run_dir: str | Path,
+    description: str = "train",
+    tokens_to_bytes: float = 1.0,
+) -> list[dict]:
+    """Train ``model`` on ``batches(step)`` for cfg.steps, resuming from ``run_dir`` if it holds a
+    checkpoint. ``evaluate`` returns validation bits/byte. Returns the log (one dict per evaluation)."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    device = next(model.parameters()).device
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.dim() >= 2]
+    no_decay = [p for p in params if p.dim() < 2]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr,
+        betas=(0.9, 0.95),
+    )
+    start, log = 0, []
+    if (run_dir / "state.pt").exists():
+        model.load_state_dict(load_file(str(run_dir / "model.safetensors")))
+        state = torch.load(run_dir / "state.pt", weights_only=True)
+        opt.load_state_dict(state["optimizer"])
+        start, log = state["step"], state["log"]
+    amp = autocast_dtype(cfg.dtype, device)
+    (run_dir / "train_config.json").write_text(json.dumps({"train": asdict(cfg), "model": model.cfg.to_dict()}, indent=2))
+    bar = tqdm(total=cfg.steps, initial=start, desc=description, unit="step", dynamic_ncols=True)
+    ema, t0 = None, time.perf_counter()
+    completed = start
+    try:
+        for step in range(start, cfg.steps):
+            for g in opt.param_groups:
+                g["lr"] = learning_rate(cfg, step)
+            x, y = batches(step)
+            x, y = x.to(device), y.to(device)
+            with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
+                logits = model(x)
+            loss, ce = lm_loss(logits, y, cfg.z_loss)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            opt.step()
+            completed = step + 1
+            bpb = ce.item() / math.log(2) * tokens_to_bytes
+            ema = bpb if ema is None else 0.98 * ema + 0.02 * bpb
+            bar.update(1)
+            bar.set_postfix(train_bpb=f"{ema:.3f}", val_bpb=f"{log[-1]['val_bpb']:.3f}" if log else "-")
+            if completed % cfg.eval_every == 0 or completed == cfg.steps:
+                val = evaluate(model)
+                log.append({"step": completed, "train_bpb": ema, "val_bpb": val, "seconds": time.perf_counter() - t0})
+                bar.set_postfix(train_bpb=f"{ema:.3f}", val_bpb=f"{val:.3f}")
+            if completed % cfg.checkpoint_every == 0 or completed == cfg.steps:
+                _save_checkpoint(run_dir, model, opt, completed, log)
+    except KeyboardInterrupt:
+        _save_checkpoint(run_dir, model, opt, completed, log)
+        bar.close()
+        raise
+    bar.close()
+    if start >= cfg.steps and not (run_dir / "model.safetensors").exists():
+        _save_checkpoint(run_dir, model, opt, cfg.steps, log)
+    return log

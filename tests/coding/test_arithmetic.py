@@ -1,0 +1,97 @@
+import bisect
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nct.coding.arithmetic import Decoder, Encoder, max_total, pack_bits, unpack_bits
+
+
+def _cdf(freqs):
+    return [0] + list(np.cumsum(freqs).tolist())
+
+
+def _encode(symbols, cdf, precision):
+    enc = Encoder(precision)
+    for s in symbols:
+        enc.encode(cdf[s], cdf[s + 1], cdf[-1])
+    predicted = enc.finished_length()
+    bits = enc.finish()
+    assert len(bits) == predicted
+    return bits
+
+
+def _decode(bits, n, cdf, precision):
+    dec = Decoder(bits, precision)
+    out = []
+    for _ in range(n):
+        s = bisect.bisect_right(cdf, dec.target(cdf[-1])) - 1
+        dec.decode(cdf[s], cdf[s + 1], cdf[-1])
+        out.append(s)
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    precision=st.sampled_from([16, 24, 32]),
+    data=st.data(),
+)
+def test_round_trip_any_cdf(precision, data):
+    k = data.draw(st.integers(1, 20))
+    total_cap = max_total(precision)
+    freqs = data.draw(st.lists(st.integers(1, max(1, total_cap // k)), min_size=k, max_size=k))
+    symbols = data.draw(st.lists(st.integers(0, k - 1), max_size=200))
+    cdf = _cdf(freqs)
+    bits = _encode(symbols, cdf, precision)
+    tail = data.draw(st.lists(st.integers(0, 1), max_size=40))
+    assert _decode(bits + tail, len(symbols), cdf, precision) == symbols  # anything may follow
+
+
+def test_zero_padding_and_packing():
+    cdf = _cdf([5, 1, 1000, 3])
+    symbols = [2, 2, 0, 1, 3, 2, 1, 1, 0]
+    bits = _encode(symbols, cdf, 32)
+    packed = pack_bits(bits)
+    assert len(packed) == math.ceil(len(bits) / 8)
+    assert _decode(unpack_bits(packed), len(symbols), cdf, 32) == symbols
+
+
+def test_overhead_near_ideal():
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.full(256, 0.1))
+    freqs = np.maximum(1, np.floor(p * ((1 << 24) - 256))).astype(int)
+    cdf = _cdf(freqs)
+    symbols = rng.choice(256, size=20000, p=freqs / freqs.sum()).tolist()
+    bits = _encode(symbols, cdf, 32)
+    ideal = -np.log2(freqs[symbols] / freqs.sum()).sum()
+    assert len(bits) - ideal < 0.001 * ideal + 2
+
+
+def test_empty_stream_has_no_bits():
+    assert Encoder().finish() == []
+
+
+def test_shortest_termination():
+    # one symbol of probability 1/2 -> exactly one bit
+    enc = Encoder()
+    enc.encode(0, 1, 2)
+    assert enc.finish() == [0]
+
+
+def test_copy_is_independent():
+    enc = Encoder()
+    enc.encode(0, 3, 10)
+    twin = enc.copy()
+    twin.encode(5, 6, 10)
+    assert enc.finished_length() != twin.finished_length()
+    fresh = Encoder()
+    fresh.encode(0, 3, 10)
+    assert enc.finish() == fresh.finish()  # the original did not see the twin's symbol
+
+
+@pytest.mark.parametrize("bad", [(0, 0, 4), (2, 1, 4), (0, 5, 4), (0, 1, 1 << 31)])
+def test_rejects_bad_intervals(bad):
+    with pytest.raises(ValueError):
+        Encoder(32).encode(*bad)

@@ -1,0 +1,45 @@
+"""Shared fixtures: a tiny random M1 (exactness does not need a trained model)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from nct.models.m1 import M1
+from nct.models.transformer import Transformer, TransformerConfig
+
+TINY = TransformerConfig(
+    d_model=32, n_layers=2, n_heads=2, n_kv_heads=1, d_mlp=64, context=64, window=16, position_bias="alibi"
+)
+TINY_FULL = TransformerConfig(d_model=32, n_layers=2, n_heads=2, n_kv_heads=2, d_mlp=64, context=48)
+
+
+def random_m1(cfg: TransformerConfig, seed: int = 0) -> M1:
+    """An M1 engine from a randomly initialised float model with large weights (peaky outputs)."""
+    torch.manual_seed(seed)
+    model = Transformer(cfg)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.requires_grad:
+                p.normal_(0, 0.3)
+    return M1.from_float(model, torch.randint(0, 257, (4, cfg.context)))
+
+
+@pytest.fixture(scope="session")
+def tiny_m1() -> M1:
+    """Windowed multi-query tiny M1."""
+    return random_m1(TINY)
+
+
+@pytest.fixture(scope="session")
+def tiny_m1_full() -> M1:
+    """Full-attention multi-head tiny M1 (no window)."""
+    return random_m1(TINY_FULL, seed=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tiny_m1, tmp_path_factory) -> str:
+    """The tiny M1 saved to disk."""
+    path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
+    tiny_m1.save(path)
+    return str(path)
