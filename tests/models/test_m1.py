@@ -124,3 +124,20 @@ def test_engine_tracks_float_model():
     q = (cdf[..., 1:] - cdf[..., :-1]) / cdf[..., -1:]
     kl_bits = (logp.exp() * (logp - q.log())).sum(-1).mean() / torch.log(torch.tensor(2.0))
     assert kl_bits < 0.01
+
+
+def test_rows_restart_independently(tiny_m1):
+    """Per-row resets (Equal-Info windows): a restarted row equals a fresh sequence, others are unaffected."""
+    x = _inputs(11, 3, 30)
+    full = tiny_m1.cdfs(x)
+    cache = tiny_m1.start(3)
+    for t in range(20):
+        tiny_m1.step(cache, x[:, t])
+    tiny_m1.reset(cache, torch.tensor([1]))
+    got = []
+    for t in range(10):
+        tokens = torch.stack([x[0, 20 + t], x[1, t], x[2, 20 + t]])
+        got.append(tiny_m1.step(cache, tokens))
+    got = torch.stack(got, 1)
+    assert torch.equal(got[0], full[0, 20:30]) and torch.equal(got[2], full[2, 20:30])
+    assert torch.equal(got[1], full[1, :10])

@@ -94,12 +94,14 @@ def quantize_weight(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 @dataclass
 class Cache:
-    """Keys and values of the positions seen so far, per layer: a ring of ``window`` slots."""
+    """Keys and values seen so far, per layer, in a ring of ``window`` (or ``context``) slots.
+
+    Every row has its own position, so rows can be restarted independently (``M1.reset``)."""
 
     k: list[torch.Tensor]  # [B, kv, S, dh] int-valued
     k_scale: list[torch.Tensor]  # [B, kv, 1, S]
     v: list[torch.Tensor]  # [B, kv, S, dh] int-valued
-    position: int  # tokens consumed so far (all rows advance together)
+    position: torch.Tensor  # [B] tokens consumed by each row since its start
 
 
 class M1:
@@ -119,6 +121,7 @@ class M1:
         # Attention logits are computed directly in units of the exp table's step (1/64 nat).
         self._q_scale = ATTN_LUT_STEPS / math.sqrt(cfg.head_dim)
         self._rel_bias = tensors["rel_bias"] * float(ATTN_LUT_STEPS)
+        self._bias_by_distance = self._rel_bias[:, self._buckets]  # [H, max_distance + 1]
         self.fingerprint = fingerprint(cfg, tensors)
 
     # ----- export / load / save -------------------------------------------------------------
@@ -214,8 +217,8 @@ class M1:
         return q, q_s * self._q_scale, k, k_s.transpose(-1, -2), v
 
     def _attend(self, q, q_s, k, k_s, v, bias, layer: int) -> torch.Tensor:
-        """Exact softmax attention. q [B,kv,G*Tq,dh]; k, v [B,kv,S,dh]; k_s [B,kv,1,S];
-        bias [kv, G*Tq, S] (relative positions, -inf where masked). Returns [B, Tq, d_model]."""
+        """Exact softmax attention. q [B,kv,G*Tq,dh]; k, v [B,kv,S,dh]; k_s [B,kv,1,S]; bias
+        [kv, G*Tq, S] or [B, kv, G*Tq, S] (relative positions, -inf where masked). Returns [B, Tq, d]."""
         cfg = self.cfg
         logits = (q @ k.transpose(-1, -2)).mul_(q_s).mul_(k_s).add_(bias)  # in table steps
         idx = logits.sub_(logits.amax(-1, keepdim=True)).neg_().round_().clamp_(max=len(self._attn_lut) - 1)
@@ -290,7 +293,7 @@ class M1:
         return x
 
     def start(self, batch: int) -> Cache:
-        """An empty cache for ``batch`` sequences decoded in lockstep."""
+        """An empty cache for ``batch`` sequences; each starts with the token fed first (BOS)."""
         cfg = self.cfg
         slots = cfg.window or cfg.context
         shape = (batch, cfg.n_kv_heads, slots, cfg.head_dim)
@@ -299,34 +302,43 @@ class M1:
             k=[torch.zeros(shape) for _ in range(n)],
             k_scale=[torch.ones(batch, cfg.n_kv_heads, 1, slots) for _ in range(n)],
             v=[torch.zeros(shape) for _ in range(n)],
-            position=0,
+            position=torch.zeros(batch, dtype=torch.long),
         )
+
+    @staticmethod
+    def reset(cache: Cache, rows: torch.Tensor) -> None:
+        """Restart the given rows: their next token is position 0 and nothing before it is seen."""
+        cache.position[rows] = 0
 
     @torch.no_grad()
     def step(self, cache: Cache, tokens: torch.Tensor, freq_bits: int = DEFAULT_FREQ_BITS) -> torch.Tensor:
         """Feed one token per sequence ([B]); returns the integer CDFs [B, V+1] of the next symbol."""
         cfg = self.cfg
-        t = cache.position
+        pos = cache.position
         slots = cache.k[0].shape[2]
-        if cfg.window is None and t >= slots:
+        if cfg.window is None and int(pos.max()) >= slots:
             raise ValueError(f"sequence longer than the model's context ({cfg.context})")
-        slot = t % slots
-        filled = min(t + 1, slots)
-        # positions held by the ring slots 0..filled-1 (slot j holds the latest position = j mod slots)
-        held = torch.arange(filled)
-        held = held + ((t - held) // slots) * slots
-        bias = self._bias(torch.tensor([t]), held)
+        b = len(tokens)
+        rows = torch.arange(b)
+        slot = pos % slots
+        span = min(int(pos.max()) + 1, slots)  # slots any row can see
+        # slot j holds the row's latest position p = j (mod slots), at distance (pos - j) mod slots
+        j = torch.arange(span)
+        distance = (pos[:, None] - j[None, :]) % slots
+        g = cfg.n_heads // cfg.n_kv_heads
+        bias = self._bias_by_distance[:, distance].view(cfg.n_kv_heads, g, b, span).permute(2, 0, 1, 3)
+        bias = bias.masked_fill((j[None, :] > pos[:, None])[:, None, None, :], float("-inf"))
         with exact_matmul():
             x = self.t["embed"][tokens][:, None]
             for layer in range(cfg.n_layers):
                 q, q_s, k, k_s, v = self._qkv(x, layer)
-                cache.k[layer][:, :, slot] = k[:, :, 0]
-                cache.k_scale[layer][..., slot] = k_s[..., 0]
-                cache.v[layer][:, :, slot] = v[:, :, 0]
-                ks, kss, vs = cache.k[layer][:, :, :filled], cache.k_scale[layer][..., :filled], cache.v[layer][:, :, :filled]
+                cache.k[layer][rows, :, slot] = k[:, :, 0]
+                cache.k_scale[layer][rows, :, 0, slot] = k_s[:, :, 0, 0]
+                cache.v[layer][rows, :, slot] = v[:, :, 0]
+                ks, kss, vs = cache.k[layer][:, :, :span], cache.k_scale[layer][..., :span], cache.v[layer][:, :, :span]
                 x = x + self._linear(self._attend(q, q_s, ks, kss, vs, bias, layer), f"{layer}.o")
                 x = x + self._mlp(x, layer)
-            cache.position = t + 1
+            cache.position = pos + 1
             return self._cdf(x[:, 0], freq_bits)
 
 
