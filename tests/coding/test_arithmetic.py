@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nct.coding.arithmetic import Decoder, Encoder, max_total, pack_bits, unpack_bits
+from nct.coding.arithmetic import Decoder, DecoderBatch, Encoder, max_total, pack_bits, unpack_bits
 
 
 def _cdf(freqs):
@@ -95,3 +95,25 @@ def test_copy_is_independent():
 def test_rejects_bad_intervals(bad):
     with pytest.raises(ValueError):
         Encoder(32).encode(*bad)
+
+
+@settings(max_examples=60, deadline=None)
+@given(precision=st.sampled_from([16, 32]), data=st.data())
+def test_batch_decoder_matches_scalar(precision, data):
+    """DecoderBatch decodes streams of different lengths in lockstep exactly like Decoder."""
+    k = data.draw(st.integers(2, 12))
+    cap = max_total(precision)
+    freqs = data.draw(st.lists(st.integers(1, cap // k), min_size=k, max_size=k))
+    cdf = np.array(_cdf(freqs))
+    messages = data.draw(st.lists(st.lists(st.integers(0, k - 1), max_size=60), min_size=1, max_size=6))
+    streams = [pack_bits(_encode(m, cdf.tolist(), precision)) for m in messages]
+    batch = DecoderBatch(streams, precision)
+    lengths = np.array([len(m) for m in messages])
+    out = [[] for _ in messages]
+    totals = np.full(len(messages), cdf[-1])
+    for t in range(max(lengths, default=0)):
+        sym = np.searchsorted(cdf, batch.targets(totals), side="right") - 1
+        batch.decode(cdf[sym], cdf[sym + 1], totals, active=t < lengths)
+        for i in np.flatnonzero(t < lengths):
+            out[i].append(int(sym[i]))
+    assert out == messages

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..coding.arithmetic import DEFAULT_PRECISION, Decoder, Encoder, max_total, pack_bits, unpack_bits
+from ..coding.arithmetic import DEFAULT_PRECISION, DecoderBatch, Encoder, max_total, pack_bits
 from ..coding.varint import read_varint, write_varint
 from ..models.m1 import DEFAULT_FREQ_BITS, M1
 from .base import CorruptPayload, register
@@ -93,6 +93,8 @@ class BlockCoder:
     def __post_init__(self) -> None:
         if self.block < 1:
             raise ValueError("block size must be positive")
+        if not 16 <= self.precision <= 32:
+            raise ValueError("precision must be 16 to 32 bits")
         if (1 << self.freq_bits) > max_total(self.precision) or self.freq_bits < 9:
             raise ValueError(f"freq_bits must be in 9..{self.precision - 2} for a {self.precision}-bit coder")
 
@@ -168,24 +170,24 @@ class BlockCoder:
 
     def _decode_lockstep(self, streams: list[bytes], lengths: list[int], bar: tqdm) -> list[bytes]:
         """Decode a group of streams together, one symbol per stream per model step."""
-        decoders = [Decoder(unpack_bits(s), self.precision) for s in streams]
-        symbols = np.zeros((len(streams), max(lengths)), dtype=np.uint8)
+        dec = DecoderBatch(streams, self.precision)
+        n = np.array(lengths)
+        symbols = np.zeros((len(streams), int(n.max())), dtype=np.uint8)
         state = self.model.start(len(streams))
         tokens = torch.full((len(streams),), self.model.bos, dtype=torch.long)
-        for t in range(max(lengths)):
+        for t in range(int(n.max())):
             cdf = self.model.step(state, tokens, self.freq_bits)
-            totals = cdf[:, -1].tolist()
-            targets = torch.tensor([d.target(tot) for d, tot in zip(decoders, totals)])
+            totals = cdf[:, -1].numpy()
+            targets = torch.from_numpy(dec.targets(totals))
             sym = torch.searchsorted(cdf, targets[:, None], right=True)[:, 0] - 1
-            low = cdf.gather(1, sym[:, None])[:, 0].tolist()
-            high = cdf.gather(1, sym[:, None] + 1)[:, 0].tolist()
-            for d, lo, hi, tot, n in zip(decoders, low, high, totals, lengths):
-                if t < n:
-                    d.decode(lo, hi, tot)
+            low = cdf.gather(1, sym[:, None])[:, 0].numpy()
+            high = cdf.gather(1, sym[:, None] + 1)[:, 0].numpy()
+            active = t < n
+            dec.decode(low, high, totals, active)
             symbols[:, t] = sym.numpy()
             tokens = sym
-            bar.update(sum(t < n for n in lengths))
-        return [symbols[j, :n].tobytes() for j, n in enumerate(lengths)]
+            bar.update(int(active.sum()))
+        return [symbols[j, :k].tobytes() for j, k in enumerate(lengths)]
 
 
 @register("ac")
