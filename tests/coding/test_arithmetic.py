@@ -18,7 +18,9 @@ def _encode(symbols, cdf, precision):
     for s in symbols:
         enc.encode(cdf[s], cdf[s + 1], cdf[-1])
     predicted = enc.finished_length()
+    expected = enc.bits + enc.tail()
     bits = enc.finish()
+    assert bits == expected
     assert len(bits) == predicted
     return bits
 

@@ -93,7 +93,7 @@ class Encoder(_Interval):
     def _straddle(self) -> None:
         self.pending += 1
 
-    def _tail(self) -> tuple[int, int]:
+    def _shortest(self) -> tuple[int, int]:
         """(k, v): the shortest dyadic interval [v, v+1) * 2^(P-k) inside [low, high]."""
         p = self.precision
         for k in range(1 if self.pending else 0, p + 1):
@@ -103,17 +103,23 @@ class Encoder(_Interval):
                 return k, v
         raise AssertionError("unreachable: a P-bit interval always holds a P-bit point")
 
+    def tail(self) -> list[int]:
+        """The bits ``finish`` would append now (the stream would be ``bits + tail()``)."""
+        k, v = self._shortest()
+        if not k:
+            return []
+        first = v >> (k - 1)
+        return [first] + [first ^ 1] * self.pending + [(v >> (k - 1 - i)) & 1 for i in range(1, k)]
+
     def finished_length(self) -> int:
         """Length in bits of the stream if it were finished now."""
-        k, _ = self._tail()
+        k, _ = self._shortest()
         return len(self.bits) + (k + self.pending if k else 0)
 
     def finish(self) -> list[int]:
         """End the stream; returns all its bits (the encoder must not be used afterwards)."""
-        k, v = self._tail()
-        if k:
-            self._shift(v >> (k - 1))
-            self.bits.extend((v >> (k - 1 - i)) & 1 for i in range(1, k))
+        self.bits.extend(self.tail())
+        self.pending = 0
         return self.bits
 
     def copy(self) -> "Encoder":
