@@ -170,3 +170,10 @@ def test_info(text_file, tmp_path, capsys):
     run("compress", text_file, "--method", "xz", "-o", tmp_path / "a.nct", "-q")
     assert run("info", tmp_path / "a.nct") == 0
     assert '"method": "xz"' in capsys.readouterr().out
+
+
+def test_bad_option_values(text_file, capsys):
+    assert run("compress", text_file, "--method", "static-ac", "--block", 0, "-o", str(text_file) + ".x") == 1
+    _one_line_error(capsys, "block size must be positive")
+    assert run("compress", text_file, "--method", "gzip", "--block", 64) == 1
+    _one_line_error(capsys, "--block applies to ac and static-ac")

@@ -69,3 +69,16 @@ def test_not_an_archive():
 
 def test_check_flag_verifies(tiny_m1):
     assert nct.decompress(nct.compress(b"\x00\xff" * 50, model=tiny_m1, check=True, block=40), model=tiny_m1)
+
+
+def test_archive_from_a_newer_version(archive):
+    """A valid archive naming a method this version does not know gets a clear error."""
+    from nct.container import Header, pack
+
+    header, payload = unpack(archive)
+    future = pack(Header("ac-v9", header.params, header.model, header.length, header.sha256), payload)
+    with pytest.raises(ArchiveError, match="cannot run"):
+        nct.decompress(future)
+    odd = pack(Header("gzip", {"level": 9, "window": 3}, None, header.length, header.sha256), payload)
+    with pytest.raises(ArchiveError, match="cannot run"):
+        nct.decompress(odd)

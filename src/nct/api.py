@@ -9,7 +9,7 @@ from . import compressors  # noqa: F401  (registers every method)
 from .compressors.base import Compressor, get
 from .compressors.neural import NeuralCompressor
 from .container import ArchiveError, Header, checksum, pack, unpack, verify
-from .models.m1 import M1
+from .models.m1 import M1, ModelError
 
 DEFAULT_METHOD = "ac"
 
@@ -50,17 +50,19 @@ def compress(
 def decompress(archive: bytes, model: Any = None, progress: bool = False) -> bytes:
     """The original bytes of an archive, verified against its checksum."""
     header, payload = unpack(archive)
-    params = dict(header.params)
+    try:
+        c = compressor(header.method, model if header.model is not None else None, progress, **header.params)
+    except (TypeError, ValueError) as e:
+        if isinstance(e, ModelError):
+            raise
+        raise ArchiveError(f"archive needs method {header.method!r} with {header.params}, which this nct cannot run: {e}") from None
     if header.model is not None:
-        c = compressor(header.method, model, progress, **params)
         have = c.model.fingerprint
         if have != header.model:
             raise ArchiveError(
                 f"archive was made with model {header.model[:12]}, but the model given is {have[:12]}; "
                 "pass the same model with --model"
             )
-    else:
-        c = compressor(header.method, **params)
     return verify(header, c.decompress(payload))
 
 

@@ -82,6 +82,8 @@ def cmd_compress(args: argparse.Namespace) -> None:
     from . import api
 
     params = {"block": args.block} if args.block is not None else {}
+    if params and args.method not in ("ac", "static-ac"):
+        raise CliError(f"--block applies to ac and static-ac, not {args.method}")
     model = api.load_model(args.model) if args.method == "ac" else None
     for source in args.inputs:
         data = _read_input(source)
@@ -202,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except (FileNotFoundError, PermissionError, IsADirectoryError) as e:
         print(f"nct: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    except ValueError as e:  # invalid option values, e.g. a block size of 0
+        print(f"nct: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("nct: interrupted", file=sys.stderr)
