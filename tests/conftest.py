@@ -8,6 +8,10 @@ import torch
 from nct.models.m1 import M1
 from nct.models.transformer import Transformer, TransformerConfig
 
+# Tiny models gain nothing from threads, and thread hand-offs cost a lot on a busy machine;
+# tests/models/test_m1.py checks 1 vs 2 threads explicitly in fresh processes.
+torch.set_num_threads(1)
+
 TINY = TransformerConfig(
     d_model=32, n_layers=2, n_heads=2, n_kv_heads=1, d_mlp=64, context=64, window=16, position_bias="alibi"
 )
