@@ -119,3 +119,23 @@ def test_batch_decoder_matches_scalar(precision, data):
         for i in np.flatnonzero(t < lengths):
             out[i].append(int(sym[i]))
     assert out == messages
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_lowest_point_decodes_the_symbols(data):
+    """Any stream starting with lowest_point's bits decodes everything coded so far."""
+    k = data.draw(st.integers(2, 8))
+    freqs = data.draw(st.lists(st.integers(1, 1 << 12), min_size=k, max_size=k))
+    cdf = _cdf(freqs)
+    symbols = data.draw(st.lists(st.integers(0, k - 1), min_size=1, max_size=30))
+    enc = Encoder(32)
+    for s in symbols:
+        enc.encode(cdf[s], cdf[s + 1], cdf[-1])
+    width = enc.finished_length() + data.draw(st.integers(0, 12))
+    v = enc.lowest_point(width)
+    assert v is not None  # the finished stream itself is such a point
+    bits = [(v >> (width - 1 - i)) & 1 for i in range(width)]
+    assert _decode(bits, len(symbols), cdf, 32) == symbols
+    finished = enc.copy().finish()
+    assert v <= int("".join(map(str, finished)).ljust(width, "0") or "0", 2)

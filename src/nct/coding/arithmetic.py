@@ -122,6 +122,23 @@ class Encoder(_Interval):
         self.pending = 0
         return self.bits
 
+    def lowest_point(self, width: int) -> int | None:
+        """The smallest multiple of 2^-width inside the current interval, as a ``width``-bit integer
+        (a stream of those ``width`` bits, then anything, decodes every symbol coded so far), or None.
+
+        The interval is the emitted bits, then the window [low, high] seen through ``pending``
+        straddle steps, each of which halved it around 1/2: in units of 2^-(e+p+P) it runs from
+        E*2^(p+P) + low + 2^(P-1)*(2^p - 1) to the same with high (inclusive)."""
+        p, e, prec = self.pending, len(self.bits), self.precision
+        prefix = int("".join(map(str, self.bits)), 2) if self.bits else 0
+        base = (prefix << (p + prec)) + (1 << (prec - 1)) * ((1 << p) - 1)
+        lo, hi = base + self.low, base + self.high
+        shift = e + p + prec - width
+        if shift <= 0:
+            return lo << -shift
+        v = -(-lo >> shift)
+        return v if v << shift <= hi else None
+
     def copy(self) -> "Encoder":
         """An independent copy (to try a symbol without committing to it)."""
         e = Encoder(self.precision)

@@ -1,0 +1,179 @@
+"""Compressor output as tokens: a compressor's bit stream cut into N-bit tokens (GZip, AC, StaticAC).
+
+Each example is compressed on its own, as in the paper, and its bits are cut into ``token_bits``-bit
+tokens. GZip streams end themselves (the zero padding after them is ignored). Arithmetic-coded
+streams carry no length: the decoder decodes bytes until one more would need more bits than the
+tokens hold, and the encoder picks the final point of the stream inside the last token so that the
+decoder stops exactly at the end of the text (``equal_info.stopping_window``, with the whole example
+as one window). A text for which no such point exists would read back longer; it is counted in
+``last_ambiguous``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import gzip
+import zlib
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ..coding.arithmetic import Decoder, Encoder
+from ..compressors.neural import ProbabilityModel, Unigram, default_unigram
+from ..models.m1 import M1
+from .base import as_bytes, bits_to_tokens, tokens_to_bits
+from .equal_info import stopping_window
+
+
+class GZipTokens:
+    """gzip at zlib's default level (6), header kept, cut into ``token_bits``-bit tokens."""
+
+    def __init__(self, token_bits: int = 8, level: int = 6):
+        self.token_bits, self.level = token_bits, level
+        self.vocab_size = 1 << token_bits
+        self.name = f"GZip[v={self.vocab_size}]"
+
+    def params(self) -> dict:
+        """Level and token width."""
+        return {"token_bits": self.token_bits, "level": self.level}
+
+    def encode(self, text: str | bytes) -> list[int]:
+        """Tokens of the gzip stream of ``text``."""
+        data = gzip.compress(as_bytes(text), self.level, mtime=0)
+        return bits_to_tokens(np.unpackbits(np.frombuffer(data, dtype=np.uint8)), self.token_bits)
+
+    def encode_batch(self, texts: Sequence[str | bytes]) -> list[list[int]]:
+        """Tokens of many texts."""
+        return [self.encode(t) for t in texts]
+
+    def decode_bytes(self, ids: Sequence[int]) -> bytes:
+        """Inverse of ``encode``; padding after the stream is ignored; a broken stream gives what decodes."""
+        data = np.packbits(tokens_to_bits(ids, self.token_bits)).tobytes()
+        d = zlib.decompressobj(wbits=31)
+        try:
+            return d.decompress(data)
+        except zlib.error:
+            return b""
+
+    def decode_batch(self, batch_ids: Sequence[Sequence[int]]) -> list[bytes]:
+        """Texts of many token sequences."""
+        return [self.decode_bytes(ids) for ids in batch_ids]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """As text."""
+        return self.decode_bytes(ids).decode("utf-8", errors="replace")
+
+
+class ArithmeticTokens:
+    """AC over whole examples under a probability model (M1 for AC, a byte unigram for StaticAC)."""
+
+    def __init__(
+        self, model: ProbabilityModel, token_bits: int = 8, freq_bits: int = 16, name: str = "AC", batch: int = 64,
+        positions: int = 32768,
+    ):
+        self.model, self.token_bits, self.freq_bits = model, token_bits, freq_bits
+        self.batch, self.positions = batch, positions
+        self.vocab_size = 1 << token_bits
+        self.name = f"{name}[v={self.vocab_size}]"
+        self.last_ambiguous = 0
+
+    @classmethod
+    def ac(cls, m1: M1, token_bits: int = 8, **kw) -> "ArithmeticTokens":
+        """AC: M1 over the whole example."""
+        return cls(m1, token_bits, name="AC", **kw)
+
+    @classmethod
+    def static(cls, unigram: Unigram | None = None, token_bits: int = 8, **kw) -> "ArithmeticTokens":
+        """StaticAC: the byte unigram of the embedded training text."""
+        return cls(unigram or default_unigram(), token_bits, name="StaticAC", **kw)
+
+    def params(self) -> dict:
+        """Token width, CDF precision, and the model's fingerprint."""
+        return {"token_bits": self.token_bits, "freq_bits": self.freq_bits, "model": self.model.fingerprint}
+
+    def encode(self, text: str | bytes) -> list[int]:
+        """Tokens of one text."""
+        return self.encode_batch([text])[0]
+
+    def encode_batch(self, texts: Sequence[str | bytes]) -> list[list[int]]:
+        """Tokens of many texts (teacher-forced, at most ``positions`` bytes per forward)."""
+        self.last_ambiguous = 0
+        out: list[list[int]] = []
+        group: list[bytes] = []
+        for t in map(as_bytes, texts):
+            if group and (len(group) + 1) * (max(len(t), *map(len, group)) + 1) > self.positions:
+                out += self._encode_group(group)
+                group = []
+            group.append(t)
+        return out + self._encode_group(group)
+
+    def _encode_group(self, group: list[bytes]) -> list[list[int]]:
+        """Code the texts of one forward pass, ending each stream where the decoder will stop."""
+        if not group:
+            return []
+        x = torch.full((len(group), max(map(len, group)) + 1), self.model.bos, dtype=torch.long)
+        for j, t in enumerate(group):
+            x[j, 1 : len(t) + 1] = torch.tensor(list(t), dtype=torch.long)
+        cdf = self.model.cdfs(x, self.freq_bits)  # cdf[j, i]: CDF of byte i of text j (i = len: after it)
+        out = []
+        for j, t in enumerate(group):
+            if not t:
+                out.append([])
+                continue
+            y = x[j, 1 : len(t) + 1, None]
+            rows = cdf[j, : len(t)]
+            intervals = list(zip(rows.gather(-1, y)[:, 0].tolist(), rows.gather(-1, y + 1)[:, 0].tolist(), rows[:, -1].tolist()))
+            enc = Encoder()
+            for iv in intervals:
+                enc.encode(*iv)
+            width = -(-enc.finished_length() // self.token_bits) * self.token_bits
+            window = stopping_window(intervals, cdf[j, len(t)].tolist(), width)
+            if window is None:
+                self.last_ambiguous += 1
+                window = tokens_to_bits(bits_to_tokens(enc.finish(), self.token_bits), self.token_bits)
+            out.append(bits_to_tokens(window, self.token_bits))
+        return out
+
+    def decode_bytes(self, ids: Sequence[int]) -> bytes:
+        """The text of one token sequence."""
+        return self.decode_batch([ids])[0]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """As text."""
+        return self.decode_bytes(ids).decode("utf-8", errors="replace")
+
+    def decode_batch(self, batch_ids: Sequence[Sequence[int]]) -> list[bytes]:
+        """Texts of many token sequences, decoded in lockstep."""
+        out: list[bytes] = []
+        for first in range(0, len(batch_ids), self.batch):
+            out += self._decode_group([tokens_to_bits(ids, self.token_bits) for ids in batch_ids[first : first + self.batch]])
+        return out
+
+    def _decode_group(self, streams: list[np.ndarray]) -> list[bytes]:
+        """Decode streams in lockstep: each stops before the first byte that would not fit."""
+        model = self.model
+        n = len(streams)
+        decs = [Decoder(s.tolist()) for s in streams]
+        encs = [Encoder() for _ in streams]
+        outs: list[list[int]] = [[] for _ in streams]
+        active = [len(s) > 0 for s in streams]
+        state = model.start(n)
+        tokens = torch.full((n,), model.bos, dtype=torch.long)
+        while any(active):
+            cdfs = model.step(state, tokens, self.freq_bits).tolist()
+            for r in range(n):
+                if not active[r]:
+                    continue
+                cdf = cdfs[r]
+                y = bisect.bisect_right(cdf, decs[r].target(cdf[-1])) - 1
+                trial = encs[r].copy()
+                trial.encode(cdf[y], cdf[y + 1], cdf[-1])
+                if trial.finished_length() > len(streams[r]):
+                    active[r] = False
+                    continue
+                decs[r].decode(cdf[y], cdf[y + 1], cdf[-1])
+                encs[r] = trial
+                outs[r].append(y)
+                tokens[r] = y
+        return [bytes(o) for o in outs]
