@@ -132,6 +132,38 @@ def cmd_train_m1(args: argparse.Namespace) -> None:
     main_train_m1(args)
 
 
+def cmd_tokenize(args: argparse.Namespace) -> None:
+    """nct tokenize: a corpus split into token shards (resumable)."""
+    from .api import load_model
+    from .data.corpus import load_corpus
+    from .tokenizers.pipeline import tokenize_corpus
+
+    m1 = load_model(args.model) if args.method in ("ac", "equal-info") else None
+    m = tokenize_corpus(
+        load_corpus(args.corpus), args.method, args.out, m1=m1, split=args.split, token_bits=args.token_bits,
+        bits=args.bits, rule=args.rule, reset_every=args.reset_every, vocab_size=args.vocab_size,
+        example_bytes=args.example_bytes, seed=args.seed, max_bytes=args.max_bytes,
+    )
+    print(
+        f"{args.out}: {m.n_examples} examples, {m.n_bytes:,} bytes -> {m.n_tokens:,} tokens "
+        f"({m.bytes_per_token:.3f} bytes/token, vocabulary {m.vocab_size})",
+        file=sys.stderr,
+    )
+
+
+def cmd_compression_table(args: argparse.Namespace) -> None:
+    """nct compression-table: bytes per token of every method on a corpus sample."""
+    from .api import load_model
+    from .data.corpus import load_corpus
+    from .tokenizers.pipeline import compression_table, save_table
+
+    corpus = load_corpus(args.corpus)
+    m1 = load_model(args.model)
+    rows = compression_table(corpus, m1, max_bytes=args.max_bytes, vocab_size=args.vocab_size, split=args.split)
+    meta = {"corpus": corpus.name, "split": args.split, "m1": m1.fingerprint, "max_bytes": args.max_bytes}
+    print(save_table(rows, args.out, meta))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     from .compressors import available
@@ -170,6 +202,31 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--block", type=int, default=None, help="AC block size in bytes")
     b.add_argument("--out", default=None, help="directory for results.json and results.md")
     b.set_defaults(func=cmd_bench)
+
+    k = sub.add_parser("tokenize", help="tokenize a corpus into shards for M2 (resumable)")
+    k.add_argument("--method", required=True, choices=["bytes", "sentencepiece", "gzip", "ac", "static-ac", "equal-info"])
+    k.add_argument("--corpus", default="default", help="default | FILE | DIR | FILE.jsonl | FILE.parquet:COLUMN")
+    k.add_argument("--out", required=True, help="shard directory (an unfinished one is resumed)")
+    k.add_argument("--split", default="train", choices=["train", "validation", "all"])
+    k.add_argument("--bits", type=int, default=16, help="Equal-Info window size b in bits")
+    k.add_argument("--token-bits", type=int, default=8, help="bits per token N (vocabulary 2^N)")
+    k.add_argument("--rule", default="greedy", choices=["greedy", "delay"], help="Equal-Info window rule")
+    k.add_argument("--reset-every", type=int, default=1, help="reset M1's context every k windows (0: never)")
+    k.add_argument("--vocab-size", type=int, default=32000, help="SentencePiece vocabulary")
+    k.add_argument("--example-bytes", type=int, default=10240)
+    k.add_argument("--max-bytes", type=int, default=None, help="tokenize only the first examples up to this size")
+    k.add_argument("--model", help="M1 model file (default: the shipped M1)")
+    k.add_argument("--seed", type=int, default=0, help="document shuffle")
+    k.set_defaults(func=cmd_tokenize)
+
+    ct = sub.add_parser("compression-table", help="the paper's bytes-per-token table for a corpus and M1")
+    ct.add_argument("--corpus", default="default")
+    ct.add_argument("--split", default="validation", choices=["train", "validation", "all"])
+    ct.add_argument("--model", help="M1 model file (default: the shipped M1)")
+    ct.add_argument("--max-bytes", type=int, default=102400, help="sample size (whole 10,240-byte examples)")
+    ct.add_argument("--vocab-size", type=int, default=32000, help="SentencePiece vocabulary")
+    ct.add_argument("--out", default="results/compression-table", help="directory for the .md and .json")
+    ct.set_defaults(func=cmd_compression_table)
 
     t = sub.add_parser("train-m1", help="train a byte-level M1 (resumable) and export its exact engine")
     t.add_argument("--corpus", default="default", help="default | FILE | DIR of .txt | FILE.jsonl | FILE.parquet:COLUMN")

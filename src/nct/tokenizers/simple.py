@@ -65,24 +65,27 @@ class SentencePiece:
                                 return
 
         out = io.BytesIO()
-        spm.SentencePieceTrainer.train(
-            sentence_iterator=paragraphs(),
-            model_writer=out,
-            vocab_size=vocab_size,
-            model_type=model_type,
-            byte_fallback=True,
-            normalization_rule_name="identity",
-            add_dummy_prefix=False,
-            remove_extra_whitespaces=False,
-            allow_whitespace_only_pieces=True,
-            split_digits=True,
-            character_coverage=0.9995,
-            max_sentence_length=16384,
-            hard_vocab_limit=False,
-            num_threads=2,
-            minloglevel=2,
-            unk_surface="\u2047",
-        )
+        try:
+            spm.SentencePieceTrainer.train(
+                sentence_iterator=paragraphs(),
+                model_writer=out,
+                vocab_size=vocab_size,
+                model_type=model_type,
+                byte_fallback=True,
+                normalization_rule_name="identity",
+                add_dummy_prefix=False,
+                remove_extra_whitespaces=False,
+                allow_whitespace_only_pieces=True,
+                split_digits=True,
+                character_coverage=0.9995,
+                max_sentence_length=16384,
+                hard_vocab_limit=False,
+                num_threads=2,
+                minloglevel=2,
+                unk_surface="\u2047",
+            )
+        except RuntimeError as e:  # e.g. a vocabulary smaller than the 256 byte pieces + characters
+            raise ValueError(f"SentencePiece training failed: {str(e).splitlines()[-1]}") from None
         return cls(out.getvalue())
 
     @classmethod
