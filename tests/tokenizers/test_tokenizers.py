@@ -56,3 +56,15 @@ def test_sentencepiece_exact_on_real_text():
         text = d.data[:5000]
         assert sp.decode_bytes(sp.encode(text)) == text
     assert sp.decode(sp.encode("  two  spaces\n\nand lines\t")) == "  two  spaces\n\nand lines\t"
+
+
+def test_bytes_per_token_on_texts_and_corpora(tiny_m1):
+    from nct.data.corpus import Corpus, Document
+
+    corpus = Corpus("c", (Document("a", TEXT), Document("b", TEXT[:50])))
+    assert Bytes().bytes_per_token(corpus) == 1.0
+    gz = build("gzip", token_bits=16)
+    expected = (len(TEXT) + 50) / (len(gz.encode(TEXT)) + len(gz.encode(TEXT[:50])))
+    assert gz.bytes_per_token(corpus) == pytest.approx(expected)
+    eq = build("equal-info", m1=tiny_m1, token_bits=16)
+    assert eq.bytes_per_token([TEXT]) == pytest.approx(len(TEXT) / len(eq.encode(TEXT)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Tokenizer, bits_to_tokens, decode_text, tokens_to_bits
+from .base import BaseTokenizer, Tokenizer, bits_to_tokens, tokens_to_bits
 from .compressed import ArithmeticTokens, GZipTokens
 from .equal_info import EqualInfoAC
 from .simple import Bytes, SentencePiece
@@ -36,5 +36,5 @@ def build(method: str, m1: Any = None, token_bits: int = 8, bits: int = 16, rule
 
 __all__ = [
     "ArithmeticTokens", "Bytes", "EqualInfoAC", "GZipTokens", "METHODS", "SentencePiece", "Tokenizer",
-    "bits_to_tokens", "build", "decode_text", "tokens_to_bits",
+    "BaseTokenizer", "bits_to_tokens", "build", "tokens_to_bits",
 ]

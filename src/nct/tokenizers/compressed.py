@@ -22,11 +22,11 @@ import torch
 from ..coding.arithmetic import Decoder, Encoder
 from ..compressors.neural import ProbabilityModel, Unigram, default_unigram
 from ..models.m1 import M1
-from .base import as_bytes, bits_to_tokens, tokens_to_bits
+from .base import BaseTokenizer, as_bytes, bits_to_tokens, tokens_to_bits
 from .equal_info import stopping_window
 
 
-class GZipTokens:
+class GZipTokens(BaseTokenizer):
     """gzip at zlib's default level (6), header kept, cut into ``token_bits``-bit tokens."""
 
     def __init__(self, token_bits: int = 8, level: int = 6):
@@ -43,10 +43,6 @@ class GZipTokens:
         data = gzip.compress(as_bytes(text), self.level, mtime=0)
         return bits_to_tokens(np.unpackbits(np.frombuffer(data, dtype=np.uint8)), self.token_bits)
 
-    def encode_batch(self, texts: Sequence[str | bytes]) -> list[list[int]]:
-        """Tokens of many texts."""
-        return [self.encode(t) for t in texts]
-
     def decode_bytes(self, ids: Sequence[int]) -> bytes:
         """Inverse of ``encode``; padding after the stream is ignored; a broken stream gives what decodes."""
         data = np.packbits(tokens_to_bits(ids, self.token_bits)).tobytes()
@@ -56,16 +52,8 @@ class GZipTokens:
         except zlib.error:
             return b""
 
-    def decode_batch(self, batch_ids: Sequence[Sequence[int]]) -> list[bytes]:
-        """Texts of many token sequences."""
-        return [self.decode_bytes(ids) for ids in batch_ids]
 
-    def decode(self, ids: Sequence[int]) -> str:
-        """As text."""
-        return self.decode_bytes(ids).decode("utf-8", errors="replace")
-
-
-class ArithmeticTokens:
+class ArithmeticTokens(BaseTokenizer):
     """AC over whole examples under a probability model (M1 for AC, a byte unigram for StaticAC)."""
 
     def __init__(
@@ -91,10 +79,6 @@ class ArithmeticTokens:
     def params(self) -> dict:
         """Token width, CDF precision, and the model's fingerprint."""
         return {"token_bits": self.token_bits, "freq_bits": self.freq_bits, "model": self.model.fingerprint}
-
-    def encode(self, text: str | bytes) -> list[int]:
-        """Tokens of one text."""
-        return self.encode_batch([text])[0]
 
     def encode_batch(self, texts: Sequence[str | bytes]) -> list[list[int]]:
         """Tokens of many texts (teacher-forced, at most ``positions`` bytes per forward)."""
@@ -134,14 +118,6 @@ class ArithmeticTokens:
                 window = tokens_to_bits(bits_to_tokens(enc.finish(), self.token_bits), self.token_bits)
             out.append(bits_to_tokens(window, self.token_bits))
         return out
-
-    def decode_bytes(self, ids: Sequence[int]) -> bytes:
-        """The text of one token sequence."""
-        return self.decode_batch([ids])[0]
-
-    def decode(self, ids: Sequence[int]) -> str:
-        """As text."""
-        return self.decode_bytes(ids).decode("utf-8", errors="replace")
 
     def decode_batch(self, batch_ids: Sequence[Sequence[int]]) -> list[bytes]:
         """Texts of many token sequences, decoded in lockstep."""

@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from ..coding.arithmetic import DEFAULT_PRECISION, Decoder, DecoderBatch, Encoder
 from ..models.m1 import M1
-from .base import as_bytes, bits_to_tokens, tokens_to_bits
+from .base import BaseTokenizer, as_bytes, bits_to_tokens, tokens_to_bits
 
 RULES = ("greedy", "delay")
 Interval = tuple[int, int, int]
@@ -128,7 +128,7 @@ class _Row:
         return self.start + len(self.intervals)
 
 
-class EqualInfoAC:
+class EqualInfoAC(BaseTokenizer):
     """``EqualInfoAC[b=bits, v=2^token_bits]``: M1 + AC in windows of exactly ``bits`` bits."""
 
     def __init__(
@@ -167,10 +167,6 @@ class EqualInfoAC:
         return self.reset_every > 0 and since_reset % self.reset_every == 0
 
     # ----- encoding -------------------------------------------------------------------------
-    def encode(self, text: str | bytes) -> list[int]:
-        """Token ids of one text."""
-        return self.encode_batch([text])[0]
-
     def encode_batch(self, texts: Sequence[str | bytes]) -> list[list[int]]:
         """Token ids of many texts, encoded in lockstep batches."""
         return [bits_to_tokens(np.concatenate(w) if w else [], self.token_bits) for w in self.windows_batch(texts)]
@@ -264,14 +260,6 @@ class EqualInfoAC:
         return len(ivs) - keep
 
     # ----- decoding -------------------------------------------------------------------------
-    def decode_bytes(self, ids: Sequence[int]) -> bytes:
-        """The text of one token sequence."""
-        return self.decode_batch([ids])[0]
-
-    def decode(self, ids: Sequence[int]) -> str:
-        """``decode_bytes`` as text (invalid UTF-8 becomes U+FFFD)."""
-        return self.decode_bytes(ids).decode("utf-8", errors="replace")
-
     def split_windows(self, ids: Sequence[int]) -> list[np.ndarray]:
         """Token ids -> the b-bit windows they carry (a trailing partial window is token padding)."""
         bits = tokens_to_bits(ids, self.token_bits)

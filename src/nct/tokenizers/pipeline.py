@@ -59,7 +59,7 @@ def tokenize_corpus(
     texts = examples(split_of(corpus, split), example_bytes, seed)
     if max_bytes is not None:
         texts = texts[: max(1, math.ceil(max_bytes / example_bytes))]
-    params = tok.params() if hasattr(tok, "params") else {}
+    params = tok.params()
     manifest = Manifest(
         method=method,
         params={**params, "split": split, "seed": seed, "max_bytes": max_bytes},
@@ -69,7 +69,7 @@ def tokenize_corpus(
         example_bytes=example_bytes,
         extra={"tokenizer": tok.name},
     )
-    encode = getattr(tok, "encode_batch", None) or (lambda group: [tok.encode(t) for t in group])
+    encode = tok.encode_batch
     with tqdm(total=sum(map(len, texts)), unit="B", unit_scale=True, desc=f"tokenize {tok.name}") as bar:
         return write_shards(out, manifest, texts, encode, chunk=chunk, progress=bar.update)
 
@@ -94,13 +94,11 @@ class TableRow:
 
 def measure(tok: Any, texts: Sequence[bytes], token_bits: int, method: str) -> TableRow:
     """Encode and decode ``texts`` with ``tok``; sizes, speeds and the exact-decode fraction."""
-    encode = getattr(tok, "encode_batch", None) or (lambda ts: [tok.encode(t) for t in ts])
-    decode = getattr(tok, "decode_batch", None) or (lambda ids: [tok.decode_bytes(i) for i in ids])
     t0 = time.perf_counter()
-    ids = encode(list(texts))
+    ids = tok.encode_batch(list(texts))
     t1 = time.perf_counter()
     ambiguous = getattr(tok, "last_ambiguous", 0)
-    back = decode(ids)
+    back = tok.decode_batch(ids)
     t2 = time.perf_counter()
     n_bytes, n_tokens = sum(map(len, texts)), sum(map(len, ids))
     return TableRow(

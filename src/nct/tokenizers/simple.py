@@ -6,18 +6,14 @@ import io
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .base import as_bytes
+from .base import BaseTokenizer, as_bytes
 
 
-class Bytes:
+class Bytes(BaseTokenizer):
     """One token per byte (vocabulary 256)."""
 
     name = "Bytes"
     vocab_size = 256
-
-    def params(self) -> dict:
-        """No parameters."""
-        return {}
 
     def encode(self, text: str | bytes) -> list[int]:
         """The bytes themselves."""
@@ -27,12 +23,9 @@ class Bytes:
         """Inverse of ``encode``."""
         return bytes(ids)
 
-    def decode(self, ids: Sequence[int]) -> str:
-        """As text (invalid UTF-8 becomes U+FFFD)."""
-        return self.decode_bytes(ids).decode("utf-8", errors="replace")
 
 
-class SentencePiece:
+class SentencePiece(BaseTokenizer):
     """A SentencePiece model (unigram by default) that reproduces text exactly: identity
     normalisation, no dummy prefix, whitespace kept, and byte fallback for unseen characters.
     Input must be UTF-8; a literal U+2581 (SentencePiece's space marker) decodes as a space."""
