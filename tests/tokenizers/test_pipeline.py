@@ -27,6 +27,7 @@ def test_shards_match_manifest_and_round_trip(method, tiny_m1, tmp_path):
     shards.check()
     texts = examples(CORPUS, 600, 0)
     assert m.complete and m.n_examples == len(texts) == len(shards) and m.n_bytes == sum(map(len, texts))
+    assert shards.lengths.tolist() == [len(t) for t in texts]
     tok = build(method, m1=tiny_m1, token_bits=8, rule="delay")
     assert [tok.decode_bytes(ids.tolist()) for ids in shards] == texts
     if method == "equal-info":

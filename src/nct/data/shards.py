@@ -5,8 +5,8 @@ marker, concatenated, and cut into fixed-size examples (10,240 bytes by default;
 shorter). Each example is tokenized on its own.
 
 Shards: a directory with ``manifest.json`` and, per chunk of examples, ``tokens-NNNNN.npy`` (all
-token ids of the chunk, concatenated; uint8, uint16 or uint32) and ``offsets-NNNNN.npy`` (int64,
-start of each example, plus the end). Chunks are written atomically, so an interrupted run resumes
+token ids of the chunk, concatenated; uint8, uint16 or uint32), ``offsets-NNNNN.npy`` (int64,
+start of each example, plus the end) and ``lengths-NNNNN.npy`` (int64, text bytes of each example). Chunks are written atomically, so an interrupted run resumes
 where it stopped. The manifest records method, parameters, M1 fingerprint, byte and token counts.
 """
 
@@ -110,9 +110,11 @@ def write_shards(
         with atomic_path(d / f"tokens-{index:05d}.npy") as tmp:
             with open(tmp, "wb") as f:
                 np.save(f, flat)
-        with atomic_path(d / f"offsets-{index:05d}.npy") as tmp:
-            with open(tmp, "wb") as f:
-                np.save(f, offsets)
+        lengths = np.array([len(t) for t in group], dtype=np.int64)
+        for name, array in (("offsets", offsets), ("lengths", lengths)):
+            with atomic_path(d / f"{name}-{index:05d}.npy") as tmp:
+                with open(tmp, "wb") as f:
+                    np.save(f, array)
         n_bytes = sum(len(t) for t in group)
         manifest.chunks.append({"index": index, "examples": len(group), "bytes": n_bytes, "tokens": int(offsets[-1])})
         manifest.chunks.sort(key=lambda c: c["index"])
@@ -135,6 +137,9 @@ class Shards:
         self.manifest = Manifest.load(self.dir)
         self._tokens = [np.load(self.dir / f"tokens-{c['index']:05d}.npy", mmap_mode="r") for c in self.manifest.chunks]
         self._offsets = [np.load(self.dir / f"offsets-{c['index']:05d}.npy") for c in self.manifest.chunks]
+        self.lengths = np.concatenate(
+            [np.load(self.dir / f"lengths-{c['index']:05d}.npy") for c in self.manifest.chunks] or [np.zeros(0, np.int64)]
+        )
 
     def __len__(self) -> int:
         return self.manifest.n_examples
@@ -155,3 +160,5 @@ class Shards:
                 raise ValueError(f"{self.dir}: chunk {c['index']} has ids outside the vocabulary")
         if sum(len(t) for t in self._tokens) != m.n_tokens:
             raise ValueError(f"{self.dir}: token count differs from the manifest")
+        if len(self.lengths) != m.n_examples or int(self.lengths.sum()) != m.n_bytes:
+            raise ValueError(f"{self.dir}: example lengths differ from the manifest")
