@@ -84,3 +84,10 @@ def test_train_and_export_m1(tmp_path):
     assert abs(m1.meta["val_bpb_engine"] - m1.meta["val_bpb_float"]) < 0.05 * m1.meta["val_bpb_float"]
     sample = evaluation_sample(CORPUS.split("validation"), 512)
     assert m1.meta["val_bpb_float"] == pytest.approx(float_bits_per_byte(model.eval(), sample), rel=1e-5)
+
+
+def test_padding_is_ignored():
+    logits = torch.randn(1, 4, 256)
+    full, _ = lm_loss(logits[:, :2], torch.tensor([[3, 7]]), z_loss=1e-4)
+    padded, _ = lm_loss(logits, torch.tensor([[3, 7, -100, -100]]), z_loss=1e-4)
+    assert padded.item() == pytest.approx(full.item())

@@ -141,8 +141,15 @@ class Shards:
             [np.load(self.dir / f"lengths-{c['index']:05d}.npy") for c in self.manifest.chunks] or [np.zeros(0, np.int64)]
         )
 
+        self._where = [(c, int(a), int(b)) for c, off in enumerate(self._offsets) for a, b in zip(off[:-1], off[1:])]
+
     def __len__(self) -> int:
         return self.manifest.n_examples
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        """Token ids of example ``i``."""
+        c, a, b = self._where[i]
+        return self._tokens[c][a:b]
 
     def __iter__(self) -> Iterator[np.ndarray]:
         """Token ids of every example, in order."""

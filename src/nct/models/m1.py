@@ -114,6 +114,8 @@ class M1:
         self.meta = dict(meta or {})
         if cfg.d_model > 1024 or cfg.d_mlp > 1024:
             raise ValueError("exact int8 matmuls need inner dimensions <= 1024")
+        if cfg.mlp != "relu":
+            raise ValueError("the exact engine runs ReLU MLPs only")
         if (cfg.window or cfg.context) * ATTN_LUT_SCALE > 1 << 24:
             raise ValueError("attention span too long for exact softmax sums")
         self._buckets = bucket_table(cfg, cfg.max_distance + 1)
@@ -185,6 +187,11 @@ class M1:
     def bos(self) -> int:
         """Input id that starts every block."""
         return self.cfg.bos
+
+    @property
+    def non_embedding_params(self) -> int:
+        """Weights outside the embedding and output head (what a forward costs per byte, / 2)."""
+        return sum(self.t[f"{i}.{w}"].numel() for i in range(self.cfg.n_layers) for w in ("qkv", "o", "w1", "w2"))
 
     @property
     def n_params(self) -> int:

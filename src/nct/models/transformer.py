@@ -32,8 +32,11 @@ class TransformerConfig:
     exact_buckets: int = 16
     buckets_per_octave: int = 4
     position_bias: str = "learned"
+    mlp: str = "relu"  # or "gated-gelu" (T5.1.1, the paper's M2 parameter counts)
 
     def __post_init__(self) -> None:
+        if self.mlp not in ("relu", "gated-gelu"):
+            raise ValueError("mlp must be 'relu' or 'gated-gelu'")
         if self.position_bias not in ("learned", "alibi"):
             raise ValueError("position_bias must be 'learned' (T5) or 'alibi' (fixed slopes)")
         if self.d_model % self.n_heads or self.n_heads % self.n_kv_heads:
@@ -141,6 +144,7 @@ class Block(nn.Module):
         self.mlp_norm = RMSNorm(cfg.d_model)
         self.w1 = nn.Linear(cfg.d_model, cfg.d_mlp, bias=False)
         self.w2 = nn.Linear(cfg.d_mlp, cfg.d_model, bias=False)
+        self.gate = nn.Linear(cfg.d_model, cfg.d_mlp, bias=False) if cfg.mlp == "gated-gelu" else None
 
     def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         """x: [B, T, d]; bias: additive [H, T, T] (relative positions, -inf where masked)."""
@@ -156,7 +160,10 @@ class Block(nn.Module):
             q, _expand_kv(k, cfg.n_heads), _expand_kv(v, cfg.n_heads), attn_mask=bias.to(q.dtype)[None]
         )
         x = x + self.wo(a.transpose(1, 2).reshape(b, t, cfg.d_model))
-        return x + self.w2(F.relu(self.w1(self.mlp_norm(x))))
+        h = self.mlp_norm(x)
+        if self.gate is None:
+            return x + self.w2(F.relu(self.w1(h)))
+        return x + self.w2(F.gelu(self.gate(h)) * self.w1(h))
 
 
 def _expand_kv(x: torch.Tensor, n_heads: int) -> torch.Tensor:
@@ -215,11 +222,17 @@ class Transformer(nn.Module):
         return self.head(self.norm(x))
 
 
+IGNORE = -100  # target id of padding positions: no loss
+
+
 def lm_loss(logits: torch.Tensor, targets: torch.Tensor, z_loss: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """(training loss, mean cross-entropy in nats); the z-loss term keeps log Z near 0 (PaLM/T5)."""
-    logits = logits.float()
-    ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+    """(training loss, mean cross-entropy in nats) over targets != IGNORE; the z-loss term keeps
+    log Z near 0 (PaLM/T5)."""
+    logits = logits.float().reshape(-1, logits.shape[-1])
+    targets = targets.reshape(-1)
+    ce = F.cross_entropy(logits, targets, ignore_index=IGNORE)
     if not z_loss:
         return ce, ce.detach()
-    z = torch.logsumexp(logits, dim=-1)
+    keep = targets != IGNORE
+    z = torch.logsumexp(logits[keep], dim=-1)
     return ce + z_loss * z.pow(2).mean(), ce.detach()

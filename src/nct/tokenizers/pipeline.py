@@ -67,7 +67,7 @@ def tokenize_corpus(
         m1=m1.fingerprint if m1 is not None and method in ("ac", "equal-info") else None,
         corpus=corpus.name,
         example_bytes=example_bytes,
-        extra={"tokenizer": tok.name},
+        extra={"tokenizer": tok.name, "m1_non_embedding_params": m1.non_embedding_params if m1 is not None and method in ("ac", "equal-info") else 0},
     )
     encode = tok.encode_batch
     with tqdm(total=sum(map(len, texts)), unit="B", unit_scale=True, desc=f"tokenize {tok.name}") as bar:
