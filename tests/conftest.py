@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from nct.data.shards import Shards
 from nct.models.m1 import M1
 from nct.models.transformer import Transformer, TransformerConfig
 
@@ -47,3 +48,14 @@ def tiny_model_path(tiny_m1, tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
     tiny_m1.save(path)
     return str(path)
+
+
+@pytest.fixture(scope="module")
+def byte_shards(tmp_path_factory) -> Shards:
+    """Byte-level shards of a toy corpus (M2 tests)."""
+    from nct.tokenizers.pipeline import tokenize_corpus
+    from tests.m2_fixtures import CORPUS
+
+    d = tmp_path_factory.mktemp("shards") / "bytes"
+    tokenize_corpus(CORPUS, "bytes", d, split="all", example_bytes=200)
+    return Shards(d)

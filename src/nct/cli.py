@@ -155,7 +155,7 @@ def cmd_compression_table(args: argparse.Namespace) -> None:
     """nct compression-table: bytes per token of every method on a corpus sample."""
     from .api import load_model
     from .data.corpus import load_corpus
-    from .tokenizers.pipeline import compression_table, save_table
+    from .eval.compression_table import compression_table, save_table
 
     corpus = load_corpus(args.corpus)
     m1 = load_model(args.model)

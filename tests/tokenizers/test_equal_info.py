@@ -1,6 +1,5 @@
 """Equal-Info Windows: exact b-bit windows, independent decoding, the two rules."""
 
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -8,7 +7,7 @@ from hypothesis import strategies as st
 from nct.coding.arithmetic import Encoder
 from nct.data.corpus import embedded
 from nct.tokenizers import EqualInfoAC, bits_to_tokens
-from nct.tokenizers.equal_info import first_match, stopping_window, window_of
+from nct.tokenizers.equal_info import first_match, stopping_window
 
 TEXTS = [d.data[:400] for d in embedded("validation").documents]
 
@@ -66,8 +65,6 @@ def _intervals(m1, data, freq_bits):
 
 def test_greedy_packs_the_maximum(tiny_m1):
     """In greedy windows (all but a text's last), the next byte would not have fitted."""
-    import torch
-
     tok = EqualInfoAC(tiny_m1, bits=16, token_bits=16, rule="greedy")
     text = TEXTS[3]
     windows = tok.windows_batch([text])[0]

@@ -1,11 +1,10 @@
-import numpy as np
 import pytest
 
 from nct.cli import main
 from nct.data.corpus import Corpus, Document
 from nct.data.shards import EOD, Manifest, Shards, examples
 from nct.tokenizers import build
-from nct.tokenizers.pipeline import compression_table, table_markdown, tokenize_corpus
+from nct.tokenizers.pipeline import tokenize_corpus
 
 WORDS = b"the quick brown fox jumps over the lazy dog while seven wise owls watch quietly "
 CORPUS = Corpus("toy", tuple(Document(f"d{i}", WORDS * (3 + i % 4)) for i in range(40)))
@@ -45,20 +44,6 @@ def test_tokenize_resumes_and_refuses_other_settings(tmp_path):
     assert again.n_tokens == before.n_tokens and (tmp_path / "s" / "tokens-00001.npy").exists()
     with pytest.raises(ValueError, match="other settings"):
         tokenize_corpus(CORPUS, "gzip", tmp_path / "s", split="all", example_bytes=300)
-
-
-def test_compression_table(tiny_m1):
-    rows = compression_table(CORPUS, tiny_m1, max_bytes=1000, example_bytes=500, vocab_size=400)
-    names = {r.method for r in rows}
-    assert {"Bytes", "SentencePiece", "AC", "StaticAC", "GZip", "EqualInfoAC[b=16]"} <= names
-    bytes_row = next(r for r in rows if r.method == "Bytes")
-    assert bytes_row.bytes_per_token == 1.0 and bytes_row.bits_per_byte == 8.0 and bytes_row.exact == 1.0
-    eq16 = {r.token_bits: r for r in rows if r.method == "EqualInfoAC[b=16]"}
-    assert eq16[8].tokens == 2 * eq16[16].tokens  # a 16-bit window is two 8-bit tokens or one 16-bit one
-    for r in rows:  # every example that does not decode exactly was reported by its encoder
-        assert round((1 - r.exact) * r.examples) <= r.ambiguous, r
-    assert all(r.exact == 1.0 for r in rows if r.method in ("Bytes", "GZip", "SentencePiece"))
-    assert "| EqualInfoAC[b=16] |" in table_markdown(rows)
 
 
 def test_cli_tokenize(tmp_path, tiny_model_path):

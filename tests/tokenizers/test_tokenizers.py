@@ -1,6 +1,5 @@
-import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from nct.data.corpus import embedded

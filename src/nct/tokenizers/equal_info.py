@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..coding.arithmetic import DEFAULT_PRECISION, Decoder, DecoderBatch, Encoder
+from ..coding.arithmetic import DEFAULT_PRECISION, Decoder, Encoder
 from ..models.m1 import M1
 from .base import BaseTokenizer, as_bytes, bits_to_tokens, tokens_to_bits
 

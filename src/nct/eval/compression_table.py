@@ -1,0 +1,124 @@
+"""The paper's compression table: bytes per token of every method at v=256 and v=65k, with
+round-trip exactness, on a sample of a corpus (``nct compression-table``)."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from tqdm import tqdm
+
+from ..data.corpus import Corpus
+from ..data.shards import EXAMPLE_BYTES, examples
+from ..tokenizers import build
+from ..tokenizers.pipeline import sentencepiece_for, split_of
+
+
+@dataclass
+class TableRow:
+    """One tokenizer's figures on a sample of text."""
+
+    method: str
+    token_bits: int
+    vocab_size: int
+    bytes: int
+    tokens: int
+    bytes_per_token: float
+    bits_per_byte: float  # tokens x token bits / bytes: what the token stream costs per byte of text
+    exact: float  # fraction of examples that decode back exactly
+    ambiguous: int  # windows (or whole-example streams) the encoder reported as reading back longer
+    examples: int
+    encode_kbps: float
+    decode_kbps: float
+
+
+def measure(tok: Any, texts: Sequence[bytes], token_bits: int, method: str) -> TableRow:
+    """Encode and decode ``texts`` with ``tok``; sizes, speeds and the exact-decode fraction."""
+    t0 = time.perf_counter()
+    ids = tok.encode_batch(list(texts))
+    t1 = time.perf_counter()
+    ambiguous = getattr(tok, "last_ambiguous", 0)
+    back = tok.decode_batch(ids)
+    t2 = time.perf_counter()
+    n_bytes, n_tokens = sum(map(len, texts)), sum(map(len, ids))
+    return TableRow(
+        method=method,
+        token_bits=token_bits,
+        vocab_size=tok.vocab_size,
+        bytes=n_bytes,
+        tokens=n_tokens,
+        bytes_per_token=n_bytes / max(1, n_tokens),
+        bits_per_byte=n_tokens * math.log2(tok.vocab_size) / max(1, n_bytes),
+        exact=sum(a == b for a, b in zip(back, texts)) / max(1, len(texts)),
+        ambiguous=ambiguous,
+        examples=len(texts),
+        encode_kbps=n_bytes / max(t1 - t0, 1e-9) / 1e3,
+        decode_kbps=n_bytes / max(t2 - t1, 1e-9) / 1e3,
+    )
+
+
+TABLE_METHODS: list[tuple[str, dict]] = [
+    ("Bytes", {"method": "bytes"}),
+    ("SentencePiece", {"method": "sentencepiece"}),
+    ("AC", {"method": "ac"}),
+    ("StaticAC", {"method": "static-ac"}),
+    ("GZip", {"method": "gzip"}),
+    ("EqualInfoAC[b=16]", {"method": "equal-info", "bits": 16}),
+    ("EqualInfoAC[b=16, delay]", {"method": "equal-info", "bits": 16, "rule": "delay"}),
+    ("EqualInfoAC[b=32]", {"method": "equal-info", "bits": 32}),
+    ("EqualInfoAC[b=64]", {"method": "equal-info", "bits": 64}),
+    ("EqualInfoAC[b=128]", {"method": "equal-info", "bits": 128}),
+]
+
+PAPER_BYTES_PER_TOKEN = {  # TLNCT's table on C4 (v=256, v=65k)
+    "Bytes": (1.00, None), "SentencePiece": (4.28, None), "AC": (5.49, 10.98), "StaticAC": (1.73, 3.46),
+    "GZip": (2.23, 4.47), "EqualInfoAC[b=16]": (2.66, 5.31), "EqualInfoAC[b=16, delay]": (2.20, None),
+    "EqualInfoAC[b=32]": (3.49, 6.97), "EqualInfoAC[b=64]": (4.16, 8.33), "EqualInfoAC[b=128]": (4.61, 9.22),
+}
+
+
+def compression_table(
+    corpus: Corpus, m1: Any, max_bytes: int = 102_400, example_bytes: int = EXAMPLE_BYTES, vocab_size: int = 32000,
+    split: str = "validation", seed: int = 0,
+) -> list[TableRow]:
+    """The paper's bytes-per-token table for v=256 and v=65k on a sample of ``split``."""
+    texts = examples(split_of(corpus, split), example_bytes, seed)[: max(1, math.ceil(max_bytes / example_bytes))]
+    sp = sentencepiece_for(corpus, vocab_size)
+    rows = []
+    jobs = [(name, kw, n) for name, kw in TABLE_METHODS for n in ((8,) if kw["method"] in ("bytes", "sentencepiece") else (8, 16))]
+    for name, kw, n in tqdm(jobs, desc="compression table", unit="tokenizer"):
+        tok = build(m1=m1, token_bits=n, sentencepiece=sp, **kw)
+        rows.append(measure(tok, texts, n, name))
+    return rows
+
+
+def table_markdown(rows: list[TableRow]) -> str:
+    """Bytes per token at v=256 and v=65k beside the paper's, with exact-decode fractions."""
+    by = {(r.method, r.token_bits): r for r in rows}
+    out = "| method | bytes/token v=256 | v=65k | paper v=256 | paper v=65k | bits/byte | exact decode |\n"
+    out += "|---|---:|---:|---:|---:|---:|---:|\n"
+    for name, _ in TABLE_METHODS:
+        r8, r16 = by.get((name, 8)), by.get((name, 16))
+        if name == "SentencePiece" and r8:
+            cells = [f"{r8.bytes_per_token:.2f} (v={r8.vocab_size})", "–"]
+        else:
+            cells = [f"{r.bytes_per_token:.2f}" if r else "–" for r in (r8, r16)]
+        paper = [f"{p:.2f}" if p else "–" for p in PAPER_BYTES_PER_TOKEN.get(name, (None, None))]
+        ref = r8 or r16
+        exact = ", ".join(f"{r.exact:.1%}" for r in (r8, r16) if r)
+        out += f"| {name} | {cells[0]} | {cells[1]} | {paper[0]} | {paper[1]} | {ref.bits_per_byte:.3f} | {exact} |\n"
+    return out
+
+
+def save_table(rows: list[TableRow], directory: str | Path, meta: dict) -> str:
+    """Write compression_table.json and .md; returns the markdown."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    md = table_markdown(rows)
+    (d / "compression_table.json").write_text(json.dumps({**meta, "rows": [r.__dict__ for r in rows]}, indent=2))
+    (d / "compression_table.md").write_text(md)
+    return md

@@ -1,0 +1,16 @@
+from nct.eval.compression_table import compression_table, table_markdown
+from tests.tokenizers.test_pipeline import CORPUS
+
+
+def test_compression_table(tiny_m1):
+    rows = compression_table(CORPUS, tiny_m1, max_bytes=1000, example_bytes=500, vocab_size=400)
+    names = {r.method for r in rows}
+    assert {"Bytes", "SentencePiece", "AC", "StaticAC", "GZip", "EqualInfoAC[b=16]"} <= names
+    bytes_row = next(r for r in rows if r.method == "Bytes")
+    assert bytes_row.bytes_per_token == 1.0 and bytes_row.bits_per_byte == 8.0 and bytes_row.exact == 1.0
+    eq16 = {r.token_bits: r for r in rows if r.method == "EqualInfoAC[b=16]"}
+    assert eq16[8].tokens == 2 * eq16[16].tokens  # a 16-bit window is two 8-bit tokens or one 16-bit one
+    for r in rows:  # every example that does not decode exactly was reported by its encoder
+        assert round((1 - r.exact) * r.examples) <= r.ambiguous, r
+    assert all(r.exact == 1.0 for r in rows if r.method in ("Bytes", "GZip", "SentencePiece"))
+    assert "| EqualInfoAC[b=16] |" in table_markdown(rows)
