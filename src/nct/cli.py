@@ -164,6 +164,73 @@ def cmd_compression_table(args: argparse.Namespace) -> None:
     print(save_table(rows, args.out, meta))
 
 
+def cmd_train_m2(args: argparse.Namespace) -> None:
+    """nct train-m2: an M2 on token shards (resumable), then its evaluation report."""
+    from .train.loop import TrainConfig
+    from .train.m2 import train_m2
+
+    cfg = TrainConfig(
+        steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup=min(args.warmup, max(1, args.steps // 10)),
+        schedule=args.schedule, dtype=args.dtype, eval_every=args.eval_every, checkpoint_every=args.eval_every,
+        seed=args.seed,
+    )
+    _, report = train_m2(args.shards, args.size, args.out, cfg, eval_dir=args.eval_shards, context=args.context)
+    print(_m2_summary(report))
+
+
+def _m2_summary(report: dict) -> str:
+    """One-paragraph summary of an M2 report."""
+    b = report["baselines"]
+    return (
+        f"{report['tokenizer']} M2 ({report['non_embedding_params']:,} non-embedding params): "
+        f"{report['bits_per_byte']:.3f} bits/byte held out (uniform {b['uniform']:.3f}, unigram {b['unigram']:.3f}); "
+        f"{report['flops_per_byte']:.3g} FLOPs/byte; {report['bytes_per_step']:.2f} bytes per decoding step"
+    )
+
+
+def cmd_eval_m2(args: argparse.Namespace) -> None:
+    """nct eval-m2: re-evaluate a trained M2 on its held-out examples (or --shards)."""
+    from .data.sequences import holdout
+    from .data.shards import Shards
+    from .eval.m2 import m2_report
+    from .train.m2 import load_run
+
+    model, run = load_run(args.checkpoint)
+    shards = Shards(run["shards"])
+    if args.shards or run["eval_shards"]:
+        held = Shards(args.shards or run["eval_shards"])
+        train_idx, held_idx = list(range(len(shards))), list(range(len(held)))
+    else:
+        train_idx, held_idx = holdout(len(shards))
+        held = shards
+    report = m2_report(model, shards, train_idx, held, held_idx, [])
+    print(json.dumps({k: v for k, v in report.items() if k != "log"}, indent=2) if args.json else _m2_summary(report))
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    """nct generate: M2 samples tokens after a prompt; the tokenizer (M1 for AC methods) decodes them."""
+    from .api import load_model
+    from .data.shards import Manifest
+    from .generate import generate
+    from .tokenizers.pipeline import tokenizer_from_shards
+    from .train.m2 import load_run
+
+    model, run = load_run(args.checkpoint)
+    manifest = Manifest.load(run["shards"])
+    m1 = load_model(args.model) if manifest.m1 else None
+    tok = tokenizer_from_shards(run["shards"], m1)
+    for k in range(args.samples):
+        s = generate(model, tok, args.prompt, args.max_bytes, args.temperature, args.top_k, args.seed + k,
+                     bytes_per_token=manifest.bytes_per_token)
+        sys.stdout.write(s.text.decode("utf-8", errors="replace") + "\n")
+        notes = [f"{len(s.tokens) - s.prompt_tokens} tokens sampled"]
+        if not s.prompt_reproduced:
+            notes.append("the decoded text does not start with the prompt")
+        if s.undecodable:
+            notes.append(f"{s.undecodable} windows/streams could not be decoded")
+        print(f"[{'; '.join(notes)}]", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     from .compressors import available
@@ -227,6 +294,39 @@ def build_parser() -> argparse.ArgumentParser:
     ct.add_argument("--vocab-size", type=int, default=32000, help="SentencePiece vocabulary")
     ct.add_argument("--out", default="results/compression-table", help="directory for the .md and .json")
     ct.set_defaults(func=cmd_compression_table)
+
+    m2 = sub.add_parser("train-m2", help="train M2 on token shards (resumable), then report its metrics")
+    m2.add_argument("--shards", required=True, help="shard directory from nct tokenize")
+    m2.add_argument("--eval-shards", help="held-out shards (default: the last 2%% of --shards' examples)")
+    m2.add_argument("--size", default="cpu-1m", help="25m, 113m, 403m, 2b (the paper's) or cpu-1m, cpu-3m")
+    m2.add_argument("--out", required=True, help="run directory")
+    m2.add_argument("--context", type=int, default=None, help="sequence length (default 512)")
+    m2.add_argument("--steps", type=int, default=2000)
+    m2.add_argument("--batch-size", type=int, default=16)
+    m2.add_argument("--lr", type=float, default=2e-3)
+    m2.add_argument("--warmup", type=int, default=200)
+    m2.add_argument("--schedule", default="cosine", choices=["cosine", "rsqrt"])
+    m2.add_argument("--dtype", default="auto", choices=["auto", "fp32", "bf16"])
+    m2.add_argument("--eval-every", type=int, default=250)
+    m2.add_argument("--seed", type=int, default=0)
+    m2.set_defaults(func=cmd_train_m2)
+
+    e2 = sub.add_parser("eval-m2", help="bits/byte, FLOPs/byte, bytes per step and baselines of a trained M2")
+    e2.add_argument("--checkpoint", required=True, help="M2 run directory")
+    e2.add_argument("--shards", help="evaluate on these shards instead")
+    e2.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    e2.set_defaults(func=cmd_eval_m2)
+
+    g = sub.add_parser("generate", help="sample text from an M2 (decoded through its tokenizer)")
+    g.add_argument("--checkpoint", required=True, help="M2 run directory")
+    g.add_argument("--prompt", default="")
+    g.add_argument("--max-bytes", type=int, default=200)
+    g.add_argument("--temperature", type=float, default=1.0)
+    g.add_argument("--top-k", type=int, default=None)
+    g.add_argument("--samples", type=int, default=1)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--model", help="the M1 the shards were made with (default: the shipped M1)")
+    g.set_defaults(func=cmd_generate)
 
     t = sub.add_parser("train-m1", help="train a byte-level M1 (resumable) and export its exact engine")
     t.add_argument("--corpus", default="default", help="default | FILE | DIR of .txt | FILE.jsonl | FILE.parquet:COLUMN")

@@ -33,6 +33,7 @@ class GZipTokens(BaseTokenizer):
         self.token_bits, self.level = token_bits, level
         self.vocab_size = 1 << token_bits
         self.name = f"GZip[v={self.vocab_size}]"
+        self.last_undecodable = 0
 
     def params(self) -> dict:
         """Level and token width."""
@@ -44,13 +45,21 @@ class GZipTokens(BaseTokenizer):
         return bits_to_tokens(np.unpackbits(np.frombuffer(data, dtype=np.uint8)), self.token_bits)
 
     def decode_bytes(self, ids: Sequence[int]) -> bytes:
-        """Inverse of ``encode``; padding after the stream is ignored; a broken stream gives what decodes."""
+        """Inverse of ``encode``; padding after the stream is ignored. A damaged stream (e.g. sampled
+        tokens) gives the text decoded before the damage and sets ``last_undecodable`` to 1."""
         data = np.packbits(tokens_to_bits(ids, self.token_bits)).tobytes()
         d = zlib.decompressobj(wbits=31)
-        try:
-            return d.decompress(data)
-        except zlib.error:
-            return b""
+        out = bytearray()
+        self.last_undecodable = 0
+        for i in range(len(data)):  # byte by byte: keep everything decoded before any damage
+            try:
+                out += d.decompress(data[i : i + 1])
+            except zlib.error:
+                self.last_undecodable = 1
+                break
+            if d.eof:
+                break
+        return bytes(out)
 
 
 class ArithmeticTokens(BaseTokenizer):

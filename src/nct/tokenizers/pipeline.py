@@ -69,3 +69,16 @@ def tokenize_corpus(
     encode = tok.encode_batch
     with tqdm(total=sum(map(len, texts)), unit="B", unit_scale=True, desc=f"tokenize {tok.name}") as bar:
         return write_shards(out, manifest, texts, encode, chunk=chunk, progress=bar.update)
+
+
+def tokenizer_from_shards(directory: str | Path, m1: Any = None) -> Any:
+    """Rebuild the tokenizer a shard directory was made with (M1-based methods need that M1)."""
+    from ..data.shards import Manifest
+
+    m = Manifest.load(directory)
+    p = m.params
+    if m.m1 is not None and (m1 is None or m1.fingerprint != m.m1):
+        raise ValueError(f"{directory} was made with M1 {m.m1[:12]}; pass that model with --model")
+    sp = SentencePiece.load(Path(directory) / SP_FILE) if m.method == "sentencepiece" else None
+    return build(m.method, m1=m1, token_bits=p.get("token_bits", 8), bits=p.get("bits", 16), rule=p.get("rule", "greedy"),
+                 reset_every=p.get("reset_every", 1), sentencepiece=sp)

@@ -47,6 +47,9 @@ def train_m2(
     model = Transformer(cfg)
     batches = sequence_batches(shards, train_idx, cfg.context, train_cfg.batch_size, cfg.bos, train_cfg.seed)
     tokens_to_bytes = shards.manifest.n_tokens / max(1, shards.manifest.n_bytes)
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    run = {"shards": str(Path(shards_dir).resolve()), "eval_shards": str(Path(eval_dir).resolve()) if eval_dir else None}
+    (Path(run_dir) / "run.json").write_text(json.dumps(run, indent=2))
     log = train(
         model, batches, lambda m: evaluate(m, eval_shards, eval_idx).bits_per_byte, train_cfg, run_dir,
         description=f"train-m2 {shards.manifest.extra.get('tokenizer', shards.manifest.method)}", tokens_to_bytes=tokens_to_bytes,
@@ -56,3 +59,10 @@ def train_m2(
     return model, report
 
 
+
+
+def load_run(run_dir: str | Path) -> tuple[Transformer, dict]:
+    """A trained M2 and its run.json (where its shards are)."""
+    from .loop import load_float_model
+
+    return load_float_model(run_dir), json.loads((Path(run_dir) / "run.json").read_text())
