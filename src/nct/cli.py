@@ -169,11 +169,7 @@ def cmd_train_m2(args: argparse.Namespace) -> None:
     from .train.loop import TrainConfig
     from .train.m2 import train_m2
 
-    cfg = TrainConfig(
-        steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup=min(args.warmup, max(1, args.steps // 10)),
-        schedule=args.schedule, dtype=args.dtype, eval_every=args.eval_every, checkpoint_every=args.eval_every,
-        seed=args.seed,
-    )
+    cfg = TrainConfig.from_args(args)
     _, report = train_m2(args.shards, args.size, args.out, cfg, eval_dir=args.eval_shards, context=args.context)
     print(_m2_summary(report))
 
@@ -229,6 +225,18 @@ def cmd_generate(args: argparse.Namespace) -> None:
         if s.undecodable:
             notes.append(f"{s.undecodable} windows/streams could not be decoded")
         print(f"[{'; '.join(notes)}]", file=sys.stderr)
+
+
+def add_training_args(p: argparse.ArgumentParser, steps: int, batch_size: int) -> None:
+    """Options shared by train-m1 and train-m2 (read by ``TrainConfig.from_args``)."""
+    p.add_argument("--steps", type=int, default=steps)
+    p.add_argument("--batch-size", type=int, default=batch_size)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--warmup", type=int, default=200)
+    p.add_argument("--schedule", default="cosine", choices=["cosine", "rsqrt"], help="rsqrt: the papers' schedule")
+    p.add_argument("--dtype", default="auto", choices=["auto", "fp32", "bf16"], help="auto: bf16 where it is fast")
+    p.add_argument("--eval-every", type=int, default=250, help="validation and checkpoint interval (steps)")
+    p.add_argument("--seed", type=int, default=0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -301,14 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     m2.add_argument("--size", default="cpu-1m", help="25m, 113m, 403m, 2b (the paper's) or cpu-1m, cpu-3m")
     m2.add_argument("--out", required=True, help="run directory")
     m2.add_argument("--context", type=int, default=None, help="sequence length (default 512)")
-    m2.add_argument("--steps", type=int, default=2000)
-    m2.add_argument("--batch-size", type=int, default=16)
-    m2.add_argument("--lr", type=float, default=2e-3)
-    m2.add_argument("--warmup", type=int, default=200)
-    m2.add_argument("--schedule", default="cosine", choices=["cosine", "rsqrt"])
-    m2.add_argument("--dtype", default="auto", choices=["auto", "fp32", "bf16"])
-    m2.add_argument("--eval-every", type=int, default=250)
-    m2.add_argument("--seed", type=int, default=0)
+    add_training_args(m2, steps=2000, batch_size=16)
     m2.set_defaults(func=cmd_train_m2)
 
     e2 = sub.add_parser("eval-m2", help="bits/byte, FLOPs/byte, bytes per step and baselines of a trained M2")
@@ -332,14 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--corpus", default="default", help="default | FILE | DIR of .txt | FILE.jsonl | FILE.parquet:COLUMN")
     t.add_argument("--size", default="600k", help="model preset (200k, 600k, 800k, 3m)")
     t.add_argument("--out", default="runs/m1", help="run directory (resumes if it holds a checkpoint)")
-    t.add_argument("--steps", type=int, default=5000)
-    t.add_argument("--batch-size", type=int, default=32)
-    t.add_argument("--lr", type=float, default=2e-3)
-    t.add_argument("--warmup", type=int, default=200)
-    t.add_argument("--schedule", default="cosine", choices=["cosine", "rsqrt"])
-    t.add_argument("--dtype", default="auto", choices=["auto", "fp32", "bf16"])
-    t.add_argument("--eval-every", type=int, default=250)
-    t.add_argument("--seed", type=int, default=0)
+    add_training_args(t, steps=5000, batch_size=32)
     t.set_defaults(func=cmd_train_m1)
     return p
 

@@ -138,18 +138,7 @@ def engine_bits_per_byte(m1: M1, data: bytes, block: int) -> float:
 def main_train_m1(args) -> None:
     """``nct train-m1``: train (resuming if possible), then export the engine and print its figures."""
     corpus = load_corpus(args.corpus)
-    train_cfg = TrainConfig(
-        steps=args.steps,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        warmup=min(args.warmup, max(1, args.steps // 10)),
-        schedule=args.schedule,
-        dtype=args.dtype,
-        eval_every=args.eval_every,
-        checkpoint_every=args.eval_every,
-        seed=args.seed,
-    )
-    train_m1(corpus, m1_config(args.size), train_cfg, args.out)
+    train_m1(corpus, m1_config(args.size), TrainConfig.from_args(args), args.out)
     m1 = export_m1(args.out, corpus, seed=args.seed)
     print(
         f"M1 {args.size}: validation {m1.meta['val_bpb_float']:.3f} bits/byte (float), "
