@@ -139,3 +139,19 @@ def test_lowest_point_decodes_the_symbols(data):
     assert _decode(bits, len(symbols), cdf, 32) == symbols
     finished = enc.copy().finish()
     assert v <= int("".join(map(str, finished)).ljust(width, "0") or "0", 2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_next_target_is_what_a_decoder_of_the_finished_stream_reads(data):
+    k = data.draw(st.integers(2, 8))
+    freqs = data.draw(st.lists(st.integers(1, 1 << 12), min_size=k, max_size=k))
+    cdf = _cdf(freqs)
+    symbols = data.draw(st.lists(st.integers(0, k - 1), max_size=30))
+    enc = Encoder(32)
+    for s in symbols:
+        enc.encode(cdf[s], cdf[s + 1], cdf[-1])
+    dec = Decoder(enc.copy().finish(), 32)
+    for s in symbols:
+        dec.decode(cdf[s], cdf[s + 1], cdf[-1])
+    assert enc.next_target(cdf[-1]) == dec.target(cdf[-1])

@@ -122,6 +122,13 @@ class Encoder(_Interval):
         self.pending = 0
         return self.bits
 
+    def next_target(self, total: int) -> int:
+        """The CDF value a decoder would select next if the stream were finished now (then zeros):
+        the finished stream's point, v * 2^(P-k) in window coordinates, read as ``Decoder.target``."""
+        k, v = self._shortest()
+        point = v << (self.precision - k)
+        return ((point - self.low + 1) * total - 1) // (self.high - self.low + 1)
+
     def lowest_point(self, width: int) -> int | None:
         """The smallest multiple of 2^-width inside the current interval, as a ``width``-bit integer
         (a stream of those ``width`` bits, then anything, decodes every symbol coded so far), or None.

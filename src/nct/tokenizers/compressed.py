@@ -121,7 +121,7 @@ class ArithmeticTokens(BaseTokenizer):
             for iv in intervals:
                 enc.encode(*iv)
             width = -(-enc.finished_length() // self.token_bits) * self.token_bits
-            window = stopping_window(intervals, cdf[j, len(t)].tolist(), width)
+            window = stopping_window(enc, cdf[j, len(t)].tolist(), width)
             if window is None:
                 self.last_ambiguous += 1
                 window = tokens_to_bits(bits_to_tokens(enc.finish(), self.token_bits), self.token_bits)

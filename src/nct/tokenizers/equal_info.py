@@ -54,34 +54,33 @@ def _interval(cdf: Sequence[int], symbol: int) -> Interval:
     return cdf[symbol], cdf[symbol + 1], cdf[-1]
 
 
-def window_of(intervals: Sequence[Interval], bits: int) -> np.ndarray:
-    """The window (``bits`` bits, zero-padded) of a sequence of coded byte intervals."""
+def encoder_of(intervals: Sequence[Interval]) -> Encoder:
+    """An encoder that has coded these intervals."""
     enc = Encoder()
     for iv in intervals:
         enc.encode(*iv)
-    return _bit_array(enc.finish(), bits)
+    return enc
 
 
-def stopping_window(intervals: Sequence[Interval], next_cdf: Sequence[int], bits: int) -> np.ndarray | None:
-    """The ``bits``-bit window for these bytes at which the greedy decoder stops exactly after them.
+def window_of(intervals: Sequence[Interval], bits: int) -> np.ndarray:
+    """The window (``bits`` bits, zero-padded) of a sequence of coded byte intervals."""
+    return _bit_array(encoder_of(intervals).finish(), bits)
+
+
+def stopping_window(enc: Encoder, next_cdf: Sequence[int], bits: int) -> np.ndarray | None:
+    """The ``bits``-bit window for the bytes ``enc`` has coded at which the greedy decoder stops
+    exactly after them.
 
     Any ``bits``-bit point of the final interval decodes these bytes; the decoder stops when the next
     byte it decodes (under ``next_cdf``) would need more than ``bits`` bits. The paper's window — the
     shortest terminating string, zero-padded — is used when its next byte does not fit; otherwise
     the lowest point inside the interval of the first byte value that would not fit. None if no
     byte value offers such a point (then the window is ambiguous)."""
-    enc = Encoder()
-    for iv in intervals:
-        enc.encode(*iv)
-    stream = enc.bits + enc.tail()
-    dec = Decoder(stream)
-    for iv in intervals:
-        dec.decode(*iv)
-    y = bisect.bisect_right(next_cdf, dec.target(next_cdf[-1])) - 1
+    y = bisect.bisect_right(next_cdf, enc.next_target(next_cdf[-1])) - 1
     trial = enc.copy()
     trial.encode(*_interval(next_cdf, y))
     if trial.finished_length() > bits:
-        return _bit_array(stream, bits)
+        return _bit_array(enc.bits + enc.tail(), bits)
     for z in range(len(next_cdf) - 1):
         trial = enc.copy()
         trial.encode(*_interval(next_cdf, z))
@@ -243,10 +242,10 @@ class EqualInfoAC(BaseTokenizer):
             window = window_of(ivs[:keep], self.bits)
         else:
             keep = len(ivs)
-            window = stopping_window(ivs, row.known[row.start + keep], self.bits)
+            window = stopping_window(row.enc, row.known[row.start + keep], self.bits)
             while window is None and keep > 1:
                 keep -= 1
-                window = stopping_window(ivs[:keep], row.known[row.start + keep], self.bits)
+                window = stopping_window(encoder_of(ivs[:keep]), row.known[row.start + keep], self.bits)
             if window is None:
                 row.ambiguous += 1
                 window = window_of(ivs[:keep], self.bits)

@@ -1,0 +1,59 @@
+"""Benchmark: EqualInfoAC encode and decode speed with the shipped M1, batched over 10,240-byte examples.
+
+    python bench/equal_info.py [--model PATH] [--bytes 300000] [--bits 16] [--rule greedy]
+    # writes bench/results/equal_info.json
+
+Every example is decoded back and compared; ambiguous windows reported by the encoder are counted.
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from nct.data.corpus import embedded
+from nct.data.shards import examples
+from nct.models.m1 import M1
+from nct.tokenizers import EqualInfoAC
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--model", default="default")
+    p.add_argument("--bytes", type=int, default=300_000)
+    p.add_argument("--bits", type=int, default=16)
+    p.add_argument("--token-bits", type=int, default=16)
+    p.add_argument("--rule", default="greedy")
+    p.add_argument("--batch", type=int, default=256)
+    args = p.parse_args()
+    m1 = M1.load(args.model)
+    texts = examples(embedded("validation"), 10_240)
+    texts = texts[: max(1, args.bytes // 10_240)]
+    tok = EqualInfoAC(m1, bits=args.bits, token_bits=args.token_bits, rule=args.rule, batch=args.batch, progress=True)
+    n = sum(map(len, texts))
+    t0 = time.perf_counter()
+    ids = tok.encode_batch(texts)
+    t1 = time.perf_counter()
+    back = tok.decode_batch(ids)
+    t2 = time.perf_counter()
+    result = {
+        "model": m1.fingerprint,
+        "tokenizer": tok.name,
+        "rule": args.rule,
+        "examples": len(texts),
+        "bytes": n,
+        "tokens": sum(map(len, ids)),
+        "bytes_per_token": n / sum(map(len, ids)),
+        "encode_kbps": n / (t1 - t0) / 1e3,
+        "decode_kbps": n / (t2 - t1) / 1e3,
+        "exact_examples": sum(a == b for a, b in zip(back, texts)),
+        "ambiguous_windows": tok.last_ambiguous,
+    }
+    print(json.dumps(result, indent=2))
+    out = Path("bench/results/equal_info.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
