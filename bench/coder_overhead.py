@@ -9,14 +9,13 @@ bit string and packed to whole bytes: the overhead reported is everything the co
 """
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import torch
 
 from nct.coding.arithmetic import Encoder, pack_bits
 from nct.data.corpus import embedded
+from nct.eval.bench import write_result
 from nct.models.m1 import M1
 from nct.train.m1 import blocks_of
 
@@ -61,10 +60,7 @@ def main() -> None:
         "ideal_bits_per_byte": ideal / len(text),
         "seconds": time.perf_counter() - t0,
     }
-    print(json.dumps(result, indent=2))
-    out = Path("bench/results/coder_overhead.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+    write_result("coder_overhead", result)
 
 
 if __name__ == "__main__":

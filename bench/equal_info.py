@@ -7,12 +7,11 @@ Every example is decoded back and compared; ambiguous windows reported by the en
 """
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 from nct.data.corpus import embedded
 from nct.data.shards import examples
+from nct.eval.bench import write_result
 from nct.models.m1 import M1
 from nct.tokenizers import EqualInfoAC
 
@@ -49,10 +48,7 @@ def main() -> None:
         "exact_examples": sum(a == b for a, b in zip(back, texts)),
         "ambiguous_windows": tok.last_ambiguous,
     }
-    print(json.dumps(result, indent=2))
-    out = Path("bench/results/equal_info.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+    write_result("equal_info", result)
 
 
 if __name__ == "__main__":

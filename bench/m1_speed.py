@@ -7,12 +7,11 @@ shows both, without arithmetic coding, so the coder's share can be read off agai
 """
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import torch
 
+from nct.eval.bench import write_result
 from nct.models.m1 import M1
 
 
@@ -43,9 +42,7 @@ def main() -> None:
         dt = (time.perf_counter() - t0) / steps
         results["decoding"].append({"batch": batch, "ms_per_step": dt * 1e3, "kbps": batch / dt / 1e3})
         print(f"decoding batch {batch:4d}: {dt * 1e3:7.2f} ms/step  {batch / dt / 1e3:8.1f} KB/s")
-    out = Path("bench/results/m1_speed.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
+    write_result("m1_speed", results)
 
 
 if __name__ == "__main__":

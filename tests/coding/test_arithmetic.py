@@ -121,17 +121,22 @@ def test_batch_decoder_matches_scalar(precision, data):
     assert out == messages
 
 
+def _coded(data, min_symbols=0):
+    """An encoder that has coded random symbols under a random CDF: (encoder, cdf, symbols)."""
+    k = data.draw(st.integers(2, 8))
+    cdf = _cdf(data.draw(st.lists(st.integers(1, 1 << 12), min_size=k, max_size=k)))
+    symbols = data.draw(st.lists(st.integers(0, k - 1), min_size=min_symbols, max_size=30))
+    enc = Encoder(32)
+    for s in symbols:
+        enc.encode(cdf[s], cdf[s + 1], cdf[-1])
+    return enc, cdf, symbols
+
+
 @settings(max_examples=200, deadline=None)
 @given(data=st.data())
 def test_lowest_point_decodes_the_symbols(data):
     """Any stream starting with lowest_point's bits decodes everything coded so far."""
-    k = data.draw(st.integers(2, 8))
-    freqs = data.draw(st.lists(st.integers(1, 1 << 12), min_size=k, max_size=k))
-    cdf = _cdf(freqs)
-    symbols = data.draw(st.lists(st.integers(0, k - 1), min_size=1, max_size=30))
-    enc = Encoder(32)
-    for s in symbols:
-        enc.encode(cdf[s], cdf[s + 1], cdf[-1])
+    enc, cdf, symbols = _coded(data, min_symbols=1)
     width = enc.finished_length() + data.draw(st.integers(0, 12))
     v = enc.lowest_point(width)
     assert v is not None  # the finished stream itself is such a point
@@ -144,13 +149,7 @@ def test_lowest_point_decodes_the_symbols(data):
 @settings(max_examples=200, deadline=None)
 @given(data=st.data())
 def test_next_target_is_what_a_decoder_of_the_finished_stream_reads(data):
-    k = data.draw(st.integers(2, 8))
-    freqs = data.draw(st.lists(st.integers(1, 1 << 12), min_size=k, max_size=k))
-    cdf = _cdf(freqs)
-    symbols = data.draw(st.lists(st.integers(0, k - 1), max_size=30))
-    enc = Encoder(32)
-    for s in symbols:
-        enc.encode(cdf[s], cdf[s + 1], cdf[-1])
+    enc, cdf, symbols = _coded(data)
     dec = Decoder(enc.copy().finish(), 32)
     for s in symbols:
         dec.decode(cdf[s], cdf[s + 1], cdf[-1])

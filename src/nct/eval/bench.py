@@ -39,6 +39,15 @@ class BenchRow:
     decompress_seconds: float
 
 
+def write_result(name: str, result: dict, directory: str | Path = "bench/results") -> None:
+    """Print a benchmark's result and save it as ``directory/name.json``."""
+    text = json.dumps(result, indent=2)
+    print(text)
+    out = Path(directory) / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+
+
 def _reset_peak_rss() -> bool:
     """Reset the kernel's peak-RSS counter for this process (Linux); False where unsupported."""
     try:
