@@ -128,7 +128,7 @@ class M1:
         self._v_inv = [tensors[f"{i}.v_s"].reciprocal() for i in range(cfg.n_layers)]
         self._v_out = [tensors[f"{i}.v_s"].view(kv, 1, dh) * (1.0 / ATTN_ONE) for i in range(cfg.n_layers)]
         self._bias_by_distance = self._rel_bias[:, self._buckets]  # [H, max_distance + 1]
-        self.fingerprint = fingerprint(cfg, tensors)
+        self.fingerprint = fingerprint(cfg, self.stored())
 
     # ----- export / load / save -------------------------------------------------------------
     @classmethod
@@ -171,7 +171,8 @@ class M1:
             if meta.get("format") != FORMAT:
                 raise ModelError(f"{path}: not an nct M1 model file")
             cfg = TransformerConfig.from_dict(json.loads(meta["config"]))
-            return cls(cfg, load_file(str(path)), json.loads(meta.get("manifest", "{}")))
+            tensors = {k: v.float() if v.dtype == torch.int8 else v for k, v in load_file(str(path)).items()}
+            return cls(cfg, tensors, json.loads(meta.get("manifest", "{}")))
         except ModelError:
             raise
         except Exception as e:  # safetensors raises its own types for damaged files
@@ -181,7 +182,12 @@ class M1:
         """Write the engine as one safetensors file (atomically)."""
         meta = {"format": FORMAT, "config": json.dumps(self.cfg.to_dict()), "manifest": json.dumps(self.meta)}
         with atomic_path(path) as tmp:
-            save_file({k: v.contiguous() for k, v in self.t.items()}, str(tmp), metadata=meta)
+            save_file(self.stored(), str(tmp), metadata=meta)
+
+    def stored(self) -> dict[str, torch.Tensor]:
+        """The tensors as saved (and fingerprinted): weight matrices as int8, the rest as they are."""
+        weights = set(self._weight_names())
+        return {k: (v.to(torch.int8) if k in weights else v).contiguous() for k, v in self.t.items()}
 
     @property
     def bos(self) -> int:
@@ -193,11 +199,14 @@ class M1:
         """Weights outside the embedding and output head (what a forward costs per byte, / 2)."""
         return sum(self.t[f"{i}.{w}"].numel() for i in range(self.cfg.n_layers) for w in ("qkv", "o", "w1", "w2"))
 
+    def _weight_names(self) -> list[str]:
+        """The int8-valued weight matrices (stored as int8 on disk)."""
+        return ["head"] + [f"{i}.{w}" for i in range(self.cfg.n_layers) for w in ("qkv", "o", "w1", "w2")]
+
     @property
     def n_params(self) -> int:
         """Number of model weights (excluding tables and scales)."""
-        names = ["embed", "head"] + [f"{i}.{w}" for i in range(self.cfg.n_layers) for w in ("qkv", "o", "w1", "w2")]
-        return sum(self.t[n].numel() for n in names)
+        return sum(self.t[n].numel() for n in ["embed", *self._weight_names()])
 
     # ----- building blocks ------------------------------------------------------------------
     def _linear(self, x: torch.Tensor, name: str, normalize: bool = False) -> torch.Tensor:
@@ -368,7 +377,7 @@ def value_ranges(model: Transformer, inputs: torch.Tensor) -> list[torch.Tensor]
 
 
 def fingerprint(cfg: TransformerConfig, tensors: dict[str, torch.Tensor]) -> str:
-    """SHA-256 over the config and every tensor (name, dtype, shape, bytes), hex."""
+    """SHA-256 over the config and every stored tensor (name, dtype, shape, bytes), hex."""
     h = hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode())
     for name in sorted(tensors):
         v = tensors[name].contiguous()
