@@ -227,6 +227,18 @@ def cmd_generate(args: argparse.Namespace) -> None:
         print(f"[{'; '.join(notes)}]", file=sys.stderr)
 
 
+def cmd_reproduce(args: argparse.Namespace) -> None:
+    """nct reproduce: the paper's grid of methods x M2 sizes; results table, plots, reports."""
+    from .api import load_model
+    from .data.corpus import load_corpus
+    from .eval.reproduce import ReproduceConfig, results_markdown, run_reproduce
+
+    cfg = ReproduceConfig.load(args.preset)
+    reports = run_reproduce(cfg, args.out, load_corpus(args.corpus), load_model(args.model))
+    print(results_markdown(reports, cfg))
+    print(f"results, plots and per-run reports in {args.out}", file=sys.stderr)
+
+
 def add_training_args(p: argparse.ArgumentParser, steps: int, batch_size: int) -> None:
     """Options shared by train-m1 and train-m2 (read by ``TrainConfig.from_args``)."""
     p.add_argument("--steps", type=int, default=steps)
@@ -328,6 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--model", help="the M1 the shards were made with (default: the shipped M1)")
     g.set_defaults(func=cmd_generate)
+
+    r = sub.add_parser("reproduce", help="the paper's methods x M2 sizes grid -> table, plots (resumable)")
+    r.add_argument("--preset", default="cpu", help="cpu (about 3 h on 2 cores), paper, or a YAML config file")
+    r.add_argument("--out", default="results/reproduce", help="output directory (finished steps are skipped)")
+    r.add_argument("--corpus", default="default")
+    r.add_argument("--model", help="M1 model file (default: the shipped M1)")
+    r.set_defaults(func=cmd_reproduce)
 
     t = sub.add_parser("train-m1", help="train a byte-level M1 (resumable) and export its exact engine")
     t.add_argument("--corpus", default="default", help="default | FILE | DIR of .txt | FILE.jsonl | FILE.parquet:COLUMN")

@@ -48,10 +48,13 @@ def tokenize_corpus(
     seed: int = 0,
     max_bytes: int | None = None,
     chunk: int = 256,
+    sentencepiece_dir: str | Path | None = None,
 ) -> Manifest:
-    """Tokenize a split of ``corpus`` into shards at ``out`` (resuming a previous run)."""
+    """Tokenize a split of ``corpus`` into shards at ``out`` (resuming a previous run). SentencePiece
+    is trained on the training split and kept in ``sentencepiece_dir`` (default: ``out``)."""
     out = Path(out)
-    sp = sentencepiece_for(corpus, vocab_size, out) if method == "sentencepiece" else None
+    sp_dir = Path(sentencepiece_dir) if sentencepiece_dir else out
+    sp = sentencepiece_for(corpus, vocab_size, sp_dir) if method == "sentencepiece" else None
     tok = build(method, m1=m1, token_bits=token_bits, bits=bits, rule=rule, reset_every=reset_every, sentencepiece=sp)
     texts = examples(split_of(corpus, split), example_bytes, seed)
     if max_bytes is not None:
@@ -64,7 +67,7 @@ def tokenize_corpus(
         m1=m1.fingerprint if m1 is not None and method in ("ac", "equal-info") else None,
         corpus=corpus.name,
         example_bytes=example_bytes,
-        extra={"tokenizer": tok.name, "m1_non_embedding_params": m1.non_embedding_params if m1 is not None and method in ("ac", "equal-info") else 0},
+        extra={"tokenizer": tok.name, "sentencepiece_dir": str(sp_dir.resolve()), "m1_non_embedding_params": m1.non_embedding_params if m1 is not None and method in ("ac", "equal-info") else 0},
     )
     encode = tok.encode_batch
     with tqdm(total=sum(map(len, texts)), unit="B", unit_scale=True, desc=f"tokenize {tok.name}") as bar:
@@ -79,6 +82,6 @@ def tokenizer_from_shards(directory: str | Path, m1: Any = None) -> Any:
     p = m.params
     if m.m1 is not None and (m1 is None or m1.fingerprint != m.m1):
         raise ValueError(f"{directory} was made with M1 {m.m1[:12]}; pass that model with --model")
-    sp = SentencePiece.load(Path(directory) / SP_FILE) if m.method == "sentencepiece" else None
+    sp = SentencePiece.load(Path(m.extra.get("sentencepiece_dir", directory)) / SP_FILE) if m.method == "sentencepiece" else None
     return build(m.method, m1=m1, token_bits=p.get("token_bits", 8), bits=p.get("bits", 16), rule=p.get("rule", "greedy"),
                  reset_every=p.get("reset_every", 1), sentencepiece=sp)

@@ -1,0 +1,184 @@
+"""``nct reproduce``: the paper's experiment grid (methods x M2 sizes) from one config.
+
+Every method's training and held-out text is tokenized into shards, an M2 of every size is trained
+on each for the same number of tokens (so, at a given size, for the same training FLOPs), and the
+held-out figures are collected into a table (markdown + JSON) and plots, as the paper's Figure 3
+(bits/byte vs inference FLOPs/byte) and bits/byte vs model size. Finished steps are skipped, so an
+interrupted run continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..data.corpus import Corpus
+from ..data.shards import Manifest
+from ..tokenizers.pipeline import tokenize_corpus
+from ..train.loop import TrainConfig
+from ..train.m2 import train_m2
+
+
+@dataclass
+class MethodSpec:
+    """One tokenization of the text, as the paper names it."""
+
+    name: str
+    method: str
+    token_bits: int = 8
+    bits: int = 16
+    rule: str = "greedy"
+    vocab_size: int = 32000
+
+    @property
+    def slug(self) -> str:
+        """A directory name."""
+        return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
+
+
+@dataclass
+class ReproduceConfig:
+    """Methods, M2 sizes, and how long each M2 trains."""
+
+    methods: list[MethodSpec]
+    sizes: list[str]
+    steps: int = 400
+    batch_size: int = 16
+    context: int = 512
+    lr: float = 2e-3
+    warmup: int = 40
+    train_bytes: int = 2_000_000  # training text tokenized per method
+    eval_bytes: int = 204_800  # held-out text (from the validation split)
+    example_bytes: int = 10_240
+    seed: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, source: str) -> "ReproduceConfig":
+        """A preset name (``cpu``, ``paper``) or a YAML file with these fields."""
+        if source in PRESETS:
+            return PRESETS[source]
+        d = yaml.safe_load(Path(source).read_text())
+        d["methods"] = [MethodSpec(**m) for m in d["methods"]]
+        return cls(**d)
+
+    def to_yaml(self) -> str:
+        """This config as YAML (the format ``load`` reads)."""
+        return yaml.safe_dump(asdict(self), sort_keys=False)
+
+
+def _methods(vocab_size: int) -> list[MethodSpec]:
+    """The paper's methods: Bytes, SentencePiece, AC, StaticAC, GZip, EqualInfoAC b=16 and b=32."""
+    return [
+        MethodSpec("Bytes", "bytes"),
+        MethodSpec("SentencePiece", "sentencepiece", vocab_size=vocab_size),
+        MethodSpec("GZip[v=256]", "gzip"),
+        MethodSpec("AC[v=256]", "ac"),
+        MethodSpec("StaticAC[v=256]", "static-ac"),
+        MethodSpec("EqualInfoAC[b=16, v=256]", "equal-info", 8, 16),
+        MethodSpec("EqualInfoAC[b=16, v=65k]", "equal-info", 16, 16),
+        MethodSpec("EqualInfoAC[b=32, v=256]", "equal-info", 8, 32),
+        MethodSpec("EqualInfoAC[b=32, v=65k]", "equal-info", 16, 32),
+    ]
+
+
+PRESETS = {
+    # Fits a 2-core CPU in about three hours (see README, "Reproducing the paper").
+    "cpu": ReproduceConfig(methods=_methods(8000), sizes=["cpu-1m", "cpu-3m"]),
+    # The paper's grid: 200k steps of 256 x 512 tokens per M2 (an accelerator cluster's job).
+    "paper": ReproduceConfig(
+        methods=_methods(32000), sizes=["25m", "113m", "403m", "2b"], steps=200_000, batch_size=256, warmup=10_000,
+        train_bytes=10**12, eval_bytes=10**8,
+    ),
+}
+
+
+def run_reproduce(cfg: ReproduceConfig, out: str | Path, corpus: Corpus, m1: Any) -> list[dict]:
+    """Tokenize, train and evaluate the whole grid under ``out``; returns one report per run."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(cfg.to_yaml())
+    reports = []
+    for spec in cfg.methods:
+        train_dir, val_dir = out / "shards" / spec.slug, out / "shards" / f"{spec.slug}-val"
+        for split, d, n in (("train", train_dir, cfg.train_bytes), ("validation", val_dir, cfg.eval_bytes)):
+            if not (d / "manifest.json").exists() or not Manifest.load(d).complete:
+                tokenize_corpus(
+                    corpus, spec.method, d, m1=m1, split=split, token_bits=spec.token_bits, bits=spec.bits,
+                    rule=spec.rule, vocab_size=spec.vocab_size, example_bytes=cfg.example_bytes, seed=cfg.seed,
+                    max_bytes=n, sentencepiece_dir=train_dir,
+                )
+        for size in cfg.sizes:
+            run = out / "runs" / f"{spec.slug}-{size}"
+            if not (run / "report.json").exists():
+                t0 = time.perf_counter()
+                train_cfg = TrainConfig(
+                    steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, warmup=cfg.warmup,
+                    eval_every=max(1, cfg.steps // 4), checkpoint_every=max(1, cfg.steps // 4), seed=cfg.seed,
+                )
+                _, report = train_m2(train_dir, size, run, train_cfg, eval_dir=val_dir, context=cfg.context)
+                report["seconds"] = time.perf_counter() - t0
+                (run / "report.json").write_text(json.dumps(report, indent=2))
+            report = json.loads((run / "report.json").read_text())
+            reports.append({"name": spec.name, "size": size, **report})
+    write_results(reports, cfg, out)
+    return reports
+
+
+def training_flops(report: dict, cfg: ReproduceConfig) -> float:
+    """6 x non-embedding parameters x training tokens (the usual estimate)."""
+    return 6.0 * report["non_embedding_params"] * cfg.steps * cfg.batch_size * cfg.context
+
+
+def results_markdown(reports: list[dict], cfg: ReproduceConfig) -> str:
+    """One row per (method, size): held-out bits/byte beside the trivial baselines, and costs."""
+    head = (
+        "| method | M2 | non-emb params | bits/byte | uniform | unigram | FLOPs/byte | bytes/step | train FLOPs |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
+    )
+    rows = [
+        f"| {r['name']} | {r['size']} | {r['non_embedding_params']:,} | {r['bits_per_byte']:.3f} | "
+        f"{r['baselines']['uniform']:.3f} | {r['baselines']['unigram']:.3f} | {r['flops_per_byte']:.3g} | "
+        f"{r['bytes_per_step']:.2f} | {training_flops(r, cfg):.3g} |"
+        for r in reports
+    ]
+    return head + "\n".join(rows) + "\n"
+
+
+def write_results(reports: list[dict], cfg: ReproduceConfig, out: Path) -> None:
+    """results.json, results.md and the two plots."""
+    slim = [{k: v for k, v in r.items() if k != "log"} for r in reports]
+    (out / "results.json").write_text(json.dumps({"config": asdict(cfg), "runs": slim}, indent=2))
+    (out / "results.md").write_text(results_markdown(reports, cfg))
+    plot_results(reports, out)
+
+
+def plot_results(reports: list[dict], out: Path) -> None:
+    """bits/byte vs FLOPs/byte per method (TLNCT Figure 3) and bits/byte vs M2 size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for x_key, x_label, name in (
+        ("flops_per_byte", "inference FLOPs/byte", "bpb_vs_flops.png"),
+        ("non_embedding_params", "M2 non-embedding parameters", "bpb_vs_size.png"),
+    ):
+        fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=150)
+        for method in dict.fromkeys(r["name"] for r in reports):
+            rs = sorted((r for r in reports if r["name"] == method), key=lambda r: r[x_key])
+            ax.plot([r[x_key] for r in rs], [r["bits_per_byte"] for r in rs], marker="o", label=method)
+        ax.set_xscale("log")
+        ax.set_xlabel(x_label)
+        ax.set_ylabel("held-out bits/byte")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(out / name)
+        plt.close(fig)
