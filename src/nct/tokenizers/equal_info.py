@@ -202,13 +202,11 @@ class EqualInfoAC(BaseTokenizer):
                 bar.update(row.start - committed)
                 if token is None:
                     active[r] = False
-                elif token == m1.bos:
+                    continue
+                if token == m1.bos:
                     restart.append(r)
-                    fed[r] = row.i
-                    tokens[r] = token
-                else:
-                    fed[r] = row.i
-                    tokens[r] = token
+                fed[r] = row.i
+                tokens[r] = token
             if restart:
                 m1.reset(cache, torch.tensor(restart))
 
@@ -238,8 +236,8 @@ class EqualInfoAC(BaseTokenizer):
         next window. Those keep their CDFs unless M1's context restarts."""
         ivs = row.intervals
         if self.rule == "delay":  # end at the first byte that completes the window's bits
-            keep = first_match(ivs, window_of(ivs, self.bits))
-            window = window_of(ivs[:keep], self.bits)
+            window = _bit_array(row.enc.copy().finish(), self.bits)
+            keep = first_match(ivs, window)
         else:
             keep = len(ivs)
             window = stopping_window(row.enc, row.known[row.start + keep], self.bits)
