@@ -87,7 +87,7 @@ class BlockCoder:
     precision: int = DEFAULT_PRECISION
     freq_bits: int = DEFAULT_FREQ_BITS
     batch: int = 256  # blocks decoded in lockstep
-    positions: int = 16384  # positions scored per teacher-forced forward
+    positions: int = 4096  # positions scored per teacher-forced forward (cache-sized activations)
     progress: bool = False
 
     def __post_init__(self) -> None:

@@ -46,6 +46,7 @@ OUT_LUT_SCALE = 1 << 24  # exp table for the output distribution (int64)
 OUT_LUT_STEPS = 256
 DEFAULT_FREQ_BITS = 24
 FORMAT = "nct-m1-engine/1"
+ENGINE_VERSION = 2  # the engine's arithmetic; part of the fingerprint, so archives name the engine too
 DEFAULT_PATH = Path(__file__).parent / "default" / "m1.safetensors"
 
 
@@ -209,46 +210,55 @@ class M1:
         return sum(self.t[n].numel() for n in ["embed", *self._weight_names()])
 
     # ----- building blocks ------------------------------------------------------------------
-    def _linear(self, x: torch.Tensor, name: str, normalize: bool = False) -> torch.Tensor:
-        """x @ W with per-row int8 input; with ``normalize``, RMSNorm(x) @ W (gain folded into W)."""
-        q, s = quantize_rows(x)
-        acc = q @ self.t[name]
-        if normalize:  # x / rms(x) ~ q / sqrt(mean(q^2)): the row scale s cancels
-            ss = (q * q).sum(-1, keepdim=True).clamp_min(1.0)
-            s = (ss * (1.0 / x.shape[-1])).sqrt().reciprocal()
-        return acc * s * self.t[name + "_s"]
+    # A matmul result is kept as (y, r): y carries the weights' column scales and r [..., 1] the
+    # input's positive row scale, x @ W ~ y * r. Where the next step is a per-row quantization
+    # (queries, keys, the MLP's hidden layer after ReLU) or a per-row max (the logits), r is
+    # carried along as a scale instead of multiplied into every element.
+    def _matmul(self, x: torch.Tensor, name: str, normalize: bool = False, row_scale: torch.Tensor | None = None):
+        """(y, r) for x @ W (x scaled by ``row_scale`` if given), or RMSNorm(x) @ W with ``normalize``
+        (the norm's gain is folded into W)."""
+        q, r = quantize_rows(x)
+        y = torch.matmul(q, self.t[name]).mul_(self.t[name + "_s"])
+        if normalize:  # x / rms(x) ~ q / sqrt(mean(q^2)): the quantization scale cancels
+            ss = (q * q).sum(-1, keepdim=True).clamp_min_(1.0)
+            r = ss.mul_(1.0 / x.shape[-1]).sqrt_().reciprocal_()
+        if row_scale is not None:
+            r = r.mul_(row_scale)
+        return y, r
 
     def _qkv(self, x: torch.Tensor, layer: int) -> tuple[torch.Tensor, ...]:
-        """Quantized queries [B,kv,G*T,dh] (+scales), keys [B,kv,T,dh] (+scales), values [B,kv,T,dh]."""
+        """Quantized queries [B*kv, G*T, dh] (+ scales [B*kv, G*T, 1]), keys [B*kv, T, dh] (+ scales
+        [B*kv, 1, T]) and values [B*kv, T, dh]: key/value heads are folded into the batch."""
         cfg = self.cfg
         b, t, _ = x.shape
-        kvd = cfg.n_kv_heads * cfg.head_dim
-        h = self._linear(x, f"{layer}.qkv", normalize=True)
         kv, g, dh = cfg.n_kv_heads, cfg.n_heads // cfg.n_kv_heads, cfg.head_dim
-        # queries and keys are quantized per token and head, in one call
-        qk, qk_s = quantize_rows(h[..., : cfg.d_model + kvd].view(b, t, cfg.n_heads + kv, dh))
-        # queries grouped under their key/value head: [B, kv, G, T, dh] -> [B, kv, G*T, dh]
-        q = qk[:, :, : cfg.n_heads].view(b, t, kv, g, dh).permute(0, 2, 3, 1, 4).reshape(b, kv, g * t, dh)
-        q_s = qk_s[:, :, : cfg.n_heads].view(b, t, kv, g, 1).permute(0, 2, 3, 1, 4).reshape(b, kv, g * t, 1)
-        k = qk[:, :, cfg.n_heads :].transpose(1, 2)
-        k_s = qk_s[:, :, cfg.n_heads :].permute(0, 2, 3, 1)  # [B, kv, 1, T]
-        v = (h[..., cfg.d_model + kvd :] * self._v_inv[layer]).round_().clamp_(-QMAX, QMAX)
-        v = v.view(b, t, kv, dh).transpose(1, 2)
-        return q, q_s * self._q_scale, k, k_s, v
+        y, r = self._matmul(x, f"{layer}.qkv", normalize=True)
+        end = cfg.d_model + kv * dh
+        qk, qk_s = quantize_rows(y[..., :end].view(b, t, cfg.n_heads + kv, dh))  # per token and head
+        qk_s = qk_s.mul_(r.unsqueeze(-1))
+        # queries grouped under their key/value head, rows ordered (head in group, position)
+        q = qk[:, :, : cfg.n_heads].view(b, t, kv, g, dh).permute(0, 2, 3, 1, 4).reshape(b * kv, g * t, dh)
+        q_s = qk_s[:, :, : cfg.n_heads].view(b, t, kv, g).permute(0, 2, 3, 1).reshape(b * kv, g * t, 1)
+        k = qk[:, :, cfg.n_heads :].transpose(1, 2).reshape(b * kv, t, dh)
+        k_s = qk_s[:, :, cfg.n_heads :].permute(0, 2, 3, 1).reshape(b * kv, 1, t)
+        v = y[..., end:].mul(r).mul_(self._v_inv[layer]).round_().clamp_(-QMAX, QMAX)
+        v = v.view(b, t, kv, dh).transpose(1, 2).reshape(b * kv, t, dh)
+        return q, q_s.mul_(self._q_scale), k, k_s, v
 
     def _attend(self, q, q_s, k, k_s, v, bias, layer: int) -> torch.Tensor:
-        """Exact softmax attention. q [B,kv,G*Tq,dh]; k, v [B,kv,S,dh]; k_s [B,kv,1,S]; bias
+        """Exact softmax attention. q [B*kv, G*Tq, dh]; k, v [B*kv, S, dh]; k_s [B*kv, 1, S]; bias
         [kv, G*Tq, S] or [B, kv, G*Tq, S] (relative positions, -inf where masked). Returns [B, Tq, d]."""
         cfg = self.cfg
-        logits = (q @ k.transpose(-1, -2)).mul_(q_s).mul_(k_s).add_(bias)  # in table steps
+        kv, g, dh = cfg.n_kv_heads, cfg.n_heads // cfg.n_kv_heads, cfg.head_dim
+        bk, gt, s = q.shape[0], q.shape[1], k.shape[1]
+        b, tq = bk // kv, gt // g
+        logits = torch.bmm(q, k.transpose(1, 2)).mul_(q_s).mul_(k_s)  # in exp-table steps
+        logits = logits.view(b, kv, gt, s).add_(bias).view(bk, gt, s)
         idx = logits.sub_(logits.amax(-1, keepdim=True)).neg_().round_().clamp_(max=len(self._attn_lut) - 1)
         e = self._attn_lut.index_select(0, idx.int().view(-1)).view(idx.shape)
         p = e.mul_(e.sum(-1, keepdim=True).reciprocal_().mul_(ATTN_ONE)).floor_()
-        out = (p @ v) * self._v_out[layer]
-        b, _, gt, _ = out.shape
-        g = cfg.n_heads // cfg.n_kv_heads
-        tq = gt // g
-        return out.view(b, cfg.n_kv_heads, g, tq, cfg.head_dim).permute(0, 3, 1, 2, 4).reshape(b, tq, cfg.d_model)
+        out = torch.bmm(p, v).view(b, kv, gt, dh).mul_(self._v_out[layer])
+        return out.view(b, kv, g, tq, dh).permute(0, 3, 1, 2, 4).reshape(b, tq, cfg.d_model)
 
     def _bias(self, t_q: torch.Tensor, t_k: torch.Tensor) -> torch.Tensor:
         """[kv, G*Tq, S] attention bias for query positions t_q and key positions t_k."""
@@ -262,14 +272,19 @@ class M1:
         g = cfg.n_heads // cfg.n_kv_heads
         return bias.reshape(cfg.n_kv_heads, g * len(t_q), len(t_k))
 
-    def _mlp(self, x: torch.Tensor, layer: int) -> torch.Tensor:
-        """ReLU MLP with exact matmuls."""
-        return self._linear(torch.relu(self._linear(x, f"{layer}.w1", normalize=True)), f"{layer}.w2")
+    def _block(self, x: torch.Tensor, layer: int, attention: torch.Tensor) -> torch.Tensor:
+        """Residual attention output (given) and ReLU MLP (ReLU commutes with w1's row scale)."""
+        y, r = self._matmul(attention, f"{layer}.o")
+        x = x + y.mul_(r)
+        h, r1 = self._matmul(x, f"{layer}.w1", normalize=True)
+        y, r = self._matmul(h.relu_(), f"{layer}.w2", row_scale=r1)
+        return x + y.mul_(r)
 
     def _cdf(self, x: torch.Tensor, freq_bits: int) -> torch.Tensor:
         """Final norm + head -> integer CDF [..., V+1] (int64, cdf[0] = 0, every frequency >= 1)."""
-        z = self._linear(x, "head", normalize=True)
-        idx = ((z.amax(-1, keepdim=True) - z) * float(OUT_LUT_STEPS)).round_().clamp_(max=len(self._out_lut) - 1)
+        z, r = self._matmul(x, "head", normalize=True)  # logits = z * r
+        steps = (z.amax(-1, keepdim=True) - z).mul_(r.mul_(float(OUT_LUT_STEPS)))
+        idx = steps.round_().clamp_(max=len(self._out_lut) - 1)
         e = self._out_lut[idx.long()]
         spare = (1 << freq_bits) - z.shape[-1]
         freq = e * spare // e.sum(-1, keepdim=True) + 1
@@ -299,17 +314,17 @@ class M1:
             c1 = min(t, c0 + chunk)
             k0 = max(0, c0 - cfg.window + 1) if cfg.window else 0
             chunks.append((c0, c1, k0, self._bias(pos[c0:c1], pos[k0:c1])))
+        bk = b * cfg.n_kv_heads
         for layer in range(cfg.n_layers):
             q, q_s, k, k_s, v = self._qkv(x, layer)
-            q = q.view(b, cfg.n_kv_heads, g, t, -1)
-            q_s = q_s.view(b, cfg.n_kv_heads, g, t, 1)
+            q = q.view(bk, g, t, -1)
+            q_s = q_s.view(bk, g, t, 1)
             parts = []
             for c0, c1, k0, bias in chunks:
-                qc = q[:, :, :, c0:c1].reshape(b, cfg.n_kv_heads, g * (c1 - c0), -1)
-                qsc = q_s[:, :, :, c0:c1].reshape(b, cfg.n_kv_heads, g * (c1 - c0), 1)
-                parts.append(self._attend(qc, qsc, k[:, :, k0:c1], k_s[..., k0:c1], v[:, :, k0:c1], bias, layer))
-            x = x + self._linear(torch.cat(parts, dim=1), f"{layer}.o")
-            x = x + self._mlp(x, layer)
+                qc = q[:, :, c0:c1].reshape(bk, g * (c1 - c0), -1)
+                qsc = q_s[:, :, c0:c1].reshape(bk, g * (c1 - c0), 1)
+                parts.append(self._attend(qc, qsc, k[:, k0:c1], k_s[..., k0:c1], v[:, k0:c1], bias, layer))
+            x = self._block(x, layer, torch.cat(parts, dim=1))
         return x
 
     def start(self, batch: int) -> Cache:
@@ -348,16 +363,18 @@ class M1:
         g = cfg.n_heads // cfg.n_kv_heads
         bias = self._bias_by_distance[:, distance].view(cfg.n_kv_heads, g, b, span).permute(2, 0, 1, 3)
         bias = bias.masked_fill((j[None, :] > pos[:, None])[:, None, None, :], float("-inf"))
+        kv = cfg.n_kv_heads
         with exact_matmul():
             x = self.t["embed"][tokens][:, None]
             for layer in range(cfg.n_layers):
                 q, q_s, k, k_s, v = self._qkv(x, layer)
-                cache.k[layer][rows, :, slot] = k[:, :, 0]
-                cache.k_scale[layer][rows, :, 0, slot] = k_s[:, :, 0, 0]
-                cache.v[layer][rows, :, slot] = v[:, :, 0]
-                ks, kss, vs = cache.k[layer][:, :, :span], cache.k_scale[layer][..., :span], cache.v[layer][:, :, :span]
-                x = x + self._linear(self._attend(q, q_s, ks, kss, vs, bias, layer), f"{layer}.o")
-                x = x + self._mlp(x, layer)
+                cache.k[layer][rows, :, slot] = k.view(b, kv, -1)
+                cache.k_scale[layer][rows, :, 0, slot] = k_s.view(b, kv)
+                cache.v[layer][rows, :, slot] = v.view(b, kv, -1)
+                ks = cache.k[layer][:, :, :span].reshape(b * kv, span, -1)
+                kss = cache.k_scale[layer][..., :span].reshape(b * kv, 1, span)
+                vs = cache.v[layer][:, :, :span].reshape(b * kv, span, -1)
+                x = self._block(x, layer, self._attend(q, q_s, ks, kss, vs, bias, layer))
             cache.position = pos + 1
             return self._cdf(x[:, 0], freq_bits)
 
@@ -377,8 +394,9 @@ def value_ranges(model: Transformer, inputs: torch.Tensor) -> list[torch.Tensor]
 
 
 def fingerprint(cfg: TransformerConfig, tensors: dict[str, torch.Tensor]) -> str:
-    """SHA-256 over the config and every stored tensor (name, dtype, shape, bytes), hex."""
-    h = hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode())
+    """SHA-256 over the engine version, the config and every stored tensor (name, dtype, shape,
+    bytes), hex: equal fingerprints give equal CDFs."""
+    h = hashlib.sha256(f"engine {ENGINE_VERSION}|".encode() + json.dumps(cfg.to_dict(), sort_keys=True).encode())
     for name in sorted(tensors):
         v = tensors[name].contiguous()
         h.update(f"{name}|{v.dtype}|{tuple(v.shape)}|".encode())
