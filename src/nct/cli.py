@@ -256,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .compressors import available
 
     p = argparse.ArgumentParser(prog="nct", description="Neurally compressed text: LMs as exact lossless compressors.")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for PyTorch (default: all cores)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for PyTorch, and processes for block coding (default: all cores)")
     sub = p.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("compress", help="compress files into verified .nct archives")
@@ -264,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", help="output path ('-' for stdout); default INPUT.nct")
     c.add_argument("--method", default="ac", choices=available(), help="compression method (default: ac = M1 + AC)")
     c.add_argument("--model", help="M1 model file (default: the shipped M1)")
-    c.add_argument("--block", type=int, help="bytes per independently coded block (default 4096)")
+    c.add_argument("--block", type=int, help="bytes per independently coded block (default: 1024 for ac, 4096 for static-ac)")
     c.add_argument("--verify", action="store_true", help="decode the archive and compare before writing it")
     c.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")

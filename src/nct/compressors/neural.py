@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
 import torch
@@ -18,6 +18,7 @@ from tqdm import tqdm
 from ..coding.arithmetic import DEFAULT_PRECISION, DecoderBatch, Encoder, max_total, pack_bits
 from ..coding.varint import read_varint, write_varint
 from ..models.m1 import DEFAULT_FREQ_BITS, M1
+from ..parallel import available_workers, parallel_map, split_evenly
 from .base import CorruptPayload, register
 
 
@@ -88,6 +89,7 @@ class BlockCoder:
     freq_bits: int = DEFAULT_FREQ_BITS
     batch: int = 256  # blocks decoded in lockstep
     positions: int = 4096  # positions scored per teacher-forced forward (cache-sized activations)
+    workers: int | None = None  # processes coding blocks in parallel (None: every available core)
     progress: bool = False
 
     def __post_init__(self) -> None:
@@ -114,16 +116,26 @@ class BlockCoder:
         """The coded stream of every block, in order."""
         blocks = [data[i : i + self.block] for i in range(0, len(data), self.block)]
         per_batch = max(1, self.positions // self.block)
+        groups = [blocks[i : i + per_batch] for i in range(0, len(blocks), per_batch)]
         bar = tqdm(total=len(data), unit="B", unit_scale=True, desc="compress", disable=not self.progress)
-        for i in range(0, len(blocks), per_batch):
-            group = blocks[i : i + per_batch]
-            for b, (low, high, total) in zip(group, self._intervals(group)):
-                enc = Encoder(self.precision)
-                for lo, hi, tot in zip(low[: len(b)], high[: len(b)], total[: len(b)]):
-                    enc.encode(lo, hi, tot)
-                yield pack_bits(enc.finish())
-                bar.update(len(b))
+        for group, streams in zip(groups, parallel_map(self._encode_group, groups, self._workers())):
+            yield from streams
+            bar.update(sum(map(len, group)))
         bar.close()
+
+    def _encode_group(self, group: list[bytes]) -> list[bytes]:
+        """The coded streams of blocks scored in one teacher-forced batch."""
+        streams = []
+        for b, (low, high, total) in zip(group, self._intervals(group)):
+            enc = Encoder(self.precision)
+            for lo, hi, tot in zip(low[: len(b)], high[: len(b)], total[: len(b)]):
+                enc.encode(lo, hi, tot)
+            streams.append(pack_bits(enc.finish()))
+        return streams
+
+    def _workers(self) -> int:
+        """Processes to use: the requested number, at most the available cores."""
+        return min(self.workers or available_workers(), available_workers())
 
     def _intervals(self, group: list[bytes]) -> list[tuple[list[int], list[int], list[int]]]:
         """Per block: each byte's CDF interval [low, high) and the CDF total, under teacher forcing."""
@@ -160,15 +172,30 @@ class BlockCoder:
         return self.decode_blocks(streams, lengths)
 
     def decode_blocks(self, streams: list[bytes], lengths: list[int]) -> bytes:
-        """Decode independent block streams of the given lengths, ``batch`` blocks in lockstep."""
-        out = []
+        """Decode independent block streams of the given lengths: at most ``batch`` blocks in
+        lockstep per piece, the pieces spread over the worker processes."""
+        if not streams:
+            return b""
+        workers = self._workers()
+        rounds = -(-len(streams) // (self.batch * workers))
+        pieces = split_evenly(range(len(streams)), rounds * workers)
         bar = tqdm(total=sum(lengths), unit="B", unit_scale=True, desc="decompress", disable=not self.progress)
-        for i in range(0, len(streams), self.batch):
-            out += self._decode_lockstep(streams[i : i + self.batch], lengths[i : i + self.batch], bar)
+        step_progress = bar.update if workers == 1 else None
+
+        def decode(piece: range) -> list[bytes]:
+            return self._decode_lockstep([streams[i] for i in piece], [lengths[i] for i in piece], step_progress)
+
+        out = []
+        for piece, blocks in zip(pieces, parallel_map(decode, pieces, workers)):
+            out += blocks
+            if step_progress is None:
+                bar.update(sum(lengths[i] for i in piece))
         bar.close()
         return b"".join(out)
 
-    def _decode_lockstep(self, streams: list[bytes], lengths: list[int], bar: tqdm) -> list[bytes]:
+    def _decode_lockstep(
+        self, streams: list[bytes], lengths: list[int], progress: Callable[[int], Any] | None = None
+    ) -> list[bytes]:
         """Decode a group of streams together, one symbol per stream per model step."""
         dec = DecoderBatch(streams, self.precision)
         n = np.array(lengths)
@@ -186,12 +213,13 @@ class BlockCoder:
             dec.decode(low, high, totals, active)
             symbols[:, t] = sym.numpy()
             tokens = sym
-            bar.update(int(active.sum()))
+            if progress:
+                progress(int(active.sum()))
         return [symbols[j, :k].tobytes() for j, k in enumerate(lengths)]
 
 
 @register("ac")
-def arithmetic_coding(model: M1 | None = None, block: int = 4096, **kw) -> "NeuralCompressor":
+def arithmetic_coding(model: M1 | None = None, block: int = 1024, **kw) -> "NeuralCompressor":
     """AC: M1's probabilities + arithmetic coding, in independent blocks (default: the shipped M1)."""
     model = model if model is not None else M1.load("default")
     if model.cfg.window is None:

@@ -1,0 +1,66 @@
+"""Process-parallel map over the CPU's cores, for coding and tokenizing independent pieces.
+
+M1's steps are small tensor operations: two single-threaded processes outrun one two-threaded
+process (its per-op overhead is not shared). Results are identical however the work is split, since
+M1's CDFs do not depend on batch composition or thread count (DESIGN invariant 2). Workers are
+forked, so they inherit the model without pickling it; inside a worker, maps run inline.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from typing import Callable, Iterator, Sequence, TypeVar
+
+import torch
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_TASK: tuple[Callable, Sequence] | None = None
+_IN_WORKER = False
+
+
+def available_workers() -> int:
+    """Worker processes to use: PyTorch's thread budget (``nct --threads``), at most the cores this
+    process may run on; 1 inside a worker or where fork is unavailable."""
+    if _IN_WORKER or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, torch.get_num_threads()))
+
+
+def split_evenly(items: Sequence[T], parts: int) -> list[Sequence[T]]:
+    """``items`` cut into ``parts`` contiguous slices whose sizes differ by at most one."""
+    parts = max(1, min(parts, len(items)))
+    q, r = divmod(len(items), parts)
+    bounds = [i * q + min(i, r) for i in range(parts + 1)]
+    return [items[a:b] for a, b in zip(bounds, bounds[1:])]
+
+
+def parallel_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:
+    """``map(fn, items)`` in order, over ``workers`` forked single-threaded processes (inline for one)."""
+    global _TASK
+    workers = min(workers, len(items), available_workers())
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    _TASK = (fn, items)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_init_worker) as pool:
+            yield from pool.imap(_run, range(len(items)))
+    finally:
+        _TASK = None
+
+
+def _init_worker() -> None:
+    """One thread per worker process; nested maps run inline."""
+    global _IN_WORKER
+    _IN_WORKER = True
+    torch.set_num_threads(1)
+
+
+def _run(index: int):
+    """Apply the inherited task's function to its ``index``-th item."""
+    fn, items = _TASK
+    return fn(items[index])

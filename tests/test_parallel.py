@@ -1,0 +1,63 @@
+"""Process-parallel coding gives the same bytes as one process, in order."""
+
+import os
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nct.compressors import get
+from nct.data.corpus import embedded
+from nct.parallel import available_workers, parallel_map, split_evenly
+
+needs_two_cores = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
+
+
+@pytest.fixture
+def two_threads():
+    """Allow two workers (tests otherwise run PyTorch, and so coding, on one thread)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+@given(n=st.integers(0, 50), parts=st.integers(1, 8))
+def test_split_evenly_keeps_order_and_balances(n, parts):
+    pieces = split_evenly(list(range(n)), parts)
+    assert [x for p in pieces for x in p] == list(range(n))
+    assert max(map(len, pieces)) - min(map(len, pieces)) <= 1
+    assert len(pieces) == max(1, min(parts, n))
+
+
+def _worker_pid(_: int) -> int:
+    return os.getpid()
+
+
+@needs_two_cores
+def test_parallel_map_runs_in_other_processes_in_order(two_threads):
+    assert available_workers() == 2
+    assert list(parallel_map(lambda x: x * x, list(range(10)), 2)) == [x * x for x in range(10)]
+    pids = set(parallel_map(_worker_pid, list(range(8)), 2))
+    assert os.getpid() not in pids
+    assert list(parallel_map(_worker_pid, [0, 1], 1)) == [os.getpid()] * 2  # one worker: inline
+
+
+@needs_two_cores
+def test_parallel_map_reraises_a_worker_error(two_threads):
+    def fail(x):
+        raise ValueError(f"bad item {x}")
+
+    with pytest.raises(ValueError, match="bad item"):
+        list(parallel_map(fail, [1, 2, 3], 2))
+
+
+@needs_two_cores
+def test_ac_payload_and_decoding_do_not_depend_on_workers(tiny_m1, two_threads):
+    text = embedded("validation").documents[0].data[:5000]
+    one = get("ac", model=tiny_m1, block=200, batch=8, workers=1)
+    two = get("ac", model=tiny_m1, block=200, batch=8, workers=2)
+    payload = one.compress(text)
+    assert two.compress(text) == payload
+    assert two.decompress(payload) == text
