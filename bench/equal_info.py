@@ -1,9 +1,11 @@
 """Benchmark: EqualInfoAC encode and decode speed with the shipped M1, batched over 10,240-byte examples.
 
-    python bench/equal_info.py [--model PATH] [--bytes 300000] [--bits 16] [--rule greedy]
+    python bench/equal_info.py [--model PATH] [--split train] [--bytes 2621440] [--bits 16] [--rule greedy]
     # writes bench/results/equal_info.json
 
-Every example is decoded back and compared; ambiguous windows reported by the encoder are counted.
+Speed is measured as `nct tokenize` runs: on the training split (the text M2 is trained on), 256
+examples per lockstep batch, the batch split over the worker processes. Every example is decoded
+back and compared; ambiguous windows reported by the encoder are counted.
 """
 
 import argparse
@@ -13,20 +15,22 @@ from nct.data.corpus import embedded
 from nct.data.shards import examples
 from nct.eval.bench import write_result
 from nct.models.m1 import M1
+from nct.parallel import available_workers
 from nct.tokenizers import EqualInfoAC
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--model", default="default")
-    p.add_argument("--bytes", type=int, default=300_000)
+    p.add_argument("--split", default="train", choices=["train", "validation"])
+    p.add_argument("--bytes", type=int, default=256 * 10_240)
     p.add_argument("--bits", type=int, default=16)
     p.add_argument("--token-bits", type=int, default=16)
     p.add_argument("--rule", default="greedy")
     p.add_argument("--batch", type=int, default=256)
     args = p.parse_args()
     m1 = M1.load(args.model)
-    texts = examples(embedded("validation"), 10_240)
+    texts = examples(embedded(args.split), 10_240)
     texts = texts[: max(1, args.bytes // 10_240)]
     tok = EqualInfoAC(m1, bits=args.bits, token_bits=args.token_bits, rule=args.rule, batch=args.batch, progress=True)
     n = sum(map(len, texts))
@@ -39,6 +43,8 @@ def main() -> None:
         "model": m1.fingerprint,
         "tokenizer": tok.name,
         "rule": args.rule,
+        "split": args.split,
+        "workers": available_workers(),
         "examples": len(texts),
         "bytes": n,
         "tokens": sum(map(len, ids)),

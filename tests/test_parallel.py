@@ -61,3 +61,18 @@ def test_ac_payload_and_decoding_do_not_depend_on_workers(tiny_m1, two_threads):
     payload = one.compress(text)
     assert two.compress(text) == payload
     assert two.decompress(payload) == text
+
+
+@needs_two_cores
+def test_equal_info_tokens_and_texts_do_not_depend_on_workers(tiny_m1, two_threads):
+    from nct.tokenizers import EqualInfoAC
+
+    texts = [d.data[:300] for d in embedded("validation").documents]
+    tok = EqualInfoAC(tiny_m1, bits=16, token_bits=8, batch=2)
+    torch.set_num_threads(1)
+    ids = tok.encode_batch(texts)
+    back = tok.decode_batch(ids)
+    assert tok.last_ambiguous == 0 and back == texts
+    torch.set_num_threads(2)
+    assert tok.encode_batch(texts) == ids
+    assert tok.decode_batch(ids) == back

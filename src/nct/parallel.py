@@ -53,6 +53,29 @@ def parallel_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iter
         _TASK = None
 
 
+def map_batches(
+    fn: Callable[[Sequence[T], Callable[[int], object] | None], R],
+    items: Sequence[T],
+    batch: int,
+    workers: int,
+    progress: Callable[[int], object] | None = None,
+    size: Callable[[T], int] = len,
+) -> Iterator[R]:
+    """``fn(piece, progress)`` over pieces of at most ``batch`` items, as many pieces per round as
+    workers, results in order. ``progress`` gets fine-grained updates from ``fn`` when it runs inline
+    and the ``size`` of every item of a piece when that piece comes back from a worker."""
+    if not items:
+        return
+    workers = min(workers, available_workers())
+    rounds = -(-len(items) // (batch * workers))
+    pieces = split_evenly(items, rounds * workers)
+    inline = progress if workers == 1 else None
+    for piece, result in zip(pieces, parallel_map(lambda piece: fn(piece, inline), pieces, workers)):
+        if progress is not None and inline is None:
+            progress(sum(map(size, piece)))
+        yield result
+
+
 def _init_worker() -> None:
     """One thread per worker process; nested maps run inline."""
     global _IN_WORKER

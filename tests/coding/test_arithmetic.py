@@ -154,3 +154,26 @@ def test_next_target_is_what_a_decoder_of_the_finished_stream_reads(data):
     for s in symbols:
         dec.decode(cdf[s], cdf[s + 1], cdf[-1])
     assert enc.next_target(cdf[-1]) == dec.target(cdf[-1])
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_points_by_symbol_give_each_reachable_next_symbol_once(data):
+    """Each (point, symbol): the point's bits, then zeros, decode the coded symbols and then that
+    symbol; the points increase; and a brute force over every point finds no other symbol."""
+    enc, cdf, symbols = _coded(data, min_symbols=1)
+    width = enc.finished_length() + data.draw(st.integers(0, 6))
+    found = list(enc.points_by_symbol(width, cdf))
+    assert found and [v for v, _ in found] == sorted({v for v, _ in found})
+    for v, z in found:
+        bits = [(v >> (width - 1 - i)) & 1 for i in range(width)]
+        assert _decode(bits, len(symbols) + 1, cdf, 32) == symbols + [z]
+    lowest = enc.lowest_point(width)
+    assert found[0][0] == lowest
+    every = set()
+    for v in range(lowest, lowest + 300):
+        bits = [(v >> (width - 1 - i)) & 1 for i in range(width)]
+        if v >= 1 << width or _decode(bits, len(symbols), cdf, 32) != symbols:
+            break
+        every.add(_decode(bits, len(symbols) + 1, cdf, 32)[-1])
+    assert every <= {z for _, z in found}

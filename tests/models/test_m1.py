@@ -62,6 +62,20 @@ def test_window_longer_than_context_blocks(tiny_m1):
     assert torch.equal(tiny_m1.cdfs(x), _steps(tiny_m1, x))
 
 
+def test_cache_grows_then_wraps():
+    """The cache starts small, doubles up to the window, then reuses its slots as a ring."""
+    from dataclasses import replace
+
+    from tests.conftest import TINY, random_m1
+
+    m1 = random_m1(replace(TINY, window=40, context=96), seed=2)
+    x = _inputs(9, 2, 120)
+    cache = m1.start(2)
+    assert cache.k[0].shape[2] == 16 and cache.slots == 40
+    assert torch.equal(m1.cdfs(x), torch.stack([m1.step(cache, x[:, t]) for t in range(120)], 1))
+    assert cache.k[0].shape[2] == 40
+
+
 def test_real_text_agrees(tiny_m1):
     text = b"The quick brown fox jumps over the lazy dog. " * 3
     x = torch.tensor([[256] + list(text[:-1])])

@@ -13,7 +13,8 @@ end of its input, so zero padding is harmless.
 
 from __future__ import annotations
 
-from typing import Sequence
+import bisect
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -96,7 +97,8 @@ class Encoder(_Interval):
     def _shortest(self) -> tuple[int, int]:
         """(k, v): the shortest dyadic interval [v, v+1) * 2^(P-k) inside [low, high]."""
         p = self.precision
-        for k in range(1 if self.pending else 0, p + 1):
+        first = max(1 if self.pending else 0, p + 1 - (self.high - self.low + 1).bit_length())
+        for k in range(first, p + 1):
             unit = 1 << (p - k)
             v = -(-self.low // unit)
             if (v + 1) * unit <= self.high + 1:
@@ -129,22 +131,46 @@ class Encoder(_Interval):
         point = v << (self.precision - k)
         return ((point - self.low + 1) * total - 1) // (self.high - self.low + 1)
 
-    def lowest_point(self, width: int) -> int | None:
-        """The smallest multiple of 2^-width inside the current interval, as a ``width``-bit integer
-        (a stream of those ``width`` bits, then anything, decodes every symbol coded so far), or None.
+    def _placement(self, width: int) -> tuple[int, int]:
+        """(base, shift): the current interval, as a fraction of the whole stream's, runs from
+        (base + low) to (base + high), inclusive, in units of 2^-(width + shift).
 
         The interval is the emitted bits, then the window [low, high] seen through ``pending``
         straddle steps, each of which halved it around 1/2: in units of 2^-(e+p+P) it runs from
-        E*2^(p+P) + low + 2^(P-1)*(2^p - 1) to the same with high (inclusive)."""
+        E*2^(p+P) + low + 2^(P-1)*(2^p - 1) to the same with high."""
         p, e, prec = self.pending, len(self.bits), self.precision
         prefix = int("".join(map(str, self.bits)), 2) if self.bits else 0
         base = (prefix << (p + prec)) + (1 << (prec - 1)) * ((1 << p) - 1)
+        return base, e + p + prec - width
+
+    def lowest_point(self, width: int) -> int | None:
+        """The smallest multiple of 2^-width inside the current interval, as a ``width``-bit integer
+        (a stream of those ``width`` bits, then anything, decodes every symbol coded so far), or None."""
+        base, shift = self._placement(width)
         lo, hi = base + self.low, base + self.high
-        shift = e + p + prec - width
         if shift <= 0:
             return lo << -shift
         v = -(-lo >> shift)
         return v if v << shift <= hi else None
+
+    def points_by_symbol(self, width: int, cdf: Sequence[int]) -> Iterator[tuple[int, int]]:
+        """(point, symbol) in increasing order, for every next symbol (under ``cdf``) whose
+        sub-interval holds a multiple of 2^-width: the lowest one, as a ``width``-bit integer. Those
+        ``width`` bits, then zeros, decode every symbol coded so far and then ``symbol``."""
+        base, shift = self._placement(width)
+        total, rng = cdf[-1], self.high - self.low + 1
+        start = self.low  # where the next symbol's sub-interval starts (window coordinates)
+        while start <= self.high:
+            if shift <= 0:
+                v, local = (base + start) << -shift, start
+            else:
+                v = -(-(base + start) >> shift)
+                local = (v << shift) - base
+                if local > self.high:
+                    return
+            symbol = bisect.bisect_right(cdf, ((local - self.low + 1) * total - 1) // rng) - 1
+            yield v, symbol
+            start = self.low + rng * cdf[symbol + 1] // total
 
     def copy(self) -> "Encoder":
         """An independent copy (to try a symbol without committing to it)."""

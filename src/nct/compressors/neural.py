@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -18,7 +18,7 @@ from tqdm import tqdm
 from ..coding.arithmetic import DEFAULT_PRECISION, DecoderBatch, Encoder, max_total, pack_bits
 from ..coding.varint import read_varint, write_varint
 from ..models.m1 import DEFAULT_FREQ_BITS, M1
-from ..parallel import available_workers, parallel_map, split_evenly
+from ..parallel import available_workers, map_batches, parallel_map
 from .base import CorruptPayload, register
 
 
@@ -174,24 +174,16 @@ class BlockCoder:
     def decode_blocks(self, streams: list[bytes], lengths: list[int]) -> bytes:
         """Decode independent block streams of the given lengths: at most ``batch`` blocks in
         lockstep per piece, the pieces spread over the worker processes."""
-        if not streams:
-            return b""
-        workers = self._workers()
-        rounds = -(-len(streams) // (self.batch * workers))
-        pieces = split_evenly(range(len(streams)), rounds * workers)
         bar = tqdm(total=sum(lengths), unit="B", unit_scale=True, desc="decompress", disable=not self.progress)
-        step_progress = bar.update if workers == 1 else None
 
-        def decode(piece: range) -> list[bytes]:
-            return self._decode_lockstep([streams[i] for i in piece], [lengths[i] for i in piece], step_progress)
+        def decode(piece: Sequence[tuple[bytes, int]], progress: Callable[[int], Any] | None) -> list[bytes]:
+            return self._decode_lockstep([s for s, _ in piece], [n for _, n in piece], progress)
 
-        out = []
-        for piece, blocks in zip(pieces, parallel_map(decode, pieces, workers)):
-            out += blocks
-            if step_progress is None:
-                bar.update(sum(lengths[i] for i in piece))
+        items = list(zip(streams, lengths))
+        pieces = map_batches(decode, items, self.batch, self._workers(), bar.update, size=lambda item: item[1])
+        out = b"".join(b"".join(blocks) for blocks in pieces)
         bar.close()
-        return b"".join(out)
+        return out
 
     def _decode_lockstep(
         self, streams: list[bytes], lengths: list[int], progress: Callable[[int], Any] | None = None

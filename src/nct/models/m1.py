@@ -96,14 +96,29 @@ def quantize_weight(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 @dataclass
 class Cache:
-    """Keys and values seen so far, per layer, in a ring of ``window`` (or ``context``) slots.
+    """Keys and values seen so far, per layer, in a ring of ``slots`` = ``window`` (or ``context``)
+    slots. The tensors start small and double until they hold all slots, so short sequences (as
+    Equal-Info windows) never allocate a full ring.
 
     Every row has its own position, so rows can be restarted independently (``M1.reset``)."""
 
-    k: list[torch.Tensor]  # [B, kv, S, dh] int-valued
+    k: list[torch.Tensor]  # [B, kv, S, dh] int-valued, S <= slots
     k_scale: list[torch.Tensor]  # [B, kv, 1, S]
     v: list[torch.Tensor]  # [B, kv, S, dh] int-valued
     position: torch.Tensor  # [B] tokens consumed by each row since its start
+    slots: int
+
+    def reserve(self, position: int) -> None:
+        """Grow the tensors (zero keys and values, unit scales) to hold ``position`` while it is
+        below ``slots``; beyond, the ring reuses slots."""
+        size = self.k[0].shape[2]
+        if position < size or size == self.slots:
+            return
+        new = min(self.slots, max(2 * size, position + 1))
+        pad = (0, 0, 0, new - size)
+        self.k = [torch.nn.functional.pad(t, pad) for t in self.k]
+        self.v = [torch.nn.functional.pad(t, pad) for t in self.v]
+        self.k_scale = [torch.nn.functional.pad(t, (0, new - size), value=1.0) for t in self.k_scale]
 
 
 class M1:
@@ -331,13 +346,15 @@ class M1:
         """An empty cache for ``batch`` sequences; each starts with the token fed first (BOS)."""
         cfg = self.cfg
         slots = cfg.window or cfg.context
-        shape = (batch, cfg.n_kv_heads, slots, cfg.head_dim)
+        size = min(slots, 16)
+        shape = (batch, cfg.n_kv_heads, size, cfg.head_dim)
         n = cfg.n_layers
         return Cache(
             k=[torch.zeros(shape) for _ in range(n)],
-            k_scale=[torch.ones(batch, cfg.n_kv_heads, 1, slots) for _ in range(n)],
+            k_scale=[torch.ones(batch, cfg.n_kv_heads, 1, size) for _ in range(n)],
             v=[torch.zeros(shape) for _ in range(n)],
             position=torch.zeros(batch, dtype=torch.long),
+            slots=slots,
         )
 
     @staticmethod
@@ -350,9 +367,10 @@ class M1:
         """Feed one token per sequence ([B]); returns the integer CDFs [B, V+1] of the next symbol."""
         cfg = self.cfg
         pos = cache.position
-        slots = cache.k[0].shape[2]
+        slots = cache.slots
         if cfg.window is None and int(pos.max()) >= slots:
             raise ValueError(f"sequence longer than the model's context ({cfg.context})")
+        cache.reserve(int(pos.max()))
         b = len(tokens)
         rows = torch.arange(b)
         slot = pos % slots

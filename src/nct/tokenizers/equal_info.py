@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -35,6 +35,7 @@ from tqdm import tqdm
 
 from ..coding.arithmetic import DEFAULT_PRECISION, Decoder, Encoder
 from ..models.m1 import M1
+from ..parallel import available_workers, map_batches
 from .base import BaseTokenizer, as_bytes, bits_to_tokens, tokens_to_bits
 
 RULES = ("greedy", "delay")
@@ -51,7 +52,7 @@ def matches(enc: Encoder, window: np.ndarray) -> bool:
 
 
 def _interval(cdf: Sequence[int], symbol: int) -> Interval:
-    return cdf[symbol], cdf[symbol + 1], cdf[-1]
+    return int(cdf[symbol]), int(cdf[symbol + 1]), int(cdf[-1])
 
 
 def encoder_of(intervals: Sequence[Interval]) -> Encoder:
@@ -74,21 +75,27 @@ def stopping_window(enc: Encoder, next_cdf: Sequence[int], bits: int) -> np.ndar
     Any ``bits``-bit point of the final interval decodes these bytes; the decoder stops when the next
     byte it decodes (under ``next_cdf``) would need more than ``bits`` bits. The paper's window — the
     shortest terminating string, zero-padded — is used when its next byte does not fit; otherwise
-    the lowest point inside the interval of the first byte value that would not fit. None if no
-    byte value offers such a point (then the window is ambiguous)."""
+    the lowest point, in the final interval, of the first byte value that would not fit. None if no
+    such point exists (then the window is ambiguous)."""
     y = bisect.bisect_right(next_cdf, enc.next_target(next_cdf[-1])) - 1
-    trial = enc.copy()
-    trial.encode(*_interval(next_cdf, y))
-    if trial.finished_length() > bits:
+    if not _fits(enc, next_cdf, y, bits):
         return _bit_array(enc.bits + enc.tail(), bits)
-    for z in range(len(next_cdf) - 1):
-        trial = enc.copy()
-        trial.encode(*_interval(next_cdf, z))
-        if trial.finished_length() > bits:
-            point = trial.lowest_point(bits)
-            if point is not None:
-                return np.array([(point >> (bits - 1 - i)) & 1 for i in range(bits)], dtype=np.uint8)
+    for point, z in enc.points_by_symbol(bits, next_cdf):
+        if not _fits(enc, next_cdf, z, bits):
+            return np.array([(point >> (bits - 1 - i)) & 1 for i in range(bits)], dtype=np.uint8)
     return None
+
+
+def _fits(enc: Encoder, cdf: Sequence[int], symbol: int, bits: int) -> bool:
+    """Whether ``enc`` can code ``symbol`` too and still finish within ``bits`` bits."""
+    trial = enc.copy()
+    trial.encode(*_interval(cdf, symbol))
+    return trial.finished_length() <= bits
+
+
+def _rows_as_lists(cdf: torch.Tensor, rows: list[int]) -> list[list[int]]:
+    """The given rows of a [B, V+1] CDF tensor as Python lists (NumPy converts faster than torch)."""
+    return cdf.numpy()[rows].tolist()
 
 
 def _bit_array(stream: Sequence[int], bits: int) -> np.ndarray:
@@ -116,7 +123,7 @@ class _Row:
     start: int = 0  # first byte of the current window
     intervals: list[Interval] = field(default_factory=list)  # coded bytes of the current window
     enc: Encoder = field(default_factory=Encoder)
-    known: dict[int, list[int]] = field(default_factory=dict)  # byte index -> M1's CDF for it
+    known: dict[int, np.ndarray] = field(default_factory=dict)  # byte index -> M1's CDF for it
     windows: list[np.ndarray] = field(default_factory=list)
     since_reset: int = 0
     ambiguous: int = 0  # windows the decoder reads back too long
@@ -171,19 +178,24 @@ class EqualInfoAC(BaseTokenizer):
         return [bits_to_tokens(np.concatenate(w) if w else [], self.token_bits) for w in self.windows_batch(texts)]
 
     def windows_batch(self, texts: Sequence[str | bytes]) -> list[list[np.ndarray]]:
-        """The b-bit windows (uint8 bit arrays) of every text."""
+        """The b-bit windows (uint8 bit arrays) of every text: ``batch`` texts in lockstep per
+        piece, the pieces spread over the worker processes."""
+        data = [as_bytes(t) for t in texts]
         out: list[list[np.ndarray]] = []
         self.last_ambiguous = 0
-        total = sum(len(as_bytes(t)) for t in texts)
-        with tqdm(total=total, unit="B", unit_scale=True, desc="encode", disable=not self.progress) as bar:
-            for first in range(0, len(texts), self.batch):
-                rows = [_Row(as_bytes(t)) for t in texts[first : first + self.batch]]
-                self._encode_rows(rows, bar)
-                out += [r.windows for r in rows]
-                self.last_ambiguous += sum(r.ambiguous for r in rows)
+        with tqdm(total=sum(map(len, data)), unit="B", unit_scale=True, desc="encode", disable=not self.progress) as bar:
+            for windows, ambiguous in map_batches(self._encode_texts, data, self.batch, available_workers(), bar.update):
+                out += windows
+                self.last_ambiguous += ambiguous
         return out
 
-    def _encode_rows(self, rows: list[_Row], bar: tqdm) -> None:
+    def _encode_texts(self, texts: Sequence[bytes], progress: Callable[[int], object] | None) -> tuple[list, int]:
+        """(windows of every text, ambiguous windows) for texts encoded in one lockstep batch."""
+        rows = [_Row(t) for t in texts]
+        self._encode_rows(rows, progress)
+        return [r.windows for r in rows], sum(r.ambiguous for r in rows)
+
+    def _encode_rows(self, rows: list[_Row], progress: Callable[[int], object] | None) -> None:
         """Run every row's text through M1 in lockstep; each step gives every row one more CDF."""
         m1 = self.m1
         cache = m1.start(len(rows))
@@ -191,18 +203,19 @@ class EqualInfoAC(BaseTokenizer):
         fed = [0] * len(rows)  # per row: index of the byte the next M1 step predicts
         active = [bool(r.text) for r in rows]
         while any(active):
-            cdfs = m1.step(cache, tokens, self.freq_bits).tolist()
-            restart = []
-            for r, row in enumerate(rows):
-                if not active[r]:
-                    continue
-                row.known[fed[r]] = cdfs[r]
+            live = [r for r, a in enumerate(active) if a]
+            cdfs = m1.step(cache, tokens, self.freq_bits).numpy()  # rows become lists only where a window ends
+            restart = [r for r, a in enumerate(active) if not a]  # idle rows stay at position 0
+            for r, cdf in zip(live, cdfs[live]):
+                row = rows[r]
+                row.known[fed[r]] = cdf
                 committed = row.start
                 token = self._advance(row)
-                bar.update(row.start - committed)
+                if progress:
+                    progress(row.start - committed)
                 if token is None:
                     active[r] = False
-                    continue
+                    token = m1.bos
                 if token == m1.bos:
                     restart.append(r)
                 fed[r] = row.i
@@ -240,10 +253,10 @@ class EqualInfoAC(BaseTokenizer):
             keep = first_match(ivs, window)
         else:
             keep = len(ivs)
-            window = stopping_window(row.enc, row.known[row.start + keep], self.bits)
+            window = stopping_window(row.enc, row.known[row.start + keep].tolist(), self.bits)
             while window is None and keep > 1:
                 keep -= 1
-                window = stopping_window(encoder_of(ivs[:keep]), row.known[row.start + keep], self.bits)
+                window = stopping_window(encoder_of(ivs[:keep]), row.known[row.start + keep].tolist(), self.bits)
             if window is None:
                 row.ambiguous += 1
                 window = window_of(ivs[:keep], self.bits)
@@ -272,33 +285,51 @@ class EqualInfoAC(BaseTokenizer):
             windows = self.split_windows(ids)
             step = self.reset_every or max(1, len(windows))
             groups += [(k, windows[j : j + step]) for j in range(0, len(windows), step)]
-        pieces: list[bytes] = []
-        self.last_undecodable = 0
-        with tqdm(total=sum(len(w) for _, w in groups), unit="win", desc="decode", disable=not self.progress) as bar:
-            for first in range(0, len(groups), self.batch):
-                pieces += self._decode_groups([w for _, w in groups[first : first + self.batch]], bar)
+        runs = [w for _, w in groups]
+        with tqdm(total=sum(map(len, runs)), unit="win", desc="decode", disable=not self.progress) as bar:
+            pieces = map_batches(self._decode_runs, runs, 8 * self.batch, available_workers(), bar.update)
+            decoded = list(pieces)
+        self.last_undecodable = sum(u for _, u in decoded)
         out = [b""] * len(batch_ids)
-        for (k, _), piece in zip(groups, pieces):
-            out[k] += piece
+        for (k, _), text in zip(groups, (t for texts, _ in decoded for t in texts)):
+            out[k] += text
         return out
 
-    def _decode_groups(self, groups: list[list[np.ndarray]], bar: tqdm) -> list[bytes]:
-        """Decode runs of windows (sharing M1's context within a run) in lockstep."""
+    def _decode_runs(self, runs: Sequence[list[np.ndarray]], progress: Callable[[int], object] | None) -> tuple[list[bytes], int]:
+        """(text of every run of windows, undecodable windows). ``batch`` runs decode in lockstep
+        (M1's context is shared within a run); a row whose run ends takes the next run at once, so
+        short windows keep every row of M1's batch busy."""
         m1 = self.m1
-        rows = [_Reader(g) for g in groups]
+        pending = iter(enumerate(runs))
+        rows: list[tuple[int, _Reader] | None] = [None] * min(self.batch, len(runs))
+        texts = [b""] * len(runs)
+        undecodable = 0
+
+        def refill(r: int) -> None:
+            nxt = next(pending, None)
+            rows[r] = None if nxt is None else (nxt[0], _Reader(nxt[1]))
+
+        for r in range(len(rows)):
+            refill(r)
         cache = m1.start(len(rows))
         tokens = torch.full((len(rows),), m1.bos, dtype=torch.long)
-        active = [bool(g) for g in groups]
-        while any(active):
-            cdfs = m1.step(cache, tokens, self.freq_bits).tolist()
-            for r, row in enumerate(rows):
-                if active[r]:
-                    token = self._read(row, cdfs[r], bar)
-                    active[r] = token is not None
-                    tokens[r] = token if token is not None else 0
-        return [bytes(row.out) for row in rows]
+        while any(rows):
+            live = [r for r, row in enumerate(rows) if row]
+            restart = [r for r, row in enumerate(rows) if not row]  # idle rows stay at position 0
+            for r, cdf in zip(live, _rows_as_lists(m1.step(cache, tokens, self.freq_bits), live)):
+                k, row = rows[r]
+                token = self._read(row, cdf, progress)
+                if token is None:
+                    texts[k], undecodable = bytes(row.out), undecodable + row.undecodable
+                    refill(r)
+                    restart.append(r)
+                    token = m1.bos
+                tokens[r] = token
+            if restart:
+                m1.reset(cache, torch.tensor(restart))
+        return texts, undecodable
 
-    def _read(self, row: "_Reader", cdf: list[int], bar: tqdm) -> int | None:
+    def _read(self, row: "_Reader", cdf: list[int], progress: Callable[[int], object] | None) -> int | None:
         """Decode from M1's CDF for the row's next byte (M1's context runs on across the row's
         windows). Returns the byte M1 reads next, or None when the row is done."""
         while True:
@@ -315,8 +346,9 @@ class EqualInfoAC(BaseTokenizer):
                     return y
             # the window ends here
             ended_on_match = row.matched
-            self.last_undecodable += self.rule == "delay" and not ended_on_match
-            bar.update(1)
+            row.undecodable += self.rule == "delay" and not ended_on_match
+            if progress:
+                progress(1)
             if not row.next_window():
                 return None
             if ended_on_match:
@@ -330,6 +362,7 @@ class _Reader:
         self.windows = windows
         self.w = 0
         self.out: list[int] = []
+        self.undecodable = 0
         self._start()
 
     def _start(self) -> None:
