@@ -5,8 +5,9 @@ tokens. GZip streams end themselves (the zero padding after them is ignored). Ar
 streams carry no length: the decoder decodes bytes until one more would need more bits than the
 tokens hold, and the encoder picks the final point of the stream inside the last token so that the
 decoder stops exactly at the end of the text (``equal_info.stopping_window``, with the whole example
-as one window). A text for which no such point exists would read back longer; it is counted in
-``last_ambiguous``.
+as one window). If the last token offers no such point, the stream gets up to ``STOP_ATTEMPTS - 1``
+more tokens, each of which offers other points; a text for which none exists would read back
+longer and is counted in ``last_ambiguous``.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ import torch
 from ..coding.arithmetic import Decoder, Encoder
 from ..compressors.neural import ProbabilityModel, Unigram, default_unigram
 from ..models.m1 import M1
+from ..parallel import available_workers, map_batches, parallel_map
 from .base import BaseTokenizer, as_bytes, bits_to_tokens, tokens_to_bits
 from .equal_info import stopping_window
+
+STOP_ATTEMPTS = 3
 
 
 class GZipTokens(BaseTokenizer):
@@ -66,7 +70,7 @@ class ArithmeticTokens(BaseTokenizer):
     """AC over whole examples under a probability model (M1 for AC, a byte unigram for StaticAC)."""
 
     def __init__(
-        self, model: ProbabilityModel, token_bits: int = 8, freq_bits: int = 16, name: str = "AC", batch: int = 64,
+        self, model: ProbabilityModel, token_bits: int = 8, freq_bits: int = 30, name: str = "AC", batch: int = 64,
         positions: int = 32768,
     ):
         self.model, self.token_bits, self.freq_bits = model, token_bits, freq_bits
@@ -91,20 +95,25 @@ class ArithmeticTokens(BaseTokenizer):
 
     def encode_batch(self, texts: Sequence[str | bytes]) -> list[list[int]]:
         """Tokens of many texts (teacher-forced, at most ``positions`` bytes per forward)."""
-        self.last_ambiguous = 0
-        out: list[list[int]] = []
-        group: list[bytes] = []
+        groups: list[list[bytes]] = [[]]
         for t in map(as_bytes, texts):
+            group = groups[-1]
             if group and (len(group) + 1) * (max(len(t), *map(len, group)) + 1) > self.positions:
-                out += self._encode_group(group)
-                group = []
+                groups.append(group := [])
             group.append(t)
-        return out + self._encode_group(group)
+        out: list[list[int]] = []
+        self.last_ambiguous = 0
+        for tokens, ambiguous in parallel_map(self._encode_group, groups, available_workers()):
+            out += tokens
+            self.last_ambiguous += ambiguous
+        return out
 
-    def _encode_group(self, group: list[bytes]) -> list[list[int]]:
-        """Code the texts of one forward pass, ending each stream where the decoder will stop."""
+    def _encode_group(self, group: list[bytes]) -> tuple[list[list[int]], int]:
+        """(tokens, ambiguous streams) of the texts of one forward pass, each stream ending where
+        the decoder will stop."""
         if not group:
-            return []
+            return [], 0
+        ambiguous = 0
         x = torch.full((len(group), max(map(len, group)) + 1), self.model.bos, dtype=torch.long)
         for j, t in enumerate(group):
             x[j, 1 : len(t) + 1] = torch.tensor(list(t), dtype=torch.long)
@@ -121,21 +130,24 @@ class ArithmeticTokens(BaseTokenizer):
             for iv in intervals:
                 enc.encode(*iv)
             width = -(-enc.finished_length() // self.token_bits) * self.token_bits
-            window = stopping_window(enc, cdf[j, len(t)].tolist(), width)
+            window = None
+            for extra in range(STOP_ATTEMPTS):  # another token gives other points to stop at
+                window = stopping_window(enc, cdf[j, len(t)].tolist(), width + extra * self.token_bits)
+                if window is not None:
+                    break
             if window is None:
-                self.last_ambiguous += 1
+                ambiguous += 1
                 window = tokens_to_bits(bits_to_tokens(enc.finish(), self.token_bits), self.token_bits)
             out.append(bits_to_tokens(window, self.token_bits))
-        return out
+        return out, ambiguous
 
     def decode_batch(self, batch_ids: Sequence[Sequence[int]]) -> list[bytes]:
-        """Texts of many token sequences, decoded in lockstep."""
-        out: list[bytes] = []
-        for first in range(0, len(batch_ids), self.batch):
-            out += self._decode_group([tokens_to_bits(ids, self.token_bits) for ids in batch_ids[first : first + self.batch]])
-        return out
+        """Texts of many token sequences, decoded in lockstep batches over the worker processes."""
+        streams = [tokens_to_bits(ids, self.token_bits) for ids in batch_ids]
+        pieces = map_batches(lambda piece, _: self._decode_group(piece), streams, self.batch, available_workers())
+        return [text for texts in pieces for text in texts]
 
-    def _decode_group(self, streams: list[np.ndarray]) -> list[bytes]:
+    def _decode_group(self, streams: Sequence[np.ndarray]) -> list[bytes]:
         """Decode streams in lockstep: each stops before the first byte that would not fit."""
         model = self.model
         n = len(streams)
