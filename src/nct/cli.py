@@ -127,9 +127,11 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 def cmd_train_m1(args: argparse.Namespace) -> None:
     """nct train-m1."""
+    from .train.distributed import process_group
     from .train.m1 import main_train_m1
 
-    main_train_m1(args)
+    with process_group():
+        main_train_m1(args)
 
 
 def cmd_tokenize(args: argparse.Namespace) -> None:
@@ -166,12 +168,15 @@ def cmd_compression_table(args: argparse.Namespace) -> None:
 
 def cmd_train_m2(args: argparse.Namespace) -> None:
     """nct train-m2: an M2 on token shards (resumable), then its evaluation report."""
+    from .train.distributed import process_group
     from .train.loop import TrainConfig
     from .train.m2 import train_m2
 
     cfg = TrainConfig.from_args(args)
-    _, report = train_m2(args.shards, args.size, args.out, cfg, eval_dir=args.eval_shards, context=args.context)
-    print(_m2_summary(report))
+    with process_group():
+        _, report = train_m2(args.shards, args.size, args.out, cfg, eval_dir=args.eval_shards, context=args.context)
+    if report:  # torchrun: process 0 reports
+        print(_m2_summary(report))
 
 
 def _m2_summary(report: dict) -> str:
@@ -367,7 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import torch
 
-        torch.set_num_threads(args.threads or os.cpu_count() or 1)
+        from .train.distributed import processes_per_node
+
+        torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) // processes_per_node()))
         args.func(args)
     except (CliError, ArchiveError, CorruptPayload, ModelError) as e:
         print(f"nct: error: {e}", file=sys.stderr)

@@ -225,14 +225,18 @@ class Transformer(nn.Module):
 IGNORE = -100  # target id of padding positions: no loss
 
 
-def lm_loss(logits: torch.Tensor, targets: torch.Tensor, z_loss: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """(training loss, mean cross-entropy in nats) over targets != IGNORE; the z-loss term keeps
-    log Z near 0 (PaLM/T5)."""
+def lm_loss(
+    logits: torch.Tensor, targets: torch.Tensor, z_loss: float = 0.0, count: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(training loss, cross-entropy in nats), each summed over targets != IGNORE and divided by
+    ``count`` (default: those targets, i.e. the mean; data-parallel training passes the global
+    batch's count); the z-loss term keeps log Z near 0 (PaLM/T5)."""
     logits = logits.float().reshape(-1, logits.shape[-1])
     targets = targets.reshape(-1)
-    ce = F.cross_entropy(logits, targets, ignore_index=IGNORE)
+    keep = targets != IGNORE
+    n = max(1, int(keep.sum())) if count is None else count
+    ce = F.cross_entropy(logits, targets, ignore_index=IGNORE, reduction="sum") / n
     if not z_loss:
         return ce, ce.detach()
-    keep = targets != IGNORE
     z = torch.logsumexp(logits[keep], dim=-1)
-    return ce + z_loss * z.pow(2).mean(), ce.detach()
+    return ce + z_loss * z.pow(2).sum() / n, ce.detach()

@@ -1,5 +1,6 @@
 """One training loop for M1 and M2: warm-up + decay, z-loss, autocast where the CPU has bf16,
-safetensors checkpoints that resume exactly, a progress bar with live bits/byte."""
+safetensors checkpoints that resume exactly, a progress bar with live bits/byte, data-parallel
+over the processes of a ``torchrun`` launch (``nct.train.distributed``)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import torch
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-from ..models.transformer import Transformer, TransformerConfig, lm_loss
+from ..models.transformer import IGNORE, Transformer, TransformerConfig, lm_loss
 from ..util import atomic_path
+from .distributed import all_sum, local_rows, rank_and_world
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -112,8 +114,11 @@ def train(
     tokens_to_bytes: float = 1.0,
 ) -> list[dict]:
     """Train ``model`` on ``batches(step)`` for cfg.steps, resuming from ``run_dir`` if it holds a
-    checkpoint. ``evaluate`` returns validation bits/byte. Returns the log (one dict per evaluation)."""
+    checkpoint. ``evaluate`` returns validation bits/byte. Returns the log (one dict per evaluation).
+    In a ``torchrun`` process group every process trains on its rows of each batch; process 0
+    evaluates and writes the checkpoints."""
     run_dir = Path(run_dir)
+    rank, world = rank_and_world()
     run_dir.mkdir(parents=True, exist_ok=True)
     device = next(model.parameters()).device
     params = [p for p in model.parameters() if p.requires_grad]
@@ -131,8 +136,11 @@ def train(
         opt.load_state_dict(state["optimizer"])
         start, log = state["step"], state["log"]
     amp = autocast_dtype(cfg.dtype, device)
-    (run_dir / "train_config.json").write_text(json.dumps({"train": asdict(cfg), "model": model.cfg.to_dict()}, indent=2))
-    bar = tqdm(total=cfg.steps, initial=start, desc=description, unit="step", dynamic_ncols=True)
+    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    main = rank == 0
+    if main:
+        (run_dir / "train_config.json").write_text(json.dumps({"train": asdict(cfg), "model": model.cfg.to_dict()}, indent=2))
+    bar = tqdm(total=cfg.steps, initial=start, desc=description, unit="step", dynamic_ncols=True, disable=not main)
     ema, t0 = None, time.perf_counter()
     completed = start
     try:
@@ -140,31 +148,33 @@ def train(
             for g in opt.param_groups:
                 g["lr"] = learning_rate(cfg, step)
             x, y = batches(step)
-            x, y = x.to(device), y.to(device)
+            count = max(1, int((y != IGNORE).sum()))  # targets of the global batch
+            x, y = local_rows(x, rank, world).to(device), local_rows(y, rank, world).to(device)
             with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
-                logits = model(x)
-            loss, ce = lm_loss(logits, y, cfg.z_loss)
+                logits = net(x)
+            loss, ce = lm_loss(logits, y, cfg.z_loss, count)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss * world).backward()  # DDP averages gradients over the processes: undo the 1/world
             if cfg.grad_clip:
                 torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             opt.step()
             completed = step + 1
-            bpb = ce.item() / math.log(2) * tokens_to_bytes
+            bpb = all_sum(ce).item() / math.log(2) * tokens_to_bytes
             ema = bpb if ema is None else 0.98 * ema + 0.02 * bpb
             bar.update(1)
             bar.set_postfix(train_bpb=f"{ema:.3f}", val_bpb=f"{log[-1]['val_bpb']:.3f}" if log else "-")
-            if completed % cfg.eval_every == 0 or completed == cfg.steps:
+            if main and (completed % cfg.eval_every == 0 or completed == cfg.steps):
                 val = evaluate(model)
                 log.append({"step": completed, "train_bpb": ema, "val_bpb": val, "seconds": time.perf_counter() - t0})
                 bar.set_postfix(train_bpb=f"{ema:.3f}", val_bpb=f"{val:.3f}")
-            if completed % cfg.checkpoint_every == 0 or completed == cfg.steps:
+            if main and (completed % cfg.checkpoint_every == 0 or completed == cfg.steps):
                 _save_checkpoint(run_dir, model, opt, completed, log)
     except KeyboardInterrupt:
-        _save_checkpoint(run_dir, model, opt, completed, log)
+        if main:
+            _save_checkpoint(run_dir, model, opt, completed, log)
         bar.close()
         raise
     bar.close()
-    if start >= cfg.steps and not (run_dir / "model.safetensors").exists():
+    if main and start >= cfg.steps and not (run_dir / "model.safetensors").exists():
         _save_checkpoint(run_dir, model, opt, cfg.steps, log)
     return log

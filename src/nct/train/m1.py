@@ -12,6 +12,7 @@ from ..data.corpus import Corpus, load_corpus
 from ..models.m1 import M1
 from ..models.sizes import m1_config
 from ..models.transformer import Transformer, TransformerConfig
+from .distributed import is_main
 from .loop import Batch, TrainConfig, load_float_model, train
 
 SEPARATOR = b"\n\n"
@@ -139,6 +140,8 @@ def main_train_m1(args) -> None:
     """``nct train-m1``: train (resuming if possible), then export the engine and print its figures."""
     corpus = load_corpus(args.corpus)
     train_m1(corpus, m1_config(args.size), TrainConfig.from_args(args), args.out)
+    if not is_main():  # torchrun: process 0 exports
+        return
     m1 = export_m1(args.out, corpus, seed=args.seed)
     print(
         f"M1 {args.size}: validation {m1.meta['val_bpb_float']:.3f} bits/byte (float), "

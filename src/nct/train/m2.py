@@ -18,6 +18,7 @@ from ..data.shards import Shards
 from ..eval.m2 import evaluate, m2_report
 from ..models.sizes import m2_config
 from ..models.transformer import Transformer, TransformerConfig
+from .distributed import is_main
 from .loop import TrainConfig, train
 
 
@@ -30,7 +31,8 @@ def train_m2(
     context: int | None = None,
 ) -> tuple[Transformer, dict]:
     """Train an M2 on a shard directory and write ``run_dir/report.json`` with the paper's metrics.
-    Held out: ``eval_dir`` shards if given, else the last 2% of the examples."""
+    Held out: ``eval_dir`` shards if given, else the last 2% of the examples. In a ``torchrun``
+    launch, only process 0 writes files and returns a report (the others return an empty one)."""
     shards = Shards(shards_dir)
     shards.check()
     if eval_dir:
@@ -48,17 +50,18 @@ def train_m2(
     batches = sequence_batches(shards, train_idx, cfg.context, train_cfg.batch_size, cfg.bos, train_cfg.seed)
     tokens_to_bytes = shards.manifest.n_tokens / max(1, shards.manifest.n_bytes)
     Path(run_dir).mkdir(parents=True, exist_ok=True)
-    run = {"shards": str(Path(shards_dir).resolve()), "eval_shards": str(Path(eval_dir).resolve()) if eval_dir else None}
-    (Path(run_dir) / "run.json").write_text(json.dumps(run, indent=2))
+    if is_main():
+        run = {"shards": str(Path(shards_dir).resolve()), "eval_shards": str(Path(eval_dir).resolve()) if eval_dir else None}
+        (Path(run_dir) / "run.json").write_text(json.dumps(run, indent=2))
     log = train(
         model, batches, lambda m: evaluate(m, eval_shards, eval_idx).bits_per_byte, train_cfg, run_dir,
         description=f"train-m2 {shards.manifest.extra.get('tokenizer', shards.manifest.method)}", tokens_to_bytes=tokens_to_bytes,
     )
+    if not is_main():
+        return model, {}
     report = m2_report(model, shards, train_idx, eval_shards, eval_idx, log)
     (Path(run_dir) / "report.json").write_text(json.dumps(report, indent=2))
     return model, report
-
-
 
 
 def load_run(run_dir: str | Path) -> tuple[Transformer, dict]:
