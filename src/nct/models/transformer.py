@@ -225,6 +225,30 @@ class Transformer(nn.Module):
 IGNORE = -100  # target id of padding positions: no loss
 
 
+class _LMLoss(torch.autograd.Function):
+    """Cross-entropy plus z-loss from one log-sum-exp pass over the logits, and one softmax pass in
+    the backward (a large vocabulary's logits are the biggest tensor of a training step)."""
+
+    @staticmethod
+    def forward(ctx, logits: torch.Tensor, targets: torch.Tensor, z_loss: float, count: float):
+        keep = (targets != IGNORE).to(logits.dtype)
+        lse = torch.logsumexp(logits, dim=-1)
+        picked = logits.gather(1, targets.clamp_min(0)[:, None])[:, 0]
+        ce = ((lse - picked) * keep).sum() / count
+        ctx.save_for_backward(logits, targets, lse, keep)
+        ctx.z_loss, ctx.count = z_loss, count
+        ctx.mark_non_differentiable(ce)
+        return ce + z_loss * (lse.square() * keep).sum() / count, ce
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor, _):
+        logits, targets, lse, keep = ctx.saved_tensors
+        weight = grad * keep / ctx.count
+        out = torch.exp(logits - lse[:, None]).mul_((weight * (1 + 2 * ctx.z_loss * lse))[:, None])
+        out.scatter_add_(1, targets.clamp_min(0)[:, None], -weight[:, None])
+        return out, None, None, None
+
+
 def lm_loss(
     logits: torch.Tensor, targets: torch.Tensor, z_loss: float = 0.0, count: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -233,10 +257,5 @@ def lm_loss(
     batch's count); the z-loss term keeps log Z near 0 (PaLM/T5)."""
     logits = logits.float().reshape(-1, logits.shape[-1])
     targets = targets.reshape(-1)
-    keep = targets != IGNORE
-    n = max(1, int(keep.sum())) if count is None else count
-    ce = F.cross_entropy(logits, targets, ignore_index=IGNORE, reduction="sum") / n
-    if not z_loss:
-        return ce, ce.detach()
-    z = torch.logsumexp(logits[keep], dim=-1)
-    return ce + z_loss * z.pow(2).sum() / n, ce.detach()
+    n = max(1, int((targets != IGNORE).sum())) if count is None else count
+    return _LMLoss.apply(logits, targets, z_loss, float(n))
