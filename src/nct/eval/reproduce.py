@@ -89,8 +89,9 @@ def _methods(vocab_size: int) -> list[MethodSpec]:
 
 
 PRESETS = {
-    # Fits a 2-core CPU in about three hours (see README, "Reproducing the paper").
-    "cpu": ReproduceConfig(methods=_methods(8000), sizes=["cpu-1m", "cpu-3m"]),
+    # Sized from bench/m2_throughput.py for a 2-core CPU: 819,200 tokens per M2, an estimated 3 hours
+    # in all, most of it in the v=65k runs, whose 65,536-way softmax costs more than the model.
+    "cpu": ReproduceConfig(methods=_methods(8000), sizes=["cpu-1m", "cpu-3m"], steps=400, batch_size=4),
     # The paper's grid: 200k steps of 256 x 512 tokens per M2 (an accelerator cluster's job).
     "paper": ReproduceConfig(
         methods=_methods(32000), sizes=["25m", "113m", "403m", "2b"], steps=200_000, batch_size=256, warmup=10_000,
