@@ -232,6 +232,25 @@ def cmd_generate(args: argparse.Namespace) -> None:
         print(f"[{'; '.join(notes)}]", file=sys.stderr)
 
 
+def cmd_sample(args: argparse.Namespace) -> None:
+    """nct sample: any compressor (or M1) as a generative model; optionally the rate it induces."""
+    from .api import load_model
+    from .compressors.generative import bits_per_byte, distribution, sample
+    from .data.corpus import embedded
+
+    m1 = load_model(args.model) if args.compressor == "m1" else None
+    model = distribution(args.compressor, m1, args.context, args.level)
+    prompt = args.prompt.encode()
+    text = sample(model, prompt, args.bytes, args.temperature, args.seed, progress=True)
+    sys.stdout.write((prompt + text).decode("utf-8", errors="replace") + "\n")
+    if args.rate_bytes:
+        data = embedded("validation").documents[0].data[: args.rate_bytes]
+        for name in dict.fromkeys([args.compressor, "m1"]):
+            rate_model = model if name == args.compressor else distribution("m1", load_model(args.model), args.context)
+            rate = bits_per_byte(rate_model, data, progress=True)
+            print(f"{name}: {rate:.3f} bits/byte as a generative model on {len(data)} validation bytes", file=sys.stderr)
+
+
 def cmd_reproduce(args: argparse.Namespace) -> None:
     """nct reproduce: the paper's grid of methods x M2 sizes; results table, plots, reports."""
     from .api import load_model
@@ -345,6 +364,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--model", help="the M1 the shards were made with (default: the shipped M1)")
     g.set_defaults(func=cmd_generate)
+
+    sa = sub.add_parser("sample", help="any compressor (or M1) as a generative model: sample bytes after a prompt")
+    sa.add_argument("--compressor", default="gzip", choices=[*available(), "m1"])
+    sa.add_argument("--prompt", default="")
+    sa.add_argument("--bytes", type=int, default=200, help="bytes to sample")
+    sa.add_argument("--temperature", type=float, default=1.0, help="0: always the likeliest byte")
+    sa.add_argument("--seed", type=int, default=0)
+    sa.add_argument("--context", type=int, default=1024, help="bytes of context the compressor sees")
+    sa.add_argument("--level", type=int, default=None, help="compression level (default: the strongest standard one)")
+    sa.add_argument("--model", help="M1 model file for --compressor m1 and the rate (default: the shipped M1)")
+    sa.add_argument("--rate-bytes", type=int, default=0, help="also rate this compressor and M1 on N validation bytes")
+    sa.set_defaults(func=cmd_sample)
 
     r = sub.add_parser("reproduce", help="the paper's methods x M2 sizes grid -> table, plots (resumable)")
     r.add_argument("--preset", default="cpu", help="cpu (an estimated 3 h on 2 cores), paper, or a YAML config file")
