@@ -89,9 +89,10 @@ def _methods(vocab_size: int) -> list[MethodSpec]:
 
 
 PRESETS = {
-    # Sized from bench/m2_throughput.py for a 2-core CPU: 819,200 tokens per M2, an estimated 3 hours
-    # in all, most of it in the v=65k runs, whose 65,536-way softmax costs more than the model.
-    "cpu": ReproduceConfig(methods=_methods(8000), sizes=["cpu-1m", "cpu-3m"], steps=400, batch_size=4),
+    # Sized for a 2-core CPU from measured run times (README, "Training M2"): 409,600 tokens per M2,
+    # an estimated 2.5 hours in all, half of it in the v=65k runs, whose 65,536-way softmax costs
+    # more than the model.
+    "cpu": ReproduceConfig(methods=_methods(8000), sizes=["cpu-1m", "cpu-3m"], steps=200, batch_size=4, warmup=20),
     # The paper's grid: 200k steps of 256 x 512 tokens per M2 (an accelerator cluster's job).
     "paper": ReproduceConfig(
         methods=_methods(32000), sizes=["25m", "113m", "403m", "2b"], steps=200_000, batch_size=256, warmup=10_000,
