@@ -307,7 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(func=cmd_info)
 
     b = sub.add_parser("bench", help="neural vs classical compressors, every round trip verified")
-    b.add_argument("--data", action="append", help="file or directory to benchmark (default: embedded validation text)")
+    b.add_argument("--data", action="append", help="text:PATH (or PATH) or random[:BYTES]; repeatable (default: embedded validation text)")
+    b.add_argument("--chunk", type=int, default=None, help="compress each CHUNK-byte piece on its own, as LMIC (2048); fixed costs counted once")
     b.add_argument("--methods", default="ac,static-ac,gzip,bz2,xz,zstd,brotli", help="comma-separated methods")
     b.add_argument("--model", help="M1 model file (default: the shipped M1)")
     b.add_argument("--block", type=int, default=None, help="AC block size in bytes")
