@@ -279,6 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     from .compressors import available
 
+    # hf (a Hugging Face LM) is for `nct bench --model hf:PATH` only: its float probabilities are
+    # reproducible on one machine, not across machines, so it makes no archives.
+    methods = [m for m in available() if m != "hf"]
     p = argparse.ArgumentParser(prog="nct", description="Neurally compressed text: LMs as exact lossless compressors.")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for PyTorch, and processes for block coding (default: all cores)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -286,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compress", help="compress files into verified .nct archives")
     c.add_argument("inputs", nargs="+", help="files to compress ('-' for stdin)")
     c.add_argument("-o", "--output", help="output path ('-' for stdout); default INPUT.nct")
-    c.add_argument("--method", default="ac", choices=available(), help="compression method (default: ac = M1 + AC)")
+    c.add_argument("--method", default="ac", choices=methods, help="compression method (default: ac = M1 + AC)")
     c.add_argument("--model", help="M1 model file (default: the shipped M1)")
     c.add_argument("--block", type=int, help="bytes per independently coded block (default: 1024 for ac, 4096 for static-ac)")
     c.add_argument("--verify", action="store_true", help="decode the archive and compare before writing it")
@@ -367,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.set_defaults(func=cmd_generate)
 
     sa = sub.add_parser("sample", help="any compressor (or M1) as a generative model: sample bytes after a prompt")
-    sa.add_argument("--compressor", default="gzip", choices=[*available(), "m1"])
+    sa.add_argument("--compressor", default="gzip", choices=[*methods, "m1"])
     sa.add_argument("--prompt", default="")
     sa.add_argument("--bytes", type=int, default=200, help="bytes to sample")
     sa.add_argument("--temperature", type=float, default=1.0, help="0: always the likeliest byte")

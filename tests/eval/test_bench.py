@@ -58,13 +58,13 @@ def test_adjusted_rate_counts_the_model_once_per_total(tiny_m1):
     data = {"a": b"hello hello hello " * 30, "b": b"world " * 50}
     comps = {"gzip": get("gzip"), "ac": get("ac", model=tiny_m1, block=64)}
     size = model_bytes(tiny_m1)
-    rows = run_bench(data, comps, chunk=64, model_bytes=size)
+    rows = run_bench(data, comps, chunk=64)
     for r in rows:
         if r.method == "ac":
             assert r.adjusted_bits_per_byte == pytest.approx(8 * (r.compressed + size) / r.bytes)
         else:
             assert r.adjusted_bits_per_byte is None
-    total = {r.method: r for r in totals(rows, size)}["ac"]
+    total = {r.method: r for r in totals(rows)}["ac"]
     assert total.adjusted_bits_per_byte == pytest.approx(8 * (total.compressed + size) / total.bytes)
     assert size == sum(t.numel() * t.element_size() for t in tiny_m1.stored().values()) > 0
 

@@ -45,6 +45,7 @@ class BenchRow:
     compress_seconds: float
     decompress_seconds: float
     adjusted_bits_per_byte: float | None = None  # neural rows: the model's stored size counted too
+    model_bytes: int = 0  # that size
 
 
 def write_result(name: str, result: dict, directory: str | Path = "bench/results") -> None:
@@ -104,7 +105,7 @@ def bench_one(name: str, data: bytes, method: str, c: Compressor, chunk: int | N
     )
 
 
-def totals(rows: list[BenchRow], model_bytes: int = 0) -> list[BenchRow]:
+def totals(rows: list[BenchRow]) -> list[BenchRow]:
     """One 'total' row per method over all inputs (sizes and times summed; the model counted once
     in an adjusted rate)."""
     out = []
@@ -112,11 +113,12 @@ def totals(rows: list[BenchRow], model_bytes: int = 0) -> list[BenchRow]:
         rs = [r for r in rows if r.method == method]
         n, z = sum(r.bytes for r in rs), sum(r.compressed for r in rs)
         tc, td = sum(r.compress_seconds for r in rs), sum(r.decompress_seconds for r in rs)
-        adjusted = 8 * (z + model_bytes) / max(1, n) if rs[0].adjusted_bits_per_byte is not None else None
+        size = rs[0].model_bytes
         out.append(
             BenchRow(
                 "total", method, n, z, 8 * z / max(1, n), n / max(tc, 1e-9) / 1e3, n / max(td, 1e-9) / 1e3,
-                max(r.peak_rss_mb for r in rs), all(r.verified for r in rs), tc, td, adjusted,
+                max(r.peak_rss_mb for r in rs), all(r.verified for r in rs), tc, td,
+                8 * (z + size) / max(1, n) if size else None, size,
             )
         )
     return out
@@ -147,18 +149,17 @@ def markdown(rows: list[BenchRow]) -> str:
     return head + "\n".join(lines) + "\n"
 
 
-def run_bench(
-    datasets: dict[str, bytes], compressors: dict[str, Compressor], chunk: int | None = None, model_bytes: int = 0
-) -> list[BenchRow]:
-    """Every compressor on every dataset, with a progress bar; ``model_bytes`` is the stored size
-    of M1 (for AC's adjusted rate)."""
+def run_bench(datasets: dict[str, bytes], compressors: dict[str, Compressor], chunk: int | None = None) -> list[BenchRow]:
+    """Every compressor on every dataset, with a progress bar; rows of a model-based compressor
+    (AC with M1, a Hugging Face LM) also get the adjusted rate."""
     rows = []
     jobs = [(n, m) for n in datasets for m in compressors]
     for name, method in tqdm(jobs, desc="bench", unit="run"):
         c = compressors[method]
         row = bench_one(name, datasets[name], method, c, None if _uses_m1(c) else chunk)
-        if _uses_m1(c) and model_bytes:
-            row.adjusted_bits_per_byte = 8 * (row.compressed + model_bytes) / max(1, row.bytes)
+        row.model_bytes = model_bytes(c.model) if _uses_m1(c) else getattr(c, "model_bytes", 0)
+        if row.model_bytes:
+            row.adjusted_bits_per_byte = 8 * (row.compressed + row.model_bytes) / max(1, row.bytes)
         rows.append(row)
     return rows
 
@@ -228,8 +229,13 @@ def main_bench(args) -> dict:
     """``nct bench``: run, print the table, and write results.json / results.md with --out."""
     from ..api import compressor, load_model
 
+    from ..compressors import get
+
     datasets = load_datasets(args.data)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    hf = args.model[3:] if args.model and args.model.startswith("hf:") else None
+    if hf:  # a Hugging Face LM takes M1's place
+        methods = ["hf" if m == "ac" else m for m in methods]
     chunk = getattr(args, "chunk", None)
     if chunk is not None and chunk < 1:
         raise ValueError("--chunk must be at least 1 byte")
@@ -238,11 +244,15 @@ def main_bench(args) -> dict:
     m1 = load_model(args.model) if "ac" in methods else None
     block = chunk or args.block
     params = {"block": block} if block else {}
-    comps = {m: compressor(m, m1 if m == "ac" else None, **(params if m == "ac" else {})) for m in methods}
-    size = model_bytes(m1) if m1 is not None else 0
-    rows = run_bench(datasets, comps, chunk, size)
-    rows += totals(rows, size)
-    result: dict = {"environment": environment(), "chunk": chunk, "model_bytes": size, "rows": [asdict(r) for r in rows]}
+    comps = {
+        m: get("hf", path=hf) if m == "hf" else compressor(m, m1 if m == "ac" else None, **(params if m == "ac" else {}))
+        for m in methods
+    }
+    rows = run_bench(datasets, comps, chunk)
+    rows += totals(rows)
+    result: dict = {"environment": environment(), "chunk": chunk, "rows": [asdict(r) for r in rows]}
+    if hf:
+        result["hf"] = {"path": hf, "fingerprint": comps["hf"].fingerprint}
     text = markdown(rows)
     if m1 is not None:
         block = comps["ac"].params()["block"]
