@@ -177,3 +177,12 @@ def test_bad_option_values(text_file, capsys):
     _one_line_error(capsys, "block size must be positive")
     assert run("compress", text_file, "--method", "gzip", "--block", 64) == 1
     _one_line_error(capsys, "--block applies to ac and static-ac")
+
+
+def test_warns_when_a_text_model_expands_binary_data(tmp_path, capsys):
+    p = tmp_path / "noise.bin"
+    p.write_bytes(os.urandom(8192))
+    assert run("compress", p, "--method", "static-ac") == 0
+    assert "larger than the input" in capsys.readouterr().err
+    assert run("decompress", f"{p}.nct", "-o", tmp_path / "back.bin") == 0
+    assert (tmp_path / "back.bin").read_bytes() == p.read_bytes()

@@ -95,6 +95,11 @@ def cmd_compress(args: argparse.Namespace) -> None:
             bpb = 8 * len(archive) / len(data) if data else 0.0
             checked = ", verified" if args.verify else ""
             print(f"{source}: {len(data)} -> {len(archive)} bytes ({bpb:.3f} bits/byte{checked})", file=sys.stderr)
+        if len(data) >= 4096 and len(archive) > len(data) and args.method in ("ac", "static-ac"):
+            print(
+                f"nct: warning: {source}: the archive is larger than the input (the model expects text like "
+                "its training text); --method xz suits other data", file=sys.stderr,
+            )
 
 
 def cmd_decompress(args: argparse.Namespace) -> None:
