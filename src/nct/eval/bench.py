@@ -8,8 +8,9 @@ equal the input. A row that did not verify is reported as such and its figures a
 Chunked mode (LMIC): the input is cut into ``chunk``-byte pieces, each compressed on its own; a
 format's fixed cost (its payload for empty input) is counted once, not per chunk. AC's blocks are
 such chunks already, so AC codes the whole input with ``block = chunk`` (its per-block lengths stay
-counted). Neural rows also get an *adjusted* rate: payload plus the model's stored size (int8
-weights, as shipped), over the input's bytes.
+counted). Rows of a model-based compressor also get an *adjusted* rate: payload plus the model's
+size (M1: its stored tensors, int8 weights as shipped; a Hugging Face LM: 2 bytes per parameter, as
+LMIC), over the input's bytes.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ class BenchRow:
     verified: bool
     compress_seconds: float
     decompress_seconds: float
-    adjusted_bits_per_byte: float | None = None  # neural rows: the model's stored size counted too
-    model_bytes: int = 0  # that size
+    adjusted_bits_per_byte: float | None = None  # model-based rows: the model's size counted too
+    model_bytes: int = 0  # that size (0: no model)
 
 
 def write_result(name: str, result: dict, directory: str | Path = "bench/results") -> None:
