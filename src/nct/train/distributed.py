@@ -31,12 +31,12 @@ def processes_per_node() -> int:
 
 @contextmanager
 def process_group() -> Iterator[None]:
-    """Join the process group of a ``torchrun`` launch for the duration (gloo on CPU, NCCL on
-    CUDA); nothing without torchrun."""
+    """Join the process group of a ``torchrun`` launch for the duration (gloo: the training loop
+    keeps models on the CPU); nothing without torchrun."""
     if not launched() or dist.is_initialized():
         yield
         return
-    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    dist.init_process_group("gloo")
     try:
         yield
     finally:
