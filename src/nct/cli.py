@@ -243,15 +243,16 @@ def cmd_sample(args: argparse.Namespace) -> None:
     from .compressors.generative import bits_per_byte, distribution, sample
     from .data.corpus import embedded
 
-    m1 = load_model(args.model) if args.compressor == "m1" else None
+    m1 = load_model(args.model) if args.compressor == "m1" or args.rate_bytes else None
     model = distribution(args.compressor, m1, args.context, args.level)
     prompt = args.prompt.encode()
     text = sample(model, prompt, args.bytes, args.temperature, args.seed, progress=True)
     sys.stdout.write((prompt + text).decode("utf-8", errors="replace") + "\n")
     if args.rate_bytes:
         data = embedded("validation").documents[0].data[: args.rate_bytes]
-        for name in dict.fromkeys([args.compressor, "m1"]):
-            rate_model = model if name == args.compressor else distribution("m1", load_model(args.model), args.context)
+        rated = {args.compressor: model}
+        rated.setdefault("m1", distribution("m1", m1, args.context))
+        for name, rate_model in rated.items():
             rate = bits_per_byte(rate_model, data, progress=True)
             print(f"{name}: {rate:.3f} bits/byte as a generative model on {len(data)} validation bytes", file=sys.stderr)
 
