@@ -269,6 +269,14 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     print(f"results, plots and per-run reports in {args.out}", file=sys.stderr)
 
 
+def cmd_scaling(args: argparse.Namespace) -> None:
+    """nct scaling: LMIC's scaling study (M1 sizes x training text); tables, plots, per-run reports."""
+    from .eval.scaling import main_scaling
+
+    main_scaling(args)
+    print(f"results, plots and runs in {args.out}", file=sys.stderr)
+
+
 def add_training_args(p: argparse.ArgumentParser, steps: int, batch_size: int) -> None:
     """Options shared by train-m1 and train-m2 (read by ``TrainConfig.from_args``)."""
     p.add_argument("--steps", type=int, default=steps)
@@ -286,8 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .compressors import available
 
     # hf (a Hugging Face LM) is for `nct bench --model hf:PATH` only: its float probabilities are
-    # reproducible on one machine, not across machines, so it makes no archives.
-    methods = [m for m in available() if m != "hf"]
+    # reproducible on one machine, not across machines, so it makes no archives. png and flac are
+    # bench's image and audio baselines: they read bytes as pixels or samples, which suits no file.
+    methods = [m for m in available() if m not in ("hf", "png", "flac")]
     p = argparse.ArgumentParser(prog="nct", description="Neurally compressed text: LMs as exact lossless compressors.")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for PyTorch, and processes for block coding (default: all cores)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -316,12 +325,19 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(func=cmd_info)
 
     b = sub.add_parser("bench", help="neural vs classical compressors, every round trip verified")
-    b.add_argument("--data", action="append", help="text:PATH (or PATH) or random[:BYTES]; repeatable (default: embedded validation text)")
+    b.add_argument(
+        "--data", action="append",
+        help="text[:PATH] (or PATH), image[:PATH], audio[:PATH] (no PATH: embedded defaults) or random[:BYTES]; "
+        "repeatable (default: embedded validation text)",
+    )
     b.add_argument("--chunk", type=int, default=None, help="compress each CHUNK-byte piece on its own, as LMIC (2048); fixed costs counted once")
-    b.add_argument("--methods", default="ac,static-ac,gzip,bz2,xz,zstd,brotli", help="comma-separated methods")
+    b.add_argument(
+        "--methods", default="ac,static-ac,gzip,bz2,xz,zstd,brotli,png,flac",
+        help="comma-separated methods (png runs on image data only, flac on audio only)",
+    )
     b.add_argument("--model", help="M1 model file (default: the shipped M1)")
     b.add_argument("--block", type=int, default=None, help="AC block size in bytes")
-    b.add_argument("--out", default=None, help="directory for results.json and results.md")
+    b.add_argument("--out", default=None, help="directory for results.json, results.md and plots")
     b.set_defaults(func=cmd_bench)
 
     k = sub.add_parser("tokenize", help="tokenize a corpus into shards for M2 (resumable)")
@@ -393,6 +409,25 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--corpus", default="default")
     r.add_argument("--model", help="M1 model file (default: the shipped M1)")
     r.set_defaults(func=cmd_reproduce)
+
+    from .eval.scaling import ScalingConfig
+
+    d = ScalingConfig()
+    sc = sub.add_parser("scaling", help="LMIC's scaling study: raw and adjusted rate vs M1 size, data size and context (resumable)")
+    sc.add_argument("--sizes", default=",".join(d.sizes), help="comma-separated M1 presets (200k, 600k, 800k, 3m)")
+    sc.add_argument("--data", default="default", help="text:PATH (or PATH): a text file or directory; default: the embedded corpus")
+    sc.add_argument("--train-bytes", default=",".join(map(str, d.train_bytes)), help="training text per run (250k, 1M, ...): the head of the training split")
+    sc.add_argument("--steps", type=int, default=d.steps, help="training steps of every run")
+    sc.add_argument("--batch-size", type=int, default=d.batch_size, help="rows of one context each per step")
+    sc.add_argument("--lr", type=float, default=d.lr)
+    sc.add_argument("--eval-bytes", default=str(d.eval_bytes), help="validation text coded, decoded and compared")
+    sc.add_argument("--block", type=int, default=d.block, help="AC block of the main rate (default: the smallest context)")
+    sc.add_argument("--min-block", type=int, default=d.min_block, help="rate vs context: blocks from this length, doubling")
+    sc.add_argument("--context-all", action="store_true", help="rate vs context for every run (default: most training text)")
+    sc.add_argument("--adjust-for", default=",".join(map(str, d.adjust_for)), help="dataset sizes N for the computed adjusted rates")
+    sc.add_argument("--seed", type=int, default=d.seed)
+    sc.add_argument("--out", default="results/scaling", help="output directory (finished runs and rates are skipped)")
+    sc.set_defaults(func=cmd_scaling)
 
     t = sub.add_parser("train-m1", help="train a byte-level M1 (resumable) and export its exact engine")
     t.add_argument("--corpus", default="default", help="default | FILE | DIR of .txt | FILE.jsonl | FILE.parquet:COLUMN")

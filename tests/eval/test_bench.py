@@ -1,10 +1,14 @@
 import argparse
 import json
 
+import numpy as np
 import pytest
+from PIL import Image
 
+from nct.cli import main
 from nct.compressors import get
-from nct.eval.bench import bench_one, load_datasets, main_bench, markdown, model_bytes, run_bench, totals
+from nct.compressors.base import fixed_cost
+from nct.eval.bench import Dataset, bench_one, load_datasets, main_bench, markdown, model_bytes, plot_totals, run_bench, totals
 
 
 def test_rows_are_verified_and_totalled(tiny_m1):
@@ -15,7 +19,7 @@ def test_rows_are_verified_and_totalled(tiny_m1):
     tot = {r.method: r for r in totals(rows)}
     assert tot["gzip"].bytes == sum(len(d) for d in data.values())
     assert tot["gzip"].compressed == sum(r.compressed for r in rows if r.method == "gzip")
-    assert "| a | gzip |" in markdown(rows)
+    assert "| a | text | gzip |" in markdown(rows)
 
 
 def test_a_broken_compressor_is_reported_unverified():
@@ -55,7 +59,7 @@ def test_chunks_count_the_formats_fixed_cost_once():
 
 
 def test_adjusted_rate_counts_the_model_once_per_total(tiny_m1):
-    data = {"a": b"hello hello hello " * 30, "b": b"world " * 50}
+    data = {"a": Dataset("text", b"hello hello hello " * 30), "b": Dataset("text", b"world " * 50)}
     comps = {"gzip": get("gzip"), "ac": get("ac", model=tiny_m1, block=64)}
     size = model_bytes(tiny_m1)
     rows = run_bench(data, comps, chunk=64)
@@ -72,7 +76,56 @@ def test_adjusted_rate_counts_the_model_once_per_total(tiny_m1):
 def test_data_specs(tmp_path):
     (tmp_path / "x.txt").write_bytes(b"some text")
     data = load_datasets(["random:1000", f"text:{tmp_path}"])
-    assert len(data["random-1000"]) == 1000 and b"some text" in data.values()
+    assert data["random-1000"].kind == "random" and len(data["random-1000"].data) == 1000
+    assert data["x.txt"] == Dataset("text", b"some text") == load_datasets([str(tmp_path / "x.txt")])["x.txt"]
     assert load_datasets(["random:1000"]) == {"random-1000": data["random-1000"]}  # seeded
-    with pytest.raises(ValueError, match="not supported yet"):
-        load_datasets(["image:somewhere"])
+    with pytest.raises(ValueError, match="two inputs are named"):
+        load_datasets(["random:10", "random:10"])
+
+
+def test_image_and_audio_specs(tmp_path):
+    Image.fromarray(np.full((64, 128), 7, np.uint8)).save(tmp_path / "p.png")
+    assert load_datasets([f"image:{tmp_path}"]) == {"p.png": Dataset("image", bytes([7]) * 8192)}
+    embedded = load_datasets(["image", "audio"])
+    assert {n: d.kind for n, d in embedded.items()} == {"grace_hopper.jpg": "image", "s1045.ima": "image", "plucked-strings": "audio"}
+    assert all(len(d.data) % 2048 == 0 for d in embedded.values() if d.kind == "image")
+    assert len(embedded["plucked-strings"].data) == 30 * 16000
+
+
+def test_media_methods_run_on_their_kind_only():
+    rng = np.random.default_rng(0)
+    data = {
+        "img": Dataset("image", bytes(rng.integers(0, 60, 4096, dtype=np.uint8))),
+        "snd": Dataset("audio", bytes(rng.integers(120, 136, 3000, dtype=np.uint8))),
+        "txt": Dataset("text", b"words " * 300),
+    }
+    rows = run_bench(data, {m: get(m) for m in ("gzip", "png", "flac")}, chunk=2048)
+    assert {(r.data, r.method) for r in rows} == {("img", "gzip"), ("img", "png"), ("snd", "gzip"), ("snd", "flac"), ("txt", "gzip")}
+    assert all(r.verified and r.kind == data[r.data].kind for r in rows)
+    assert {(r.kind, r.method) for r in totals(rows)} == {(r.kind, r.method) for r in rows}
+
+
+@pytest.mark.parametrize("name", ["png", "flac"])
+def test_chunks_count_a_stated_fixed_cost_once(name):
+    data = bytes(np.random.default_rng(0).integers(100, 140, 5000, dtype=np.uint8))  # 3 chunks, the last short
+    c = get(name)
+    row = bench_one("x", data, name, c, chunk=2048)
+    pieces = [data[i : i + 2048] for i in range(0, len(data), 2048)]
+    assert row.verified and c.compress(b"") == b""  # empty input shows no header: the format states it
+    assert row.compressed == sum(len(c.compress(p)) for p in pieces) - 2 * fixed_cost(c)
+
+
+def test_cli_bench_on_an_image_writes_tables_and_plots(tmp_path):
+    Image.fromarray(np.random.default_rng(0).integers(0, 40, (64, 64), dtype=np.uint8)).save(tmp_path / "i.png")
+    out = tmp_path / "r"
+    assert main(["bench", "--data", f"image:{tmp_path / 'i.png'}", "--methods", "gzip,png", "--chunk", "2048", "--out", str(out)]) == 0
+    rows = json.loads((out / "results.json").read_text())["rows"]
+    assert {(r["data"], r["method"], r["kind"]) for r in rows} >= {("i.png", "png", "image"), ("total", "gzip", "image")}
+    assert all(r["verified"] for r in rows) and (out / "bits_per_byte.png").stat().st_size > 0
+    assert main(["bench", "--data", f"image:{tmp_path / 'i.png'}", "--methods", "flac"]) == 1  # nothing applies
+
+
+def test_plots_of_model_rows(tmp_path, tiny_m1):
+    data = {"a": Dataset("text", b"hello " * 40), "r": Dataset("random", bytes(range(256)))}
+    rows = totals(run_bench(data, {"ac": get("ac", model=tiny_m1, block=64), "gzip": get("gzip")}))
+    assert [p.name for p in plot_totals(rows, tmp_path)] == ["bits_per_byte.png", "adjusted_rate.png"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 
 class CorruptPayload(ValueError):
@@ -11,7 +12,12 @@ class CorruptPayload(ValueError):
 
 @runtime_checkable
 class Compressor(Protocol):
-    """Lossless byte compressor: ``decompress(compress(x)) == x`` for every byte string."""
+    """Lossless byte compressor: ``decompress(compress(x)) == x`` for every byte string.
+
+    Optional: ``fixed_cost()``, the payload bytes every input costs, where the payload for empty
+    input does not show it (see ``fixed_cost``); ``kinds``, the data kinds a format models (e.g.
+    ``("image",)``), where it is not meant for all bytes.
+    """
 
     name: str
 
@@ -26,6 +32,13 @@ class Compressor(Protocol):
     def params(self) -> dict:
         """Plain-value parameters needed to rebuild an equivalent compressor (stored in archives)."""
         ...
+
+
+def fixed_cost(c: Compressor) -> int:
+    """Payload bytes ``c`` spends on every input whatever its content (headers, trailers): what
+    the format states with ``c.fixed_cost()``, else its payload for empty input."""
+    stated = getattr(c, "fixed_cost", None)
+    return stated() if stated else len(c.compress(b""))
 
 
 _REGISTRY: dict[str, Callable[..., Compressor]] = {}

@@ -5,12 +5,15 @@ For each (file, method): bits/byte of the compressor's payload (what its own for
 decompress speed in KB/s (1 KB = 1000 bytes), peak resident memory, and whether the decoded bytes
 equal the input. A row that did not verify is reported as such and its figures are not used.
 
-Chunked mode (LMIC): the input is cut into ``chunk``-byte pieces, each compressed on its own; a
-format's fixed cost (its payload for empty input) is counted once, not per chunk. AC's blocks are
+Inputs have a kind (text, image, audio, random; ``load_datasets``); a format that models one kind
+(``png``: image, ``flac``: audio) runs on that kind only, every other method on all, and totals are
+per kind and method. Chunked mode (LMIC): the input is cut into ``chunk``-byte pieces, each
+compressed on its own; a format's fixed cost (``nct.compressors.base.fixed_cost``: its headers,
+by default its payload for empty input) is counted once, not per chunk. AC's blocks are
 such chunks already, so AC codes the whole input with ``block = chunk`` (its per-block lengths stay
 counted). Rows of a model-based compressor also get an *adjusted* rate: payload plus the model's
 size (M1: its stored tensors, int8 weights as shipped; a Hugging Face LM: 2 bytes per parameter, as
-LMIC), over the input's bytes.
+LMIC), over the input's bytes. With ``--out``, plots of the totals go beside the tables.
 """
 
 from __future__ import annotations
@@ -19,15 +22,25 @@ import json
 import platform
 import resource
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
-from ..compressors.base import Compressor
+from ..compressors.base import Compressor, fixed_cost
 from ..compressors.neural import NeuralCompressor
 from ..models.m1 import M1
+from ..plots import pyplot, save
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One benchmark input and its kind: text, image, audio or random."""
+
+    kind: str
+    data: bytes
 
 
 @dataclass
@@ -47,6 +60,7 @@ class BenchRow:
     decompress_seconds: float
     adjusted_bits_per_byte: float | None = None  # model-based rows: the model's size counted too
     model_bytes: int = 0  # that size (0: no model)
+    kind: str = "text"  # the input's data kind
 
 
 def write_result(name: str, result: dict, directory: str | Path = "bench/results") -> None:
@@ -78,10 +92,10 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_one(name: str, data: bytes, method: str, c: Compressor, chunk: int | None = None) -> BenchRow:
+def bench_one(name: str, data: bytes, method: str, c: Compressor, chunk: int | None = None, kind: str = "text") -> BenchRow:
     """Compress, decompress, compare, and time one input with one compressor (each ``chunk``-byte
     piece on its own, the format's fixed cost counted once)."""
-    pieces = [data[i : i + chunk] for i in range(0, len(data), chunk)] if chunk else [data]
+    pieces = [data[i : i + chunk] for i in range(0, len(data), chunk)] if chunk and data else [data]
     _reset_peak_rss()
     t0 = time.perf_counter()
     payloads = [c.compress(p) for p in pieces]
@@ -89,7 +103,7 @@ def bench_one(name: str, data: bytes, method: str, c: Compressor, chunk: int | N
     restored = [c.decompress(p) for p in payloads]
     t2 = time.perf_counter()
     ok = restored == pieces
-    size = sum(map(len, payloads)) - (len(pieces) - 1) * len(c.compress(b"")) if len(pieces) > 1 else len(payloads[0])
+    size = sum(map(len, payloads)) - (len(pieces) - 1) * fixed_cost(c) if len(pieces) > 1 else len(payloads[0])
     n = max(1, len(data))
     return BenchRow(
         data=name,
@@ -103,26 +117,27 @@ def bench_one(name: str, data: bytes, method: str, c: Compressor, chunk: int | N
         verified=ok,
         compress_seconds=t1 - t0,
         decompress_seconds=t2 - t1,
+        kind=kind,
+    )
+
+
+def total(rows: list[BenchRow], kind: str) -> BenchRow:
+    """A 'total' row of one method's rows (sizes and times summed; the model counted once in an
+    adjusted rate)."""
+    n, z = sum(r.bytes for r in rows), sum(r.compressed for r in rows)
+    tc, td = sum(r.compress_seconds for r in rows), sum(r.decompress_seconds for r in rows)
+    size = rows[0].model_bytes
+    return BenchRow(
+        "total", rows[0].method, n, z, 8 * z / max(1, n), n / max(tc, 1e-9) / 1e3, n / max(td, 1e-9) / 1e3,
+        max(r.peak_rss_mb for r in rows), all(r.verified for r in rows), tc, td,
+        8 * (z + size) / max(1, n) if size else None, size, kind,
     )
 
 
 def totals(rows: list[BenchRow]) -> list[BenchRow]:
-    """One 'total' row per method over all inputs (sizes and times summed; the model counted once
-    in an adjusted rate)."""
-    out = []
-    for method in dict.fromkeys(r.method for r in rows):
-        rs = [r for r in rows if r.method == method]
-        n, z = sum(r.bytes for r in rs), sum(r.compressed for r in rs)
-        tc, td = sum(r.compress_seconds for r in rs), sum(r.decompress_seconds for r in rs)
-        size = rs[0].model_bytes
-        out.append(
-            BenchRow(
-                "total", method, n, z, 8 * z / max(1, n), n / max(tc, 1e-9) / 1e3, n / max(td, 1e-9) / 1e3,
-                max(r.peak_rss_mb for r in rs), all(r.verified for r in rs), tc, td,
-                8 * (z + size) / max(1, n) if size else None, size,
-            )
-        )
-    return out
+    """One 'total' row per data kind and method."""
+    groups = dict.fromkeys((r.kind, r.method) for r in rows)
+    return [total([r for r in rows if (r.kind, r.method) == g], g[0]) for g in groups]
 
 
 def scoring_kbps(m1: M1, data: bytes, block: int) -> float:
@@ -139,10 +154,10 @@ def scoring_kbps(m1: M1, data: bytes, block: int) -> float:
 
 def markdown(rows: list[BenchRow]) -> str:
     """A markdown table of benchmark rows."""
-    head = "| data | method | bytes | bits/byte | adjusted | compress KB/s | decompress KB/s | peak RSS MB | verified |\n"
-    head += "|---|---|---:|---:|---:|---:|---:|---:|---|\n"
+    head = "| data | kind | method | bytes | bits/byte | adjusted | compress KB/s | decompress KB/s | peak RSS MB | verified |\n"
+    head += "|---|---|---|---:|---:|---:|---:|---:|---:|---|\n"
     lines = [
-        f"| {r.data} | {r.method} | {r.bytes:,} | {r.bits_per_byte:.3f} | "
+        f"| {r.data} | {r.kind} | {r.method} | {r.bytes:,} | {r.bits_per_byte:.3f} | "
         f"{'–' if r.adjusted_bits_per_byte is None else f'{r.adjusted_bits_per_byte:.3f}'} | {r.compress_kbps:,.1f} | "
         f"{r.decompress_kbps:,.1f} | {r.peak_rss_mb:,.0f} | {'yes' if r.verified else '**NO**'} |"
         for r in rows
@@ -150,19 +165,24 @@ def markdown(rows: list[BenchRow]) -> str:
     return head + "\n".join(lines) + "\n"
 
 
-def run_bench(datasets: dict[str, bytes], compressors: dict[str, Compressor], chunk: int | None = None) -> list[BenchRow]:
-    """Every compressor on every dataset, with a progress bar; rows of a model-based compressor
-    (AC with M1, a Hugging Face LM) also get the adjusted rate."""
+def run_bench(datasets: dict[str, Dataset], compressors: dict[str, Compressor], chunk: int | None = None) -> list[BenchRow]:
+    """Every compressor on every dataset of a kind it applies to, with a progress bar; rows of a
+    model-based compressor (AC with M1, a Hugging Face LM) also get the adjusted rate."""
     rows = []
-    jobs = [(n, m) for n in datasets for m in compressors]
+    jobs = [(n, m) for n in datasets for m in compressors if applies(compressors[m], datasets[n].kind)]
     for name, method in tqdm(jobs, desc="bench", unit="run"):
-        c = compressors[method]
-        row = bench_one(name, datasets[name], method, c, None if _uses_m1(c) else chunk)
+        c, d = compressors[method], datasets[name]
+        row = bench_one(name, d.data, method, c, None if _uses_m1(c) else chunk, d.kind)
         row.model_bytes = model_bytes(c.model) if _uses_m1(c) else getattr(c, "model_bytes", 0)
         if row.model_bytes:
             row.adjusted_bits_per_byte = 8 * (row.compressed + row.model_bytes) / max(1, row.bytes)
         rows.append(row)
     return rows
+
+
+def applies(c: Compressor, kind: str) -> bool:
+    """Whether ``c`` is benchmarked on data of ``kind`` (a format that states ``kinds``: those only)."""
+    return kind in getattr(c, "kinds", (kind,))
 
 
 def _uses_m1(c: Compressor) -> bool:
@@ -202,34 +222,92 @@ def _cpu_name() -> str:
     return platform.processor()
 
 
-def load_datasets(specs: list[str] | None) -> dict[str, bytes]:
-    """Named inputs: the embedded validation files by default, else for each spec ``text:PATH``
-    (or a bare PATH: a file or directory of text) or ``random[:BYTES]`` (seeded uniform bytes,
-    1 MiB by default: incompressible, the check that no method expands data much)."""
-    import numpy as np
-
-    from ..data.corpus import embedded, load_corpus
-
-    if not specs:
-        return {d.name: d.data for d in embedded("validation").documents}
-    out = {}
-    for spec in specs:
+def load_datasets(specs: list[str] | None) -> dict[str, Dataset]:
+    """Named inputs: the embedded validation text by default, else for each spec ``text[:PATH]``
+    (or a bare PATH: a file or directory of text), ``image[:PATH]`` or ``audio[:PATH]`` (a file
+    or directory, one input per file, as ``nct.data.media`` turns it into bytes; without a path
+    its embedded defaults) or ``random[:BYTES]`` (seeded uniform bytes, 1 MiB by default:
+    incompressible, the check that no method expands data much)."""
+    out: dict[str, Dataset] = {}
+    for spec in specs or ["text"]:
         kind, _, rest = spec.partition(":")
-        if kind == "random":
-            n = int(rest) if rest else 1 << 20
-            out[f"random-{n}"] = np.random.default_rng(0).integers(0, 256, n, dtype=np.uint8).tobytes()
-        elif kind in ("image", "audio"):
-            raise ValueError(f"--data {kind}: not supported yet (text:PATH, PATH or random[:BYTES])")
-        else:
-            for d in load_corpus(rest if kind == "text" else spec).documents:
-                out[d.name] = d.data
+        if kind not in LOADERS:
+            kind, rest = "text", spec
+        for name, data in LOADERS[kind](rest).items():
+            if name in out:
+                raise ValueError(f"two inputs are named {name!r}; give them different names")
+            out[name] = Dataset(kind, data)
     return out
 
 
-def main_bench(args) -> dict:
-    """``nct bench``: run, print the table, and write results.json / results.md with --out."""
-    from ..api import compressor, load_model
+def _text(path: str) -> dict[str, bytes]:
+    """A text file or directory's documents, or the embedded validation text without a path."""
+    from ..data.corpus import embedded, load_corpus
 
+    return {d.name: d.data for d in (load_corpus(path) if path else embedded("validation")).documents}
+
+
+def _random(size: str) -> dict[str, bytes]:
+    """``size`` (default 1 MiB) seeded uniform random bytes."""
+    import numpy as np
+
+    n = int(size) if size else 1 << 20
+    return {f"random-{n}": np.random.default_rng(0).integers(0, 256, n, dtype=np.uint8).tobytes()}
+
+
+def _image(path: str) -> dict[str, bytes]:
+    """Images' grayscale patches, or the embedded pictures without a path."""
+    from ..data import media
+
+    return media.load_images(path) if path else media.embedded_images()
+
+
+def _audio(path: str) -> dict[str, bytes]:
+    """Audio as 8-bit 16 kHz mono, or the embedded synthetic music without a path."""
+    from ..data import media
+
+    return media.load_audios(path) if path else media.embedded_audio()
+
+
+LOADERS: dict[str, Callable[[str], dict[str, bytes]]] = {"text": _text, "image": _image, "audio": _audio, "random": _random}
+
+
+def plot_totals(rows: list[BenchRow], directory: Path) -> list[Path]:
+    """From 'total' rows: bits_per_byte.png (each method's bits/byte per data kind, grouped bars)
+    and, with model rows, adjusted_rate.png (their raw vs adjusted bits/byte); the paths written."""
+    from matplotlib.patches import Patch
+
+    plt = pyplot()
+
+    kinds = list(dict.fromkeys(r.kind for r in rows))
+    colors = {m: f"C{i % 10}" for i, m in enumerate(dict.fromkeys(r.method for r in rows))}
+    width = 0.8 / max(sum(r.kind == k for r in rows) for k in kinds)
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.3 * len(rows) + 2.5), 4), dpi=150)
+    for i, kind in enumerate(kinds):
+        rs = [r for r in rows if r.kind == kind]
+        for j, r in enumerate(rs):
+            ax.bar(i + (j - (len(rs) - 1) / 2) * width, r.bits_per_byte, width, color=colors[r.method])
+    ax.axhline(8, color="gray", lw=0.8, ls="--")  # 8 bits/byte: stored as is
+    ax.set_xticks(range(len(kinds)), kinds)
+    ax.set_ylabel("bits/byte (total per kind)")
+    ax.legend(handles=[Patch(color=c, label=m) for m, c in colors.items()], fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
+    paths = [save(fig, directory / "bits_per_byte.png")]
+    models = [r for r in rows if r.adjusted_bits_per_byte is not None]
+    if models:
+        fig, ax = plt.subplots(figsize=(max(4.0, 1.1 * len(models) + 2), 4), dpi=150)
+        x = range(len(models))
+        ax.bar([i - 0.2 for i in x], [r.bits_per_byte for r in models], 0.4, label="raw (payload)")
+        ax.bar([i + 0.2 for i in x], [r.adjusted_bits_per_byte for r in models], 0.4, label="adjusted (+ model)")
+        ax.set_xticks(x, [f"{r.method}\n{r.kind}" for r in models])
+        ax.set_ylabel("bits/byte")
+        ax.legend(fontsize=7)
+        paths.append(save(fig, directory / "adjusted_rate.png"))
+    return paths
+
+
+def main_bench(args) -> dict:
+    """``nct bench``: run, print the table, and write results.json, results.md and the plots with --out."""
+    from ..api import compressor, load_model
     from ..compressors import get
 
     datasets = load_datasets(args.data)
@@ -249,16 +327,19 @@ def main_bench(args) -> dict:
         m: get("hf", path=hf) if m == "hf" else compressor(m, m1 if m == "ac" else None, **(params if m == "ac" else {}))
         for m in methods
     }
-    rows = run_bench(datasets, comps, chunk)
-    rows += totals(rows)
+    runs = run_bench(datasets, comps, chunk)
+    if not runs:
+        raise ValueError(f"none of {', '.join(methods)} applies to the data kinds given (png: image, flac: audio)")
+    sums = totals(runs)
+    rows = runs + sums
     result: dict = {"environment": environment(), "chunk": chunk, "rows": [asdict(r) for r in rows]}
     if hf:
         result["hf"] = {"path": hf, "fingerprint": comps["hf"].fingerprint}
     text = markdown(rows)
     if m1 is not None:
         block = comps["ac"].params()["block"]
-        score = scoring_kbps(m1, b"".join(datasets.values()), block)
-        ac = next(r for r in rows if r.data == "total" and r.method == "ac")
+        score = scoring_kbps(m1, b"".join(d.data for d in datasets.values()), block)
+        ac = total([r for r in runs if r.method == "ac"], "all")
         result["m1"] = {
             "fingerprint": m1.fingerprint,
             "manifest": m1.meta,
@@ -279,4 +360,5 @@ def main_bench(args) -> dict:
         out.mkdir(parents=True, exist_ok=True)
         (out / "results.json").write_text(json.dumps(result, indent=2))
         (out / "results.md").write_text(text)
+        plot_totals(sums, out)
     return result

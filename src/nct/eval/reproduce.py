@@ -23,6 +23,7 @@ from ..data.shards import Manifest
 from ..tokenizers.pipeline import tokenize_corpus
 from ..train.loop import TrainConfig
 from ..train.m2 import train_m2
+from ..plots import pyplot, save
 
 
 @dataclass
@@ -163,10 +164,7 @@ def write_results(reports: list[dict], cfg: ReproduceConfig, out: Path) -> None:
 
 def plot_results(reports: list[dict], out: Path) -> None:
     """bits/byte vs FLOPs/byte per method (TLNCT Figure 3) and bits/byte vs M2 size."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     for x_key, x_label, name in (
         ("flops_per_byte", "inference FLOPs/byte", "bpb_vs_flops.png"),
@@ -181,6 +179,4 @@ def plot_results(reports: list[dict], out: Path) -> None:
         ax.set_ylabel("held-out bits/byte")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(out / name)
-        plt.close(fig)
+        save(fig, out / name)

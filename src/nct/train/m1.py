@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data.corpus import Corpus, load_corpus
+from ..data.corpus import Corpus, Document, load_corpus
 from ..models.m1 import M1
 from ..models.sizes import m1_config
 from ..models.transformer import Transformer, TransformerConfig
@@ -66,19 +66,38 @@ def float_bits_per_byte(model: Transformer, data: bytes, block: int | None = Non
     return total / math.log(2) / max(1, len(data))
 
 
+def head(corpus: Corpus, n_bytes: int) -> Corpus:
+    """The first ``n_bytes`` x (share of each document) of every document: a prefix of each, so a
+    larger ``n_bytes`` extends a smaller one's text."""
+    total = corpus.n_bytes
+    return Corpus(corpus.name, tuple(Document(d.name, d.data[: max(1, n_bytes * len(d.data) // total)]) for d in corpus.documents))
+
+
 def evaluation_sample(corpus: Corpus, n_bytes: int) -> bytes:
     """A fixed validation sample: the first ``n_bytes`` x (share of each document) of every document."""
-    total = corpus.n_bytes
-    return b"".join(d.data[: max(1, n_bytes * len(d.data) // total)] for d in corpus.documents)
+    return b"".join(d.data for d in head(corpus, n_bytes).documents)
+
+
+def training_array(corpus: Corpus, train_bytes: int | None = None) -> np.ndarray:
+    """The corpus's training split as one array (``corpus_array``); with ``train_bytes``, only the
+    ``head`` of that many bytes."""
+    train = corpus.split("train")
+    return corpus_array(head(train, train_bytes) if train_bytes else train)
 
 
 def train_m1(
-    corpus: Corpus, cfg: TransformerConfig, train_cfg: TrainConfig, run_dir: str | Path, eval_bytes: int = 65536
+    corpus: Corpus,
+    cfg: TransformerConfig,
+    train_cfg: TrainConfig,
+    run_dir: str | Path,
+    eval_bytes: int = 65536,
+    train_bytes: int | None = None,
 ) -> tuple[Transformer, list[dict]]:
-    """Train M1 on the corpus's training split; validation bits/byte on a fixed sample of its validation split."""
+    """Train M1 on the corpus's training split (its ``head`` of ``train_bytes`` if given);
+    validation bits/byte on a fixed sample of its validation split."""
     torch.manual_seed(train_cfg.seed)
     model = Transformer(cfg)
-    batches = byte_batches(corpus_array(corpus.split("train")), cfg, train_cfg.batch_size, train_cfg.seed)
+    batches = byte_batches(training_array(corpus, train_bytes), cfg, train_cfg.batch_size, train_cfg.seed)
     sample = evaluation_sample(corpus.split("validation"), eval_bytes)
 
     def evaluate(m: Transformer) -> float:
@@ -91,22 +110,27 @@ def train_m1(
     return model, log
 
 
-def export_m1(run_dir: str | Path, corpus: Corpus, eval_bytes: int = 65536, seed: int = 0) -> M1:
+def export_m1(
+    run_dir: str | Path, corpus: Corpus, eval_bytes: int = 65536, seed: int = 0, train_bytes: int | None = None
+) -> M1:
     """Turn a trained run into M1's exact engine (``run_dir/m1.safetensors``) with a manifest that
-    records data, steps, and validation bits/byte of the float model and of the engine."""
+    records data, steps, and validation bits/byte of the float model and of the engine; calibration
+    windows come from the text the run trained on (``train_bytes`` as given to ``train_m1``)."""
     import json
 
     run_dir = Path(run_dir)
     model = load_float_model(run_dir)
     model.eval()
     cfg = model.cfg
-    calibration = byte_batches(corpus_array(corpus.split("train")), cfg, 32, seed + 7919)(0)[0]
+    train = training_array(corpus, train_bytes)
+    calibration = byte_batches(train, cfg, 32, seed + 7919)(0)[0]
     state = json.loads((run_dir / "train_config.json").read_text())
     log = torch.load(run_dir / "state.pt", weights_only=True)["log"]
     sample = evaluation_sample(corpus.split("validation"), eval_bytes)
     manifest = {
         "corpus": corpus.name,
         "corpus_bytes": corpus.n_bytes,
+        "train_bytes": len(train),
         "split": "validation = every 20th document, or the last 5% of each document (nct.data.corpus)",
         "train": state["train"],
         "steps": log[-1]["step"] if log else 0,
