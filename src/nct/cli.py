@@ -196,19 +196,11 @@ def _m2_summary(report: dict) -> str:
 
 def cmd_eval_m2(args: argparse.Namespace) -> None:
     """nct eval-m2: re-evaluate a trained M2 on its held-out examples (or --shards)."""
-    from .data.sequences import holdout
-    from .data.shards import Shards
     from .eval.m2 import m2_report
-    from .train.m2 import load_run
+    from .train.m2 import load_run, run_data
 
     model, run = load_run(args.checkpoint)
-    shards = Shards(run["shards"])
-    if args.shards or run["eval_shards"]:
-        held = Shards(args.shards or run["eval_shards"])
-        train_idx, held_idx = list(range(len(shards))), list(range(len(held)))
-    else:
-        train_idx, held_idx = holdout(len(shards))
-        held = shards
+    shards, train_idx, held, held_idx = run_data(run, args.shards)
     report = m2_report(model, shards, train_idx, held, held_idx, [])
     print(json.dumps({k: v for k, v in report.items() if k != "log"}, indent=2) if args.json else _m2_summary(report))
 
@@ -267,6 +259,13 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     reports = run_reproduce(cfg, args.out, load_corpus(args.corpus), load_model(args.model))
     print(results_markdown(reports, cfg))
     print(f"results, plots and per-run reports in {args.out}", file=sys.stderr)
+
+
+def cmd_analyze(args: argparse.Namespace) -> None:
+    """nct analyze ANALYSIS: one of the paper's analyses of learnability (nct.analysis)."""
+    import importlib
+
+    getattr(importlib.import_module(f".analysis.{args.main}", __package__), f"main_{args.main}")(args)
 
 
 def cmd_scaling(args: argparse.Namespace) -> None:
@@ -409,6 +408,32 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--corpus", default="default")
     r.add_argument("--model", help="M1 model file (default: the shipped M1)")
     r.set_defaults(func=cmd_reproduce)
+
+    from .analysis.stability import DEFAULT_SENTENCE
+
+    an = sub.add_parser("analyze", help="why compressed text is (not) learnable: the paper's analyses")
+    asub = an.add_subparsers(dest="analysis", required=True)
+    st = asub.add_parser("stability", help="one sentence after many prefixes: Levenshtein distances of its tokens")
+    st.add_argument("--methods", default="sentencepiece,ac,equal-info16", help="bytes, sentencepiece, gzip, ac, static-ac, equal-info<B>[-v65k]")
+    st.add_argument("--sentence", default=DEFAULT_SENTENCE)
+    st.add_argument("--prefixes", type=int, default=500, help="how many of the corpus's most common words precede it")
+    st.add_argument("--corpus", default="default", help="where the words (and SentencePiece's training text) come from")
+    st.add_argument("--model", help="M1 model file (default: the shipped M1)")
+    st.add_argument("--out", help="directory for stability.md/.json/.png (and the SentencePiece model)")
+    st.add_argument("--seed", type=int, default=0, help="seed of the sampled pairs when there are more than 20,000")
+    st.set_defaults(func=cmd_analyze, main="stability")
+    un = asub.add_parser("uniformity", help="KL divergence from uniform of bit n-grams and tokens (Miller-Madow)")
+    un.add_argument("--shards", action="append", required=True, help="a shard directory (repeat for several)")
+    un.add_argument("--ngram", default="1..16", help="n-gram sizes in bits: 1..16, or a list 1,8,16")
+    un.add_argument("--max-tokens", type=int, help="use at most this many tokens of each shard directory")
+    un.add_argument("--out", help="directory for uniformity.md/.json/.png")
+    un.add_argument("--seed", type=int, default=0, help="seed of the random-bits baseline")
+    un.set_defaults(func=cmd_analyze, main="uniformity")
+    po = asub.add_parser("positions", help="an M2's accuracy by token position inside an Equal-Info window")
+    po.add_argument("--checkpoint", required=True, help="a train-m2 run directory")
+    po.add_argument("--shards", help="held-out shards (default: the run's)")
+    po.add_argument("--out", help="directory for positions.md/.json/.png")
+    po.set_defaults(func=cmd_analyze, main="positions")
 
     from .eval.scaling import ScalingConfig
 

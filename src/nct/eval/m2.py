@@ -4,13 +4,13 @@ the trivial baselines (a uniform and a unigram model over the same tokens)."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 import numpy as np
 import torch
 
-from ..data.shards import Shards
+from ..data.shards import Manifest, Shards
 from ..models.transformer import IGNORE, Transformer
 from ..data.sequences import pieces, to_batch
 
@@ -24,29 +24,47 @@ class Evaluation:
     bytes_per_token: float
     tokens: int
     bytes: int
+    # by a token's position inside its Equal-Info window (one position for other methods):
+    position_accuracy: list[float] = field(default_factory=list)  # top-1 accuracy
+    position_bits: list[float] = field(default_factory=list)  # mean loss, bits per token
+
+
+def window_tokens(manifest: Manifest) -> int:
+    """Tokens per Equal-Info window (b / token bits); 1 for every other method."""
+    p = manifest.params
+    return max(1, p["bits"] // p["token_bits"]) if manifest.method == "equal-info" else 1
 
 
 @torch.no_grad()
 def evaluate(model: Transformer, shards: Shards, examples: Sequence[int], batch_size: int = 16) -> Evaluation:
-    """Summed loss of every held-out token (each piece read from BOS) over the examples' text bytes."""
+    """Summed loss of every held-out token (each piece read from BOS) over the examples' text bytes,
+    and accuracy and loss by position inside a window (pieces start at window boundaries)."""
     model.eval()
-    length = model.cfg.context
+    length, window = model.cfg.context, window_tokens(shards.manifest)
+    position = torch.arange(length) % window
     chosen = pieces(shards, examples, length)
-    nll, n_tokens = 0.0, 0
+    nll, correct, count = (torch.zeros(window, dtype=torch.float64) for _ in range(3))
     for k in range(0, len(chosen), batch_size):
         x, y = to_batch(shards, chosen[k : k + batch_size], length, model.cfg.bos)
         logits = model(x).float()
-        loss = torch.nn.functional.cross_entropy(logits.transpose(1, 2), y, ignore_index=IGNORE, reduction="sum")
-        nll += loss.item()
-        n_tokens += int((y != IGNORE).sum())
+        loss = torch.nn.functional.cross_entropy(logits.transpose(1, 2), y, ignore_index=IGNORE, reduction="none")
+        mask = y != IGNORE
+        pos = position.expand_as(y)[mask]
+        nll.index_add_(0, pos, loss[mask].double())
+        correct.index_add_(0, pos, (logits.argmax(-1) == y)[mask].double())
+        count.index_add_(0, pos, torch.ones_like(pos, dtype=torch.float64))
     n_bytes = int(sum(shards.lengths[i] for i in examples))
+    n_tokens = int(count.sum())
     model.train()
+    seen = count.clamp_min(1)
     return Evaluation(
-        bits_per_byte=nll / math.log(2) / max(1, n_bytes),
-        bits_per_token=nll / math.log(2) / max(1, n_tokens),
+        bits_per_byte=nll.sum().item() / math.log(2) / max(1, n_bytes),
+        bits_per_token=nll.sum().item() / math.log(2) / max(1, n_tokens),
         bytes_per_token=n_bytes / max(1, n_tokens),
         tokens=n_tokens,
         bytes=n_bytes,
+        position_accuracy=(correct / seen).tolist(),
+        position_bits=(nll / seen / math.log(2)).tolist(),
     )
 
 

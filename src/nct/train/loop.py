@@ -107,14 +107,14 @@ def load_float_model(path: str | Path) -> Transformer:
 def train(
     model: Transformer,
     batches: Callable[[int], Batch],
-    evaluate: Callable[[Transformer], float],
+    evaluate: Callable[[Transformer], float | dict],
     cfg: TrainConfig,
     run_dir: str | Path,
     description: str = "train",
     tokens_to_bytes: float = 1.0,
 ) -> list[dict]:
     """Train ``model`` on ``batches(step)`` for cfg.steps, resuming from ``run_dir`` if it holds a
-    checkpoint. ``evaluate`` returns validation bits/byte. Returns the log (one dict per evaluation).
+    checkpoint. ``evaluate`` returns validation bits/byte, or a dict of figures with it as ``val_bpb``. Returns the log (one dict per evaluation).
     In a ``torchrun`` process group every process trains on its rows of each batch; process 0
     evaluates and writes the checkpoints."""
     run_dir = Path(run_dir)
@@ -165,8 +165,9 @@ def train(
             bar.set_postfix(train_bpb=f"{ema:.3f}", val_bpb=f"{log[-1]['val_bpb']:.3f}" if log else "-")
             if main and (completed % cfg.eval_every == 0 or completed == cfg.steps):
                 val = evaluate(model)
-                log.append({"step": completed, "train_bpb": ema, "val_bpb": val, "seconds": time.perf_counter() - t0})
-                bar.set_postfix(train_bpb=f"{ema:.3f}", val_bpb=f"{val:.3f}")
+                figures = val if isinstance(val, dict) else {"val_bpb": val}
+                log.append({"step": completed, "train_bpb": ema, **figures, "seconds": time.perf_counter() - t0})
+                bar.set_postfix(train_bpb=f"{ema:.3f}", val_bpb=f"{figures['val_bpb']:.3f}")
             if main and (completed % cfg.checkpoint_every == 0 or completed == cfg.steps):
                 _save_checkpoint(run_dir, model, opt, completed, log)
     except KeyboardInterrupt:

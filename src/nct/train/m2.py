@@ -15,7 +15,7 @@ import torch
 
 from ..data.sequences import holdout, sequence_batches
 from ..data.shards import Shards
-from ..eval.m2 import evaluate, m2_report
+from ..eval.m2 import Evaluation, evaluate, m2_report
 from ..models.sizes import m2_config
 from ..models.transformer import Transformer, TransformerConfig
 from .distributed import is_main
@@ -54,7 +54,7 @@ def train_m2(
         run = {"shards": str(Path(shards_dir).resolve()), "eval_shards": str(Path(eval_dir).resolve()) if eval_dir else None}
         (Path(run_dir) / "run.json").write_text(json.dumps(run, indent=2))
     log = train(
-        model, batches, lambda m: evaluate(m, eval_shards, eval_idx).bits_per_byte, train_cfg, run_dir,
+        model, batches, lambda m: held_out_figures(evaluate(m, eval_shards, eval_idx)), train_cfg, run_dir,
         description=f"train-m2 {shards.manifest.extra.get('tokenizer', shards.manifest.method)}", tokens_to_bytes=tokens_to_bytes,
     )
     if not is_main():
@@ -64,8 +64,26 @@ def train_m2(
     return model, report
 
 
+def held_out_figures(ev: Evaluation) -> dict:
+    """What the training log keeps of each evaluation: bits/byte, and accuracy by window position."""
+    return {"val_bpb": ev.bits_per_byte, "position_accuracy": ev.position_accuracy}
+
+
 def load_run(run_dir: str | Path) -> tuple[Transformer, dict]:
     """A trained M2 and its run.json (where its shards are)."""
     from .loop import load_float_model
 
     return load_float_model(run_dir), json.loads((Path(run_dir) / "run.json").read_text())
+
+
+def run_data(run: dict, eval_dir: str | Path | None = None) -> tuple[Shards, list[int], Shards, list[int]]:
+    """(training shards, their training examples, held-out shards, held-out examples) of a run
+    (``run.json``); ``eval_dir`` replaces its held-out shards."""
+    from ..data.sequences import holdout
+
+    shards = Shards(run["shards"])
+    if eval_dir or run["eval_shards"]:
+        held = Shards(eval_dir or run["eval_shards"])
+        return shards, list(range(len(shards))), held, list(range(len(held)))
+    train_idx, held_idx = holdout(len(shards))
+    return shards, train_idx, shards, held_idx

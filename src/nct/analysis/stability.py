@@ -1,0 +1,176 @@
+"""Token stability (TLNCT §6): does one sentence get the same tokens whatever text comes before it?
+
+The sentence is tokenized after many different prefixes (by default the 500 most frequent words of
+the corpus's training split, each followed by a space). Its tokens after a prefix are those of
+``prefix + sentence`` once the longest common prefix with the tokens of ``prefix`` alone is removed:
+tokens the prefix fully determines drop out, and tokens that straddle the boundary (an AC stream's
+end, an Equal-Info window that spans both) stay, as the sentence changed them. A stable method gives
+the sentence nearly the same tokens every time (small Levenshtein distances between the sequences);
+plain AC gives different ones after every prefix, since its bits depend on everything before.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..data.corpus import Corpus
+from ..plots import pyplot, save
+
+DEFAULT_SENTENCE = "The old lighthouse keeper counted the ships that passed in the night."
+
+
+@dataclass(frozen=True)
+class StabilityRow:
+    """One method's token sequences for the sentence after every prefix, summarised."""
+
+    method: str
+    prefixes: int
+    distinct: int  # distinct token sequences for the sentence
+    mean_tokens: float
+    mean_distance: float  # Levenshtein distance, mean over pairs of prefixes
+    mean_normalized: float  # the same, divided by the longer sequence's length
+    pairs: int
+
+
+def levenshtein(a: Sequence[int], b: Sequence[int]) -> int:
+    """Edit distance (insertions, deletions, substitutions, each costing 1) between two sequences.
+
+    Row by row: from the previous row, deletions and substitutions give candidates c[j]; insertions
+    then make the row r[j] = min over k <= j of c[k] + (j - k), a running minimum of c[k] - k."""
+    x, y = np.asarray(list(a), dtype=np.int64), np.asarray(list(b), dtype=np.int64)
+    if len(x) < len(y):
+        x, y = y, x
+    if not len(y):
+        return len(x)
+    j = np.arange(len(y) + 1)
+    row = j.copy()
+    for i, xi in enumerate(x, 1):
+        cand = np.empty_like(row)
+        cand[0] = i
+        cand[1:] = np.minimum(row[1:] + 1, row[:-1] + (y != xi))
+        row = np.minimum.accumulate(cand - j) + j
+    return int(row[-1])
+
+
+def common_words(corpus: Corpus, n: int = 500) -> list[str]:
+    """The ``n`` most frequent words (letters only, as written) of the corpus's training split."""
+    counts: Counter[str] = Counter()
+    for d in corpus.split("train").documents:
+        counts.update(re.findall(r"[A-Za-z]+", d.data.decode("utf-8", errors="ignore")))
+    words = [w for w, _ in counts.most_common(n)]
+    if len(words) < n:
+        raise ValueError(f"the corpus has only {len(words)} distinct words; asked for {n} prefixes")
+    return words
+
+
+def strip_common_prefix(tokens: Sequence[int], prefix_tokens: Sequence[int]) -> list[int]:
+    """``tokens`` without the longest prefix they share with ``prefix_tokens``."""
+    k = 0
+    for a, b in zip(tokens, prefix_tokens):
+        if a != b:
+            break
+        k += 1
+    return list(tokens[k:])
+
+
+def sentence_tokens(tok: Any, prefixes: Sequence[str], sentence: str) -> list[list[int]]:
+    """The sentence's tokens after each prefix (both tokenized in one batch)."""
+    texts = [p.encode() for p in prefixes] + [(p + sentence).encode() for p in prefixes]
+    ids = tok.encode_batch(texts)
+    n = len(prefixes)
+    return [strip_common_prefix(ids[n + i], ids[i]) for i in range(n)]
+
+
+def summarize(method: str, seqs: list[list[int]], max_pairs: int = 20_000, seed: int = 0) -> StabilityRow:
+    """Distances over all pairs of sequences, or over ``max_pairs`` pairs drawn with a seed."""
+    pairs = list(itertools.combinations(range(len(seqs)), 2))
+    if len(pairs) > max_pairs:
+        pairs = random.Random(seed).sample(pairs, max_pairs)
+    cache: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}  # repeated sequences: one computation
+    keys = [tuple(s) for s in seqs]
+    dist, norm = [], []
+    for i, j in pairs:
+        key = (keys[i], keys[j]) if keys[i] <= keys[j] else (keys[j], keys[i])
+        if key not in cache:
+            cache[key] = levenshtein(seqs[i], seqs[j])
+        dist.append(cache[key])
+        norm.append(cache[key] / max(1, len(seqs[i]), len(seqs[j])))
+    return StabilityRow(
+        method, len(seqs), len(set(keys)), float(np.mean([len(s) for s in seqs])),
+        float(np.mean(dist)) if dist else 0.0, float(np.mean(norm)) if norm else 0.0, len(pairs),
+    )
+
+
+def markdown(rows: list[StabilityRow]) -> str:
+    """A markdown table: one row per method."""
+    head = (
+        "| method | prefixes | distinct sequences | mean tokens | mean Levenshtein | normalised | pairs |\n"
+        "|---|---:|---:|---:|---:|---:|---:|\n"
+    )
+    return head + "\n".join(
+        f"| {r.method} | {r.prefixes} | {r.distinct} | {r.mean_tokens:.1f} | {r.mean_distance:.2f} | "
+        f"{r.mean_normalized:.3f} | {r.pairs:,} |"
+        for r in rows
+    ) + "\n"
+
+
+def plot(rows: list[StabilityRow], path: Path) -> None:
+    """Mean normalised Levenshtein distance per method (bars)."""
+    plt = pyplot()
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=150)
+    ax.bar([r.method for r in rows], [r.mean_normalized for r in rows])
+    ax.set_ylabel("mean normalised Levenshtein distance")
+    ax.set_title("one sentence after different prefixes", fontsize=9)
+    ax.tick_params(axis="x", labelsize=7, rotation=20)
+    save(fig, path)
+
+
+def tokenizer_for(name: str, m1: Any, corpus: Corpus, sp_dir: Path | None = None, sp_vocab: int = 8000) -> Any:
+    """A tokenizer by short name: bytes, sentencepiece, gzip, ac, static-ac, equal-info<B> (B-bit
+    windows, 8-bit tokens) or equal-info<B>-v65k (16-bit tokens)."""
+    from ..tokenizers import build
+    from ..tokenizers.pipeline import sentencepiece_for
+
+    m = re.fullmatch(r"equal-info(\d+)(-v65k)?", name)
+    if m:
+        return build("equal-info", m1, token_bits=16 if m[2] else 8, bits=int(m[1]))
+    sp = sentencepiece_for(corpus, sp_vocab, sp_dir) if name == "sentencepiece" else None
+    return build(name, m1, sentencepiece=sp)
+
+
+def main_stability(args) -> list[StabilityRow]:
+    """``nct analyze stability``: the sentence after ``--prefixes`` common words, per method -> table, JSON, plot."""
+    import json
+    from dataclasses import asdict
+
+    from ..api import load_model
+    from ..data.corpus import load_corpus
+
+    corpus = load_corpus(args.corpus)
+    prefixes = [w + " " for w in common_words(corpus, args.prefixes)]
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    m1 = load_model(args.model) if any(m == "ac" or m.startswith("equal-info") for m in methods) else None
+    out = Path(args.out) if args.out else None
+    rows, examples = [], {}
+    for name in methods:
+        seqs = sentence_tokens(tokenizer_for(name, m1, corpus, out), prefixes, args.sentence)
+        rows.append(summarize(name, seqs, seed=args.seed))
+        examples[name] = {p: s for p, s in list(zip(prefixes, seqs))[:5]}
+    text = markdown(rows)
+    print(text)
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        record = {"sentence": args.sentence, "prefixes": len(prefixes), "rows": [asdict(r) for r in rows], "examples": examples}
+        (out / "stability.json").write_text(json.dumps(record, indent=2))
+        (out / "stability.md").write_text(text)
+        plot(rows, out / "stability.png")
+    return rows
