@@ -421,6 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--model", help="M1 model file (default: the shipped M1)")
     st.add_argument("--out", help="directory for stability.md/.json/.png (and the SentencePiece model)")
     st.add_argument("--seed", type=int, default=0, help="seed of the sampled pairs when there are more than 20,000")
+    st.add_argument("--map-bytes", type=int, default=20_000, help="validation bytes for the Equal-Info token map (0: none)")
     st.set_defaults(func=cmd_analyze, main="stability")
     un = asub.add_parser("uniformity", help="KL divergence from uniform of bit n-grams and tokens (Miller-Madow)")
     un.add_argument("--shards", action="append", required=True, help="a shard directory (repeat for several)")

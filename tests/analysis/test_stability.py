@@ -64,3 +64,33 @@ def test_cli_stability(tmp_path, capsys):
     assert "| bytes | 20 | 1 |" in capsys.readouterr().out
     assert (out / "stability.png").exists() and (out / "stability.json").exists()
     assert main(["analyze", "stability", "--methods", "nonsense"]) == 1
+
+
+def test_conditional_entropy_hand_cases():
+    from nct.analysis.stability import conditional_entropy_bits
+
+    assert conditional_entropy_bits([(1, 5), (1, 5), (2, 6)]) == 0.0  # the first tells the second
+    assert conditional_entropy_bits([(1, 5), (1, 6), (1, 7), (1, 8)]) == pytest.approx(2.0)
+
+
+def test_position_map_of_synthetic_windows():
+    from nct.analysis.stability import position_map, position_map_markdown
+
+    windows = [([7, i], b"the" if i % 2 else b"tax") for i in range(10)] + [([9, 1], b"a")]
+    first, second = position_map("toy", windows)
+    assert (first.position, first.occurrences, first.distinct_ids) == (1, 11, 2)
+    assert first.texts_per_id == pytest.approx(1.5) and first.first_byte_bits == 0.0  # 7 -> 't', 9 -> 'a'
+    assert second.distinct_ids == 10 and list(first.examples)[0] == 7
+    assert "| toy | 2 | 11 | 10 |" in position_map_markdown([first, second])
+
+
+def test_window_texts_decode_each_equal_info_window(tiny_m1):
+    from nct.analysis.stability import window_texts
+    from nct.tokenizers import EqualInfoAC
+
+    text = b"The quick brown fox jumps over the lazy dog. " * 3
+    tok = EqualInfoAC(tiny_m1, bits=16, token_bits=8, rule="delay")
+    windows = window_texts(tok, [text])
+    assert b"".join(t for _, t in windows) == text and all(len(ids) == 2 for ids, _ in windows)
+    with pytest.raises(ValueError):
+        window_texts(EqualInfoAC(tiny_m1, bits=16, token_bits=8, reset_every=2), [text])

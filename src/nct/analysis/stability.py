@@ -154,23 +154,95 @@ def main_stability(args) -> list[StabilityRow]:
 
     from ..api import load_model
     from ..data.corpus import load_corpus
+    from ..train.m1 import evaluation_sample
 
     corpus = load_corpus(args.corpus)
     prefixes = [w + " " for w in common_words(corpus, args.prefixes)]
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     m1 = load_model(args.model) if any(m == "ac" or m.startswith("equal-info") for m in methods) else None
     out = Path(args.out) if args.out else None
-    rows, examples = [], {}
+    rows, examples, maps = [], {}, []
+    sample = evaluation_sample(corpus.split("validation"), args.map_bytes)
     for name in methods:
-        seqs = sentence_tokens(tokenizer_for(name, m1, corpus, out), prefixes, args.sentence)
+        tok = tokenizer_for(name, m1, corpus, out)
+        seqs = sentence_tokens(tok, prefixes, args.sentence)
         rows.append(summarize(name, seqs, seed=args.seed))
         examples[name] = {p: s for p, s in list(zip(prefixes, seqs))[:5]}
-    text = markdown(rows)
+        if name.startswith("equal-info") and args.map_bytes:
+            maps += position_map(name, window_texts(tok, [sample]))
+    text = markdown(rows) + (f"\nToken ids by position in a window, on {len(sample):,} validation bytes:\n\n" + position_map_markdown(maps) if maps else "")
     print(text)
     if out:
         out.mkdir(parents=True, exist_ok=True)
-        record = {"sentence": args.sentence, "prefixes": len(prefixes), "rows": [asdict(r) for r in rows], "examples": examples}
+        record = {
+            "sentence": args.sentence, "prefixes": len(prefixes), "rows": [asdict(r) for r in rows], "examples": examples,
+            "position_map": [asdict(r) for r in maps],
+        }
         (out / "stability.json").write_text(json.dumps(record, indent=2))
         (out / "stability.md").write_text(text)
         plot(rows, out / "stability.png")
     return rows
+
+
+@dataclass(frozen=True)
+class PositionMapRow:
+    """How consistently one window position's token ids map to text (an Equal-Info tokenizer)."""
+
+    method: str
+    position: int  # 1-based position of the token inside its window
+    occurrences: int
+    distinct_ids: int
+    texts_per_id: float  # distinct window texts per id, mean over ids
+    first_byte_bits: float  # H(the window's first byte | the id), bits
+    examples: dict[int, list[str]]  # the most frequent ids -> their most frequent window texts
+
+
+def window_texts(tok: Any, texts: Sequence[bytes]) -> list[tuple[list[int], bytes]]:
+    """(token ids, decoded text) of every Equal-Info window of ``texts`` (each window decodes on its
+    own: the tokenizer must restart M1 at every window)."""
+    from ..tokenizers import bits_to_tokens
+
+    if getattr(tok, "reset_every", None) != 1:
+        raise ValueError("the token map needs an Equal-Info tokenizer that resets M1 at every window")
+    ids = [bits_to_tokens(w, tok.token_bits) for ws in tok.windows_batch(texts) for w in ws]
+    return list(zip(ids, tok.decode_batch(ids)))
+
+
+def conditional_entropy_bits(pairs: Sequence[tuple[int, int]]) -> float:
+    """H(second | first) in bits, from (first, second) observations."""
+    joint, first = Counter(pairs), Counter(a for a, _ in pairs)
+    n = len(pairs)
+    return float(-sum(c / n * np.log2(c / first[a]) for (a, _), c in joint.items()))
+
+
+def position_map(method: str, windows: list[tuple[list[int], bytes]], examples: int = 5) -> list[PositionMapRow]:
+    """Per window position: how many texts each token id stands for, and how well it tells the
+    window's first byte."""
+    rows = []
+    for p in range(max((len(ids) for ids, _ in windows), default=0)):
+        seen = [(ids[p], text) for ids, text in windows if len(ids) > p and text]
+        by_id: dict[int, Counter[bytes]] = {}
+        for i, text in seen:
+            by_id.setdefault(i, Counter())[text] += 1
+        top = sorted(by_id, key=lambda i: -sum(by_id[i].values()))[:examples]
+        rows.append(PositionMapRow(
+            method, p + 1, len(seen), len(by_id), float(np.mean([len(c) for c in by_id.values()])) if by_id else 0.0,
+            conditional_entropy_bits([(i, text[0]) for i, text in seen]) if seen else 0.0,
+            {i: [t.decode("utf-8", "replace") for t, _ in by_id[i].most_common(3)] for i in top},
+        ))
+    return rows
+
+
+def position_map_markdown(rows: list[PositionMapRow]) -> str:
+    """A markdown table of position-map rows, with each position's most frequent ids."""
+    head = (
+        "| method | position | tokens | distinct ids | window texts per id | H(first byte \\| id), bits | frequent ids → texts |\n"
+        "|---|---:|---:|---:|---:|---:|---|\n"
+    )
+    return head + "\n".join(
+        f"| {r.method} | {r.position} | {r.occurrences:,} | {r.distinct_ids:,} | {r.texts_per_id:.2f} | "
+        f"{r.first_byte_bits:.3f} | "
+        + "; ".join(f"{i}: " + ", ".join(repr(t) for t in ts).replace("|", "\\|") for i, ts in r.examples.items())
+        + " |"
+        for r in rows
+    ) + "\n"
