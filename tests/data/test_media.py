@@ -44,9 +44,15 @@ def test_image_directories_and_bad_files(tmp_path):
     (tmp_path / "broken.png").write_bytes(b"\x89PNG garbage")
     with pytest.raises(ValueError, match="broken.png"):
         media.load_images(tmp_path)
+    (tmp_path / "broken.png").unlink()
     Image.fromarray(_photo(20, 64)).save(tmp_path / "small.png")
     with pytest.raises(ValueError, match="small.png: smaller than one"):
-        media.load_image(tmp_path / "small.png")
+        media.load_images(tmp_path / "small.png")
+    assert list(media.load_images(tmp_path)) == ["a.bmp", "sub/z.png"]  # in a directory: skipped
+    for f in ("a.bmp", "sub/z.png"):
+        (tmp_path / f).unlink()
+    with pytest.raises(ValueError, match="fills one"):
+        media.load_images(tmp_path)
     with pytest.raises(FileNotFoundError):
         media.load_images(tmp_path / "missing")
 

@@ -3,7 +3,7 @@
 Images: decoded with Pillow to 8-bit grayscale and cut into 32 (high) x 64 (wide) patches of 2048
 bytes, each patch's pixels row by row, patches in reading order (patch rows top to bottom, left to
 right within a row). Edge pixels that do not fill a whole patch are cropped; an image smaller than one
-patch is an error. Multi-frame files give their first frame; an alpha channel is dropped.
+patch is an error (skipped, with a warning, in a directory). Multi-frame files give their first frame; an alpha channel is dropped.
 
 Audio: decoded with soundfile, mixed to mono (mean of the channels), resampled to 16 kHz and
 quantized to 8-bit unsigned samples (0..255, 128 = silence; no gain is applied). Resampling is
@@ -24,6 +24,7 @@ from __future__ import annotations
 import errno
 import gzip
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,10 @@ def load_image(path: str | Path) -> bytes:
             pixels = np.asarray(im.convert("L"))
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise ValueError(f"{path}: not a readable image ({e})") from None
-    return _nonempty(patches(pixels), path, f"smaller than one {PATCH_HEIGHT}x{PATCH_WIDTH} patch")
+    data = patches(pixels)
+    if not data:
+        raise TooSmall(f"{path}: smaller than one {PATCH_HEIGHT}x{PATCH_WIDTH} patch")
+    return data
 
 
 def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
@@ -114,9 +118,27 @@ def media_files(path: str | Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
     return {str(f.relative_to(p)): f for f in files}
 
 
+class TooSmall(ValueError):
+    """An image smaller than one patch."""
+
+
 def load_images(path: str | Path) -> dict[str, bytes]:
-    """Every image of a file or directory as its patches, by name."""
-    return {name: load_image(f) for name, f in media_files(path, IMAGE_SUFFIXES).items()}
+    """Every image of a file or directory as its patches, by name; in a directory, images smaller
+    than one patch (icons) are skipped with a warning on stderr."""
+    files = media_files(path, IMAGE_SUFFIXES)
+    out, small = {}, []
+    for name, f in files.items():
+        try:
+            out[name] = load_image(f)
+        except TooSmall:
+            if Path(path).is_file():
+                raise
+            small.append(name)
+    if small:
+        print(f"nct: skipped {len(small)} image(s) smaller than one {PATCH_HEIGHT}x{PATCH_WIDTH} patch under {path}", file=sys.stderr)
+    if not out:
+        raise ValueError(f"no image under {path} fills one {PATCH_HEIGHT}x{PATCH_WIDTH} patch")
+    return out
 
 
 def load_audios(path: str | Path) -> dict[str, bytes]:
