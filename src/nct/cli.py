@@ -435,6 +435,21 @@ def build_parser() -> argparse.ArgumentParser:
     po.add_argument("--shards", help="held-out shards (default: the run's)")
     po.add_argument("--out", help="directory for positions.md/.json/.png")
     po.set_defaults(func=cmd_analyze, main="positions")
+    la = asub.add_parser("learn-ac", help="can a Transformer learn to compress or decompress? a seq2seq probe vs a target-only LM")
+    la.add_argument("--task", choices=["compress", "decompress"], required=True)
+    la.add_argument("--method", default="equal-info16", help="ac or equal-info<B> (8-bit tokens)")
+    la.add_argument("--segment-bytes", type=int, default=32, help="text bytes per example")
+    la.add_argument("--train-pairs", type=int, default=20_000)
+    la.add_argument("--held-out-pairs", type=int, default=500)
+    la.add_argument("--size", default="cpu-1m", help="probe size (an M2 preset)")
+    la.add_argument("--steps", type=int, default=1500)
+    la.add_argument("--batch-size", type=int, default=32)
+    la.add_argument("--lr", type=float, default=2e-3)
+    la.add_argument("--seed", type=int, default=0)
+    la.add_argument("--corpus", default="default")
+    la.add_argument("--model", help="M1 model file (default: the shipped M1)")
+    la.add_argument("--out", help="run directory (default runs/learn-ac-TASK-METHOD; resumable)")
+    la.set_defaults(func=cmd_analyze, main="learn_ac")
 
     from .eval.scaling import ScalingConfig
 
