@@ -268,6 +268,14 @@ def cmd_analyze(args: argparse.Namespace) -> None:
     getattr(importlib.import_module(f".analysis.{args.main}", __package__), f"main_{args.main}")(args)
 
 
+def cmd_report(args: argparse.Namespace) -> None:
+    """nct report: every result under a directory in one HTML page and its markdown twin."""
+    from .report import build_report
+
+    for path in build_report(args.root, args.out):
+        print(path)
+
+
 def cmd_scaling(args: argparse.Namespace) -> None:
     """nct scaling: LMIC's scaling study (M1 sizes x training text); tables, plots, per-run reports."""
     from .eval.scaling import main_scaling
@@ -450,6 +458,11 @@ def build_parser() -> argparse.ArgumentParser:
     la.add_argument("--model", help="M1 model file (default: the shipped M1)")
     la.add_argument("--out", help="run directory (default runs/learn-ac-TASK-METHOD; resumable)")
     la.set_defaults(func=cmd_analyze, main="learn_ac")
+
+    rp = sub.add_parser("report", help="one self-contained HTML page (and markdown) of every result under a directory")
+    rp.add_argument("root", help="directory holding reproduce, bench, scaling and analysis results")
+    rp.add_argument("--out", help="where report.html and report.md go (default: ROOT)")
+    rp.set_defaults(func=cmd_report)
 
     from .eval.scaling import ScalingConfig
 

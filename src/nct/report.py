@@ -1,0 +1,351 @@
+"""``nct report DIR``: one self-contained HTML page (and a markdown twin) with every result under DIR.
+
+It looks for the result files nct writes: a reproduce grid (``results.json`` with ``runs``), the
+benchmark (``results.json`` with ``rows`` and ``chunk``), the scaling study (``results.json`` with
+``rate_block``) and the analyses (``stability.json``, ``uniformity.json``, ``positions.json``,
+``learn_ac.json``). Each becomes a section: its tables (read from the markdown nct wrote beside
+it), its figures (embedded in the HTML as data URIs, linked from the markdown), the paper's numbers
+where they correspond, and checks that say plainly whether our figures agree with the paper's
+findings and, where they do not, why we think so. The configuration and environment close the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+# TLNCT, M2 at 25m (bits/byte) and the trivial baselines (uniform, unigram); PAPER-NOTES.md.
+PAPER_M2_25M = {
+    "Bytes": 1.29, "SentencePiece": 1.12, "AC[v=256]": 1.46, "StaticAC[v=256]": 4.61,
+    "EqualInfoAC[b=16, v=256]": 1.47, "EqualInfoAC[b=16, v=65k]": 1.25, "GZip[v=256]": 2.34,
+}
+PAPER_TRIVIAL = {
+    "Bytes": (8.00, 4.60), "SentencePiece": (3.50, 2.44), "AC[v=256]": (1.457, 1.457),
+    "EqualInfoAC[b=16, v=256]": (3.008, 2.976), "EqualInfoAC[b=16, v=65k]": (3.008, 2.976), "GZip[v=256]": (3.587, 3.586),
+}
+PAPER_TOKENS_PER_M2 = 26.2e9
+
+
+@dataclass
+class Check:
+    """One of the paper's findings, and whether our figures show it."""
+
+    claim: str
+    agrees: bool
+    evidence: str
+    why: str = ""  # our reading of a disagreement
+
+
+@dataclass
+class Section:
+    """A part of the report: markdown text (tables, paragraphs), figures and checks."""
+
+    title: str
+    source: Path
+    text: str
+    figures: list[Path] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+
+
+# ----- sections --------------------------------------------------------------------------------
+def _runs_by(runs: list[dict]) -> dict[tuple[str, str], dict]:
+    """Reproduce runs by (method name, size)."""
+    return {(r["name"], r["size"]): r for r in runs}
+
+
+def reproduce_checks(runs: list[dict], steps: int, tokens: int) -> list[Check]:
+    """The TLNCT pattern, size by size: AC and StaticAC at their uniform baseline, GZip learns but
+    stays behind Bytes, EqualInfoAC[b=16, v=65k] below Bytes, SentencePiece below Bytes."""
+    by = _runs_by(runs)
+    sizes = list(dict.fromkeys(r["size"] for r in runs))
+    scale = (f"each M2 saw {tokens:,} tokens ({steps} steps), {PAPER_TOKENS_PER_M2 / max(1, tokens):,.0f}x fewer "
+             "than the paper's 26.2B")
+    checks = []
+
+    def each(claim: str, names: tuple[str, ...], test: Callable[..., bool], show: Callable[..., str], why: str) -> None:
+        rows = [(s, [by.get((n, s)) for n in names]) for s in sizes]
+        rows = [(s, rs) for s, rs in rows if all(rs)]
+        if rows:
+            ok = all(test(*rs) for _, rs in rows)
+            checks.append(Check(claim, ok, "; ".join(f"{s}: {show(*rs)}" for s, rs in rows), "" if ok else why))
+
+    bpb = lambda r: f"{r['bits_per_byte']:.3f}"  # noqa: E731
+    for name in ("AC[v=256]", "StaticAC[v=256]"):
+        each(f"{name} is not learnable: M2 stays at its uniform baseline", (name,),
+             lambda r: r["bits_per_byte"] >= 0.98 * r["baselines"]["uniform"],
+             lambda r: f"{bpb(r)} vs uniform {r['baselines']['uniform']:.3f}",
+             "M2 found structure in the tokens: see the uniformity analysis.")
+    each("GZip learns (below its uniform baseline) but stays worse than Bytes", ("GZip[v=256]", "Bytes"),
+         lambda g, b: g["bits_per_byte"] < g["baselines"]["uniform"] and g["bits_per_byte"] > b["bits_per_byte"],
+         lambda g, b: f"GZip {bpb(g)} (uniform {g['baselines']['uniform']:.3f}), Bytes {bpb(b)}",
+         f"{scale}; GZip's gain over uniform is small at this scale.")
+    each("EqualInfoAC[b=16, v=65k] reaches lower bits/byte than Bytes at equal training FLOPs",
+         ("EqualInfoAC[b=16, v=65k]", "Bytes"),
+         lambda e, b: e["bits_per_byte"] < b["bits_per_byte"],
+         lambda e, b: f"EqualInfoAC {bpb(e)} (unigram {e['baselines']['unigram']:.3f}), Bytes {bpb(b)}",
+         f"{scale}. With 65,536 token ids, each id is seen about {tokens / 65536:.0f} times, too few to learn "
+         "its embedding, while Bytes' 256 ids are each seen thousands of times; the paper's advantage needs "
+         "the long training it had.")
+    each("SentencePiece reaches lower bits/byte than Bytes", ("SentencePiece", "Bytes"),
+         lambda s, b: s["bits_per_byte"] < b["bits_per_byte"],
+         lambda s, b: f"SentencePiece {bpb(s)}, Bytes {bpb(b)}", scale)
+    return checks
+
+
+def paper_table(runs: list[dict]) -> str:
+    """Ours beside the paper's (M2 at 25m; trivial baselines) for the methods both have."""
+    lines = ["| method | M2 | ours bits/byte | paper (25m) | ours uniform / unigram | paper uniform / unigram |",
+             "|---|---|---:|---:|---:|---:|"]
+    for r in runs:
+        if r["name"] in PAPER_M2_25M:
+            u, g = PAPER_TRIVIAL.get(r["name"], (float("nan"), float("nan")))
+            lines.append(f"| {r['name']} | {r['size']} | {r['bits_per_byte']:.3f} | {PAPER_M2_25M[r['name']]:.2f} | "
+                         f"{r['baselines']['uniform']:.3f} / {r['baselines']['unigram']:.3f} | {u:.3f} / {g:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def reproduce_section(path: Path, result: dict) -> Section:
+    """A reproduce grid: results table, the paper beside it, the pattern checks, the figures."""
+    cfg, runs = result["config"], result["runs"]
+    tokens = cfg["steps"] * cfg["batch_size"] * cfg["context"]
+    seconds = sum(r.get("seconds", 0) for r in runs)
+    text = (
+        f"{len(runs)} runs, {cfg['steps']} steps of {cfg['batch_size']} x {cfg['context']} tokens per M2 "
+        f"(M2 training and evaluation: {seconds / 3600:.2f} h in all, as recorded by the runs).\n\n"
+        + (path.parent / "results.md").read_text() + "\nBeside the paper (its smallest M2, 25m, trained 26.2B tokens):\n\n" + paper_table(runs)
+    )
+    figures = [p for p in (path.parent / "bpb_vs_flops.png", path.parent / "bpb_vs_size.png") if p.exists()]
+    return Section("Training over compressed text (reproduce)", path, text, figures, reproduce_checks(runs, cfg["steps"], tokens))
+
+
+def _md(path: Path) -> str:
+    """The markdown nct wrote beside a result file (``x.json`` -> ``x.md``, or ``results.md``)."""
+    for p in (path.with_suffix(".md"), path.parent / "results.md"):
+        if p.exists():
+            return p.read_text()
+    return ""
+
+
+def _pngs(path: Path) -> list[Path]:
+    """Figures nct wrote beside a result file."""
+    return sorted(path.parent.glob(f"{path.stem}*.png")) or sorted(path.parent.glob("*.png"))
+
+
+def stability_section(path: Path, result: dict) -> Section:
+    """Token stability: SentencePiece stable, AC unstable, Equal-Info between (the paper's order)."""
+    d = {r["method"]: r["mean_normalized"] for r in result["rows"]}
+    checks = []
+    if {"sentencepiece", "ac"} <= d.keys():
+        eq = [v for k, v in d.items() if k.startswith("equal-info")]
+        ok = d["sentencepiece"] < min(eq or [d["ac"]]) <= max(eq or [d["ac"]]) <= d["ac"]
+        checks.append(Check("token stability: SentencePiece most stable, AC least, EqualInfoAC between", ok,
+                            ", ".join(f"{k} {v:.3f}" for k, v in d.items()),
+                            "" if ok else "our M1 and windows differ from the paper's (M1 3m at 1.46 bits/byte)"))
+    return Section("Token stability", path, _md(path), [p for p in _pngs(path) if p.stem == "stability"], checks)
+
+
+def uniformity_section(path: Path, rows: list[dict]) -> Section:
+    """Uniformity: compressed streams near uniform; Equal-Info tokens less uniform than plain AC."""
+    at8 = {r["name"]: r["kl_bits"] for r in rows if r["n"] == 8}
+    checks = []
+    ac = [v for k, v in at8.items() if k.startswith("AC")]
+    eq = [v for k, v in at8.items() if k.startswith("EqualInfo")]
+    if ac and eq:
+        ok = max(ac) < min(eq)
+        checks.append(Check("Equal-Info's 8-bit pieces are further from uniform than plain AC's", ok,
+                            ", ".join(f"{k} {v:.4f} bits" for k, v in at8.items())))
+    return Section("Uniformity of compressed tokens", path, _md(path), [p for p in _pngs(path) if p.stem == "uniformity"], checks)
+
+
+def positions_section(path: Path, result: dict) -> Section:
+    """Accuracy by window position: the first token of a window is predicted best."""
+    acc = result["evaluation"]["position_accuracy"]
+    checks = []
+    if len(acc) > 1:
+        ok = acc[0] == max(acc)
+        checks.append(Check("the first token of a window is the best predicted", ok,
+                            ", ".join(f"position {i + 1}: {a:.4f}" for i, a in enumerate(acc)),
+                            "" if ok else "M2 is barely trained at this scale"))
+    return Section(f"Accuracy by window position ({result['checkpoint']})", path, _md(path),
+                   [p for p in _pngs(path) if p.stem == "positions"], checks)
+
+
+def learn_ac_section(path: Path, result: dict) -> Section:
+    """Learning the coder: AC compression not learnable (paper 1.7%), Equal-Info decompression learnable (95.3%)."""
+    acc, base = result["accuracy"], result["baseline_accuracy"]
+    if result["task"] == "compress":
+        ok = acc < 0.1
+        claim, paper = f"a Transformer cannot learn to compress with {result['method']}", "paper (AC): 1.7%"
+    else:
+        ok = acc > 0.5 and acc > base
+        claim, paper = f"a Transformer learns to decompress {result['method']}", "paper (EqualInfoAC b16 v256): 95.3%"
+    check = Check(claim, ok, f"accuracy {acc:.4f} (target-only {base:.4f}); {paper}",
+                  "" if ok else "the probe is far smaller and shorter-trained than the paper's")
+    return Section(f"Learning the coder: {result['task']} {result['method']}", path, _md(path), [], [check])
+
+
+def generic_section(title: str) -> Callable[[Path, dict], Section]:
+    """A section of a result's own tables and figures (benchmark, scaling study)."""
+    return lambda path, result: Section(title, path, _md(path), sorted(path.parent.glob("*.png")))
+
+
+ANALYSES: dict[str, Callable[[Path, dict], Section]] = {
+    "stability.json": stability_section,
+    "uniformity.json": uniformity_section,
+    "positions.json": positions_section,
+    "learn_ac.json": learn_ac_section,
+}
+
+
+def section_for(path: Path) -> Section | None:
+    """The section of a result file, or None for a file nct did not write."""
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if path.name in ANALYSES:
+        return ANALYSES[path.name](path, result)
+    if not isinstance(result, dict):
+        return None
+    if "runs" in result:
+        return reproduce_section(path, result)
+    if "rate_block" in result:
+        return generic_section("LM as compressor: scaling study")(path, result)
+    if "chunk" in result:
+        return generic_section("LM as compressor: benchmark")(path, result)
+    return None
+
+
+def collect(root: str | Path) -> list[Section]:
+    """Every result under ``root`` as a section: TLNCT's grid, LMIC's results, then the analyses."""
+    root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(2, "no such directory", str(root))
+    found = sorted(p for name in ("results.json", *ANALYSES) for p in root.rglob(name) if "shards" not in p.parts)
+    order = ["Training over compressed text", "LM as compressor", "Token stability", "Uniformity", "Accuracy", "Learning"]
+    sections = sorted((s for s in map(section_for, found) if s), key=lambda s: next(i for i, o in enumerate(order) if s.title.startswith(o)))
+    if not sections:
+        raise ValueError(f"no nct results under {root} (results.json of reproduce/bench/scaling, or analysis JSON)")
+    return sections
+
+
+# ----- rendering -------------------------------------------------------------------------------
+def markdown_to_html(text: str) -> str:
+    """The markdown nct writes (pipe tables, paragraphs, **bold**, `code`) as HTML."""
+    out, para, table = [], [], []
+
+    def inline(s: str) -> str:
+        s = html.escape(s)
+        s = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", s)
+        return re.sub(r"`(.+?)`", r"<code>\1</code>", s)
+
+    def cells(line: str) -> list[str]:
+        return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+
+    def flush() -> None:
+        if para:
+            out.append(f"<p>{inline(' '.join(para))}</p>")
+            para.clear()
+        if table:
+            head, body = cells(table[0]), [cells(t) for t in table[2:]]
+            right = [c.strip().endswith(":") for c in cells(table[1])] if len(table) > 1 else []
+            th = "".join(f"<th>{inline(c)}</th>" for c in head)
+            rows = "".join(
+                "<tr>" + "".join(f"<td{' class=r' if i < len(right) and right[i] else ''}>{inline(c)}</td>" for i, c in enumerate(r)) + "</tr>"
+                for r in body
+            )
+            out.append(f"<table><thead><tr>{th}</tr></thead><tbody>{rows}</tbody></table>")
+            table.clear()
+
+    for line in text.splitlines():
+        if line.strip().startswith("|"):
+            if para:
+                flush()
+            table.append(line)
+        elif not line.strip():
+            flush()
+        else:
+            if table:
+                flush()
+            para.append(line.strip())
+    flush()
+    return "\n".join(out)
+
+
+def _check_md(c: Check) -> str:
+    """A check as one markdown list item."""
+    why = f" Why: {c.why}" if c.why else ""
+    return f"- **{'agrees' if c.agrees else 'disagrees'}**: {c.claim}. Ours: {c.evidence}.{why}"
+
+
+def _data_uri(path: Path) -> str:
+    """A PNG as a data URI."""
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def render_markdown(sections: list[Section], environment: dict, root: Path) -> str:
+    """The report as markdown (figures linked relative to ``root``)."""
+    parts = ["# nct report", "", _summary(sections), ""]
+    for s in sections:
+        parts += [f"## {s.title}", "", f"Source: `{s.source.relative_to(root)}`", "", s.text.strip(), ""]
+        parts += [f"![{f.stem}]({f.relative_to(root)})" for f in s.figures] + [""] if s.figures else []
+        if s.checks:
+            parts += ["Against the paper:", "", *map(_check_md, s.checks), ""]
+    parts += ["## Environment", "", "```json", json.dumps(environment, indent=2), "```", ""]
+    return "\n".join(parts)
+
+
+def _summary(sections: list[Section]) -> str:
+    """One line: how many of the paper's findings our figures show."""
+    checks = [c for s in sections for c in s.checks]
+    agree = sum(c.agrees for c in checks)
+    return f"{len(sections)} sections; of {len(checks)} findings of the papers checked, our figures agree with {agree} and disagree with {len(checks) - agree}."
+
+
+STYLE = """body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;margin:1rem 0;font-size:.85rem}th,td{border:1px solid #ccc;padding:.25rem .5rem}
+td.r{text-align:right}th{background:#f3f3f3}img{max-width:100%;margin:.5rem 0}code{background:#f3f3f3}
+.agrees{color:#176117}.disagrees{color:#a11}pre{background:#f6f6f6;padding:.5rem;overflow:auto}"""
+
+
+def render_html(sections: list[Section], environment: dict, root: Path) -> str:
+    """The report as one self-contained HTML page (figures embedded)."""
+    body = [f"<h1>nct report</h1><p>{html.escape(_summary(sections))}</p>"]
+    for s in sections:
+        body.append(f"<h2>{html.escape(s.title)}</h2><p>Source: <code>{html.escape(str(s.source.relative_to(root)))}</code></p>")
+        body.append(markdown_to_html(s.text))
+        body += [f'<figure><img src="{_data_uri(f)}" alt="{html.escape(f.stem)}"><figcaption>{html.escape(f.name)}</figcaption></figure>' for f in s.figures]
+        if s.checks:
+            items = "".join(
+                f'<li><strong class="{"agrees" if c.agrees else "disagrees"}">{"agrees" if c.agrees else "disagrees"}</strong>: '
+                f"{html.escape(c.claim)}. Ours: {html.escape(c.evidence)}.{(' Why: ' + html.escape(c.why)) if c.why else ''}</li>"
+                for c in s.checks
+            )
+            body.append(f"<p>Against the paper:</p><ul>{items}</ul>")
+    body.append(f"<h2>Environment</h2><pre>{html.escape(json.dumps(environment, indent=2))}</pre>")
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>nct report</title>'
+        f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>"
+    )
+
+
+def build_report(root: str | Path, out: str | Path | None = None) -> tuple[Path, Path]:
+    """Write ``report.html`` and ``report.md`` (into ``out``, default ``root``); returns their paths."""
+    from .eval.bench import environment
+    from .util import atomic_path
+
+    root = Path(root)
+    sections = collect(root)
+    out = Path(out) if out else root
+    out.mkdir(parents=True, exist_ok=True)
+    env = environment()
+    paths = (out / "report.html", out / "report.md")
+    for path, text in zip(paths, (render_html(sections, env, root), render_markdown(sections, env, root))):
+        with atomic_path(path) as tmp:
+            tmp.write_text(text)
+    return paths

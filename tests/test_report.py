@@ -1,0 +1,70 @@
+import json
+
+import numpy as np
+import pytest
+
+from nct.analysis.uniformity import main_uniformity
+from nct.data.shards import Manifest, write_shards
+from nct.eval.reproduce import PRESETS, write_results
+from nct.report import build_report, collect, markdown_to_html, reproduce_checks
+
+
+def _run(name, size, bpb, uniform, unigram):
+    return {
+        "name": name, "size": size, "bits_per_byte": bpb, "baselines": {"uniform": uniform, "unigram": unigram},
+        "non_embedding_params": 1000 if size == "s" else 4000, "flops_per_byte": 2e3, "bytes_per_step": 2.0, "seconds": 60.0,
+    }
+
+
+RUNS = [
+    _run("Bytes", "s", 2.7, 8.0, 4.4),
+    _run("AC[v=256]", "s", 1.684, 1.683, 1.683),
+    _run("GZip[v=256]", "s", 3.19, 3.2, 3.2),
+    _run("EqualInfoAC[b=16, v=65k]", "s", 2.8, 3.45, 2.94),
+]
+
+
+def test_reproduce_checks_say_what_agrees_and_why_not():
+    checks = {c.claim: c for c in reproduce_checks(RUNS, steps=200, tokens=409_600)}
+    assert checks["AC[v=256] is not learnable: M2 stays at its uniform baseline"].agrees
+    assert checks["GZip learns (below its uniform baseline) but stays worse than Bytes"].agrees
+    eq = checks["EqualInfoAC[b=16, v=65k] reaches lower bits/byte than Bytes at equal training FLOPs"]
+    assert not eq.agrees and "409,600 tokens" in eq.why and "2.800" in eq.evidence
+    better = [dict(r, bits_per_byte=2.5) if r["name"].startswith("Equal") else r for r in RUNS]
+    assert all(c.agrees for c in reproduce_checks(better, steps=200, tokens=409_600))
+
+
+def test_markdown_to_html_tables_and_escaping():
+    out = markdown_to_html("Some **bold** <x>\n\n| a | b \\| c |\n|---|---:|\n| 1 | 2 |\n")
+    assert "<strong>bold</strong> &lt;x&gt;" in out
+    assert "<th>b | c</th>" in out and "<td class=r>2</td>" in out and out.count("<tr>") == 2
+
+
+def test_report_from_a_tiny_run(tmp_path):
+    cfg = PRESETS["cpu"]
+    (tmp_path / "reproduce").mkdir()
+    write_results(RUNS, cfg, tmp_path / "reproduce")
+    m = Manifest("ac", {}, 256, None, "test", 3000, extra={"tokenizer": "AC[v=256]"})
+    write_shards(tmp_path / "shards" / "ac", m, [bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8))],
+                 lambda group: [list(t) for t in group])
+
+    class Args:
+        shards, ngram, max_tokens, seed, out = [str(tmp_path / "shards" / "ac")], "1..8", None, 0, str(tmp_path / "analysis")
+
+    main_uniformity(Args)
+    assert [s.title for s in collect(tmp_path)] == ["Training over compressed text (reproduce)", "Uniformity of compressed tokens"]
+    html_path, md_path = build_report(tmp_path)
+    page, md = html_path.read_text(), md_path.read_text()
+    assert page.startswith("<!doctype html>") and page.count("data:image/png;base64,") == 3  # 2 reproduce plots + 1 KL plot
+    assert "disagrees" in page and "1.25" in page  # the paper's EqualInfoAC[b=16, v=65k] at 25m beside ours
+    assert "![bpb_vs_flops](reproduce/bpb_vs_flops.png)" in md and "agree with 2 and disagree with 1" in md
+    assert json.loads((tmp_path / "reproduce" / "results.json").read_text())["runs"][0]["name"] == "Bytes"
+
+
+def test_report_errors(tmp_path, capsys):
+    from nct.cli import main
+
+    with pytest.raises(ValueError, match="no nct results"):
+        collect(tmp_path)
+    assert main(["report", str(tmp_path / "missing")]) == 1
+    assert "missing" in capsys.readouterr().err
