@@ -169,7 +169,8 @@ def main_stability(args) -> list[StabilityRow]:
         rows.append(summarize(name, seqs, seed=args.seed))
         examples[name] = {p: s for p, s in list(zip(prefixes, seqs))[:5]}
         if name.startswith("equal-info") and args.map_bytes:
-            maps += position_map(name, window_texts(tok, [sample]))
+            pieces = [sample[i : i + 1024] for i in range(0, len(sample), 1024)]  # coded in lockstep
+            maps += position_map(name, window_texts(tok, pieces))
     text = markdown(rows) + (f"\nToken ids by position in a window, on {len(sample):,} validation bytes:\n\n" + position_map_markdown(maps) if maps else "")
     print(text)
     if out:

@@ -90,8 +90,8 @@ def _methods(vocab_size: int) -> list[MethodSpec]:
 
 
 PRESETS = {
-    # Sized for a 2-core CPU from measured run times (README, "Training M2"): 409,600 tokens per M2,
-    # an estimated 2.5 hours in all, half of it in the v=65k runs, whose 65,536-way softmax costs
+    # Sized for a 2-core CPU: 409,600 tokens per M2; measured 2.9 h in all on a partly busy machine
+    # (README, "Training M2"), about half of it in the v=65k runs, whose 65,536-way softmax costs
     # more than the model.
     "cpu": ReproduceConfig(methods=_methods(8000), sizes=["cpu-1m", "cpu-3m"], steps=200, batch_size=4, warmup=20),
     # The paper's grid: 200k steps of 256 x 512 tokens per M2 (an accelerator cluster's job).
@@ -170,7 +170,7 @@ def plot_results(reports: list[dict], out: Path) -> None:
         ("flops_per_byte", "inference FLOPs/byte", "bpb_vs_flops.png"),
         ("non_embedding_params", "M2 non-embedding parameters", "bpb_vs_size.png"),
     ):
-        fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=150)
+        fig, ax = plt.subplots(figsize=(8.4, 4.2), dpi=150)
         for method in dict.fromkeys(r["name"] for r in reports):
             rs = sorted((r for r in reports if r["name"] == method), key=lambda r: r[x_key])
             ax.plot([r[x_key] for r in rs], [r["bits_per_byte"] for r in rs], marker="o", label=method)
@@ -178,5 +178,5 @@ def plot_results(reports: list[dict], out: Path) -> None:
         ax.set_xlabel(x_label)
         ax.set_ylabel("held-out bits/byte")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
         save(fig, out / name)
