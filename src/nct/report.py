@@ -170,7 +170,9 @@ def positions_section(path: Path, result: dict) -> Section:
         ok = acc[0] == max(acc)
         checks.append(Check("the first token of a window is the best predicted", ok,
                             ", ".join(f"position {i + 1}: {a:.4f}" for i, a in enumerate(acc)),
-                            "" if ok else "M2 is barely trained at this scale"))
+                            "" if ok else "a later token is constrained by the one before it in the same window (the "
+                            "window ends on a whole symbol, and its last bits are the coder's termination), which a "
+                            "barely trained M2 picks up before the text-level statistics behind the first token"))
     return Section(f"Accuracy by window position ({result['checkpoint']})", path, _md(path),
                    [p for p in _pngs(path) if p.stem == "positions"], checks)
 

@@ -108,15 +108,19 @@ def run_reproduce(cfg: ReproduceConfig, out: str | Path, corpus: Corpus, m1: Any
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(cfg.to_yaml())
     reports = []
+    timings = _load_timings(out)
     for spec in cfg.methods:
         train_dir, val_dir = out / "shards" / spec.slug, out / "shards" / f"{spec.slug}-val"
         for split, d, n in (("train", train_dir, cfg.train_bytes), ("validation", val_dir, cfg.eval_bytes)):
             if not (d / "manifest.json").exists() or not Manifest.load(d).complete:
+                t0 = time.perf_counter()
                 tokenize_corpus(
                     corpus, spec.method, d, m1=m1, split=split, token_bits=spec.token_bits, bits=spec.bits,
                     rule=spec.rule, vocab_size=spec.vocab_size, example_bytes=cfg.example_bytes, seed=cfg.seed,
                     max_bytes=n, sentencepiece_dir=train_dir,
                 )
+                timings[d.name] = timings.get(d.name, 0.0) + time.perf_counter() - t0
+                _save_timings(out, timings)
         for size in cfg.sizes:
             run = out / "runs" / f"{spec.slug}-{size}"
             if not (run / "report.json").exists():
@@ -130,8 +134,19 @@ def run_reproduce(cfg: ReproduceConfig, out: str | Path, corpus: Corpus, m1: Any
                 (run / "report.json").write_text(json.dumps(report, indent=2))
             report = json.loads((run / "report.json").read_text())
             reports.append({"name": spec.name, "size": size, **report})
-    write_results(reports, cfg, out)
+    write_results(reports, cfg, out, timings)
     return reports
+
+
+def _load_timings(out: Path) -> dict[str, float]:
+    """Seconds spent tokenizing each shard directory so far (``timings.json``; resumed runs add up)."""
+    path = out / "timings.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _save_timings(out: Path, timings: dict[str, float]) -> None:
+    """Write ``timings.json``."""
+    (out / "timings.json").write_text(json.dumps(timings, indent=2))
 
 
 def training_flops(report: dict, cfg: ReproduceConfig) -> float:
@@ -154,12 +169,32 @@ def results_markdown(reports: list[dict], cfg: ReproduceConfig) -> str:
     return head + "\n".join(rows) + "\n"
 
 
-def write_results(reports: list[dict], cfg: ReproduceConfig, out: Path) -> None:
-    """results.json, results.md and the two plots."""
+def write_results(reports: list[dict], cfg: ReproduceConfig, out: Path, timings: dict[str, float] | None = None) -> None:
+    """results.json (with the environment and the time every part took), results.md and the two plots."""
+    from .bench import environment
+
     slim = [{k: v for k, v in r.items() if k != "log"} for r in reports]
-    (out / "results.json").write_text(json.dumps({"config": asdict(cfg), "runs": slim}, indent=2))
+    tokenize = dict(timings or {})
+    seconds = {
+        "tokenize": sum(tokenize.values()),
+        "train_and_evaluate": sum(r.get("seconds", 0.0) for r in reports),
+        "tokenize_by_shards": tokenize,
+    }
+    seconds["total"] = seconds["tokenize"] + seconds["train_and_evaluate"]
+    result = {"config": asdict(cfg), "environment": environment(), "autocast": _autocast_name(), "seconds": seconds, "runs": slim}
+    (out / "results.json").write_text(json.dumps(result, indent=2))
     (out / "results.md").write_text(results_markdown(reports, cfg))
     plot_results(reports, out)
+
+
+def _autocast_name() -> str:
+    """The dtype training runs in on this machine (``--dtype auto``)."""
+    import torch
+
+    from ..train.loop import autocast_dtype
+
+    amp = autocast_dtype("auto", torch.device("cpu"))
+    return "bf16" if amp is torch.bfloat16 else "fp32"
 
 
 def plot_results(reports: list[dict], out: Path) -> None:
