@@ -292,6 +292,7 @@ def add_training_args(p: argparse.ArgumentParser, steps: int, batch_size: int) -
     p.add_argument("--warmup", type=int, default=200)
     p.add_argument("--schedule", default="cosine", choices=["cosine", "rsqrt"], help="rsqrt: the papers' schedule")
     p.add_argument("--dtype", default="auto", choices=["auto", "fp32", "bf16"], help="auto: bf16 where it is fast")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: CUDA if present (one GPU per torchrun process)")
     p.add_argument("--eval-every", type=int, default=250, help="validation and checkpoint interval (steps)")
     p.add_argument("--seed", type=int, default=0)
 

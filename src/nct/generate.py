@@ -64,7 +64,7 @@ def generate(
     seq = [model.cfg.bos, *ids]
     for _ in range(n_new):
         x = torch.tensor([seq[-model.cfg.context :]])
-        logits = model(x)[0, -1].float() / max(temperature, 1e-6)
+        logits = model(x)[0, -1].float().cpu() / max(temperature, 1e-6)
         if top_k:
             kth = torch.topk(logits, min(top_k, logits.numel())).values[-1]
             logits = logits.masked_fill(logits < kth, float("-inf"))

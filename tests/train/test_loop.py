@@ -5,7 +5,7 @@ import torch
 
 from nct.data.corpus import Corpus, Document
 from nct.models.transformer import Transformer, TransformerConfig, lm_loss
-from nct.train.loop import TrainConfig, learning_rate, load_float_model, train
+from nct.train.loop import TrainConfig, learning_rate, load_float_model, train, training_device
 from nct.train.m1 import (
     blocks_of,
     byte_batches,
@@ -21,7 +21,7 @@ TEXT = (b"the cat sat on the mat. " * 200) + (b"a dog ran in the fog. " * 200)
 CORPUS = Corpus("toy", (Document("a", TEXT), Document("b", TEXT[::-1])))
 
 
-def _run(tmp_path, name, interrupt_at=None):
+def _run(tmp_path, name, interrupt_at=None, device="cpu"):
     torch.manual_seed(0)
     model = Transformer(CFG)
     inner = byte_batches(corpus_array(CORPUS), CFG, 4, seed=1)
@@ -31,7 +31,7 @@ def _run(tmp_path, name, interrupt_at=None):
             raise KeyboardInterrupt
         return inner(step)
 
-    cfg = TrainConfig(steps=6, warmup=2, eval_every=3, checkpoint_every=100, batch_size=4, dtype="fp32")
+    cfg = TrainConfig(steps=6, warmup=2, eval_every=3, checkpoint_every=100, batch_size=4, dtype="fp32", device=device)
     train(model, batches, lambda m: 1.0, cfg, tmp_path / name)
     return model
 
@@ -91,3 +91,24 @@ def test_padding_is_ignored():
     full, _ = lm_loss(logits[:, :2], torch.tensor([[3, 7]]), z_loss=1e-4)
     padded, _ = lm_loss(logits, torch.tensor([[3, 7, -100, -100]]), z_loss=1e-4)
     assert padded.item() == pytest.approx(full.item())
+
+
+def test_training_device():
+    assert training_device("cpu") == torch.device("cpu")
+    assert training_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError, match="unknown device"):
+        training_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device"):
+            training_device("cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_resume_on_cuda(tmp_path):
+    straight = _run(tmp_path, "a", device="cuda")
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path, "b", interrupt_at=4, device="cuda")
+    resumed = _run(tmp_path, "b", device="cuda")
+    assert straight.device.type == "cuda"
+    for (n, p), q in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.allclose(p, q, atol=1e-6), n

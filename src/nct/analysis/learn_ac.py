@@ -98,7 +98,7 @@ def score(model: Transformer, examples: Sequence[tuple[list[int], list[int]]], w
     correct = nll = count = 0.0
     for i in range(0, len(examples), batch):
         x, y = to_batch(examples[i : i + batch], model.cfg.context, with_input)
-        logits = model(x).float()
+        logits = model(x).float().cpu()
         mask = y != IGNORE
         nll += torch.nn.functional.cross_entropy(logits[mask], y[mask], reduction="sum").item()
         correct += (logits.argmax(-1)[mask] == y[mask]).sum().item()

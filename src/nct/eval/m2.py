@@ -47,11 +47,12 @@ def evaluate(model: Transformer, shards: Shards, examples: Sequence[int], batch_
     for k in range(0, len(chosen), batch_size):
         x, y = to_batch(shards, chosen[k : k + batch_size], length, model.cfg.bos)
         logits = model(x).float()
-        loss = torch.nn.functional.cross_entropy(logits.transpose(1, 2), y, ignore_index=IGNORE, reduction="none")
+        loss = torch.nn.functional.cross_entropy(logits.transpose(1, 2), y.to(logits.device), ignore_index=IGNORE, reduction="none").cpu()
+        predicted = logits.argmax(-1).cpu()
         mask = y != IGNORE
         pos = position.expand_as(y)[mask]
         nll.index_add_(0, pos, loss[mask].double())
-        correct.index_add_(0, pos, (logits.argmax(-1) == y)[mask].double())
+        correct.index_add_(0, pos, (predicted == y)[mask].double())
         count.index_add_(0, pos, torch.ones_like(pos, dtype=torch.float64))
     n_bytes = int(sum(shards.lengths[i] for i in examples))
     n_tokens = int(count.sum())

@@ -152,7 +152,7 @@ class M1:
     def from_float(cls, model: Transformer, calibration: torch.Tensor, meta: dict | None = None) -> "M1":
         """Export a trained float model; ``calibration`` ([B, T] input ids) fixes the value scales."""
         cfg = model.cfg
-        sd = {k: v.detach().float() for k, v in model.state_dict().items()}
+        sd = {k: v.detach().float().cpu() for k, v in model.state_dict().items()}
         t: dict[str, torch.Tensor] = {"embed": sd["embed.weight"].contiguous()}
         t["rel_bias"] = sd["rel_bias.weight"].t().contiguous()  # [H, buckets]
         for i in range(cfg.n_layers):
@@ -401,7 +401,7 @@ class M1:
 def value_ranges(model: Transformer, inputs: torch.Tensor) -> list[torch.Tensor]:
     """Largest |value| per channel of every layer of the float model on ``inputs``."""
     ranges: list[torch.Tensor] = []
-    hooks = [b.wv.register_forward_hook(lambda m, i, o: ranges.append(o.abs().amax(dim=(0, 1)))) for b in model.blocks]
+    hooks = [b.wv.register_forward_hook(lambda m, i, o: ranges.append(o.abs().amax(dim=(0, 1)).float().cpu())) for b in model.blocks]
     try:
         model.eval()
         model(inputs)

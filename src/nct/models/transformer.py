@@ -213,9 +213,14 @@ class Transformer(nn.Module):
         bias = self.rel_bias(buckets.to(dev)).permute(2, 0, 1)
         return bias.masked_fill(~allowed.to(dev), float("-inf"))
 
+    @property
+    def device(self) -> torch.device:
+        """Where the model's weights are (inputs are moved there)."""
+        return self.head.weight.device
+
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Logits [B, T, vocab] for the symbol after each input position."""
-        x = self.embed(inputs)
+        """Logits [B, T, vocab] for the symbol after each input position (on the model's device)."""
+        x = self.embed(inputs.to(self.device))
         bias = self.position_bias(inputs.shape[1])
         for block in self.blocks:
             x = block(x, bias)

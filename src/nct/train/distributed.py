@@ -24,6 +24,11 @@ def launched() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
+def local_rank() -> int:
+    """This process's index on its machine (0 without torchrun): which GPU it takes."""
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
 def processes_per_node() -> int:
     """Processes ``torchrun`` started on this machine (1 without torchrun)."""
     return int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
@@ -31,12 +36,12 @@ def processes_per_node() -> int:
 
 @contextmanager
 def process_group() -> Iterator[None]:
-    """Join the process group of a ``torchrun`` launch for the duration (gloo: the training loop
-    keeps models on the CPU); nothing without torchrun."""
+    """Join the process group of a ``torchrun`` launch for the duration (NCCL for CUDA tensors where
+    there are GPUs, gloo for CPU tensors); nothing without torchrun."""
     if not launched() or dist.is_initialized():
         yield
         return
-    dist.init_process_group("gloo")
+    dist.init_process_group("cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo")
     try:
         yield
     finally:

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from ..models.transformer import IGNORE, Transformer, TransformerConfig, lm_loss
 from ..util import atomic_path
-from .distributed import all_sum, local_rows, rank_and_world
+from .distributed import all_sum, local_rank, local_rows, rank_and_world
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -36,6 +36,7 @@ class TrainConfig:
     z_loss: float = 1e-4
     grad_clip: float = 1.0
     dtype: str = "auto"  # auto | fp32 | bf16
+    device: str = "auto"  # auto (CUDA if present) | cpu | cuda
     eval_every: int = 250
     checkpoint_every: int = 250
     seed: int = 0
@@ -46,8 +47,8 @@ class TrainConfig:
         """From the training options of the command line (see ``cli.add_training_args``)."""
         return cls(
             steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup=min(args.warmup, max(1, args.steps // 10)),
-            schedule=args.schedule, dtype=args.dtype, eval_every=args.eval_every, checkpoint_every=args.eval_every,
-            seed=args.seed,
+            schedule=args.schedule, dtype=args.dtype, device=args.device, eval_every=args.eval_every,
+            checkpoint_every=args.eval_every, seed=args.seed,
         )
 
     @classmethod
@@ -64,6 +65,17 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
         return cfg.lr * math.sqrt(max(cfg.warmup, 1) / (step + 1))
     progress = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def training_device(setting: str = "auto") -> torch.device:
+    """The device to train on: CUDA when present (``auto``), this process's GPU under ``torchrun``."""
+    if setting not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"unknown device {setting!r} (auto, cpu or cuda)")
+    if setting == "cpu" or (setting == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device is available")
+    return torch.device("cuda", local_rank() % torch.cuda.device_count())
 
 
 def autocast_dtype(setting: str, device: torch.device) -> torch.dtype | None:
@@ -83,7 +95,7 @@ def autocast_dtype(setting: str, device: torch.device) -> torch.dtype | None:
 
 def _save_checkpoint(run_dir: Path, model: Transformer, opt: torch.optim.Optimizer, step: int, log: list) -> None:
     """Write weights (safetensors) and optimizer state atomically; the state file is written last."""
-    weights = {k: v.contiguous() for k, v in model.state_dict().items()}
+    weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     with atomic_path(run_dir / "model.safetensors") as tmp:
         save_file(weights, str(tmp), metadata={"config": json.dumps(model.cfg.to_dict()), "step": str(step)})
     with atomic_path(run_dir / "state.pt") as tmp:
@@ -120,7 +132,8 @@ def train(
     run_dir = Path(run_dir)
     rank, world = rank_and_world()
     run_dir.mkdir(parents=True, exist_ok=True)
-    device = next(model.parameters()).device
+    device = training_device(cfg.device)
+    model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if p.dim() >= 2]
     no_decay = [p for p in params if p.dim() < 2]
@@ -132,11 +145,12 @@ def train(
     start, log = 0, []
     if (run_dir / "state.pt").exists():
         model.load_state_dict(load_file(str(run_dir / "model.safetensors")))
-        state = torch.load(run_dir / "state.pt", weights_only=True)
+        state = torch.load(run_dir / "state.pt", weights_only=True, map_location="cpu")
         opt.load_state_dict(state["optimizer"])
         start, log = state["step"], state["log"]
     amp = autocast_dtype(cfg.dtype, device)
-    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    ids = [device.index] if device.type == "cuda" else None
+    net = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids) if world > 1 else model
     main = rank == 0
     if main:
         (run_dir / "train_config.json").write_text(json.dumps({"train": asdict(cfg), "model": model.cfg.to_dict()}, indent=2))

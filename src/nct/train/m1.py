@@ -60,7 +60,7 @@ def float_bits_per_byte(model: Transformer, data: bytes, block: int | None = Non
     total = 0.0
     for i in range(0, len(x), batch):
         logits = model(x[i : i + batch]).float()
-        nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), y[i : i + batch], reduction="none")
+        nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), y[i : i + batch].to(logits.device), reduction="none").cpu()
         mask = torch.arange(block)[None, :] < lengths[i : i + batch, None]
         total += nll[mask].sum().item()
     return total / math.log(2) / max(1, len(data))
