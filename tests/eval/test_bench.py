@@ -58,6 +58,15 @@ def test_chunks_count_the_formats_fixed_cost_once():
     assert row.compressed == sum(len(gz.compress(p)) for p in pieces) - 4 * len(gz.compress(b""))
 
 
+def test_chunked_static_ac_codes_its_blocks_as_the_chunks(tmp_path):
+    f = tmp_path / "t.txt"
+    f.write_bytes(b"the cat sat on the mat. " * 400)
+    args = argparse.Namespace(data=[str(f)], methods="static-ac", model=None, block=None, chunk=2048, out=None)
+    row = main_bench(args)["rows"][0]
+    whole = get("static-ac", block=2048).compress(f.read_bytes())
+    assert row["verified"] and row["compressed"] == len(whole)  # one payload, one block per chunk
+
+
 def test_adjusted_rate_counts_the_model_once_per_total(tiny_m1):
     data = {"a": Dataset("text", b"hello hello hello " * 30), "b": Dataset("text", b"world " * 50)}
     comps = {"gzip": get("gzip"), "ac": get("ac", model=tiny_m1, block=64)}

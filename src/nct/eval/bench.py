@@ -9,9 +9,9 @@ Inputs have a kind (text, image, audio, random; ``load_datasets``); a format tha
 (``png``: image, ``flac``: audio) runs on that kind only, every other method on all, and totals are
 per kind and method. Chunked mode (LMIC): the input is cut into ``chunk``-byte pieces, each
 compressed on its own; a format's fixed cost (``nct.compressors.base.fixed_cost``: its headers,
-by default its payload for empty input) is counted once, not per chunk. AC's blocks are
-such chunks already, so AC codes the whole input with ``block = chunk`` (its per-block lengths stay
-counted). Rows of a model-based compressor also get an *adjusted* rate: payload plus the model's
+by default its payload for empty input) is counted once, not per chunk. AC's and StaticAC's blocks
+are such chunks already, so they code the whole input with ``block = chunk`` (their per-block
+lengths stay counted), in parallel lockstep batches. Rows of a model-based compressor also get an *adjusted* rate: payload plus the model's
 size (M1: its stored tensors, int8 weights as shipped; a Hugging Face LM: 2 bytes per parameter, as
 LMIC), over the input's bytes. With ``--out``, plots of the totals go beside the tables.
 """
@@ -166,23 +166,34 @@ def markdown(rows: list[BenchRow]) -> str:
 
 
 def run_bench(datasets: dict[str, Dataset], compressors: dict[str, Compressor], chunk: int | None = None) -> list[BenchRow]:
-    """Every compressor on every dataset of a kind it applies to, with a progress bar; rows of a
+    """Every compressor on every dataset of a kind it applies to, with a progress bar (bytes
+    compressed and decompressed, the current input and method beside it); rows of a
     model-based compressor (AC with M1, a Hugging Face LM) also get the adjusted rate."""
     rows = []
     jobs = [(n, m) for n in datasets for m in compressors if applies(compressors[m], datasets[n].kind)]
-    for name, method in tqdm(jobs, desc="bench", unit="run"):
+    bar = tqdm(total=sum(len(datasets[n].data) for n, _ in jobs), desc="bench", unit="B", unit_scale=True)
+    for name, method in jobs:
         c, d = compressors[method], datasets[name]
-        row = bench_one(name, d.data, method, c, None if _uses_m1(c) else chunk, d.kind)
+        bar.set_postfix_str(f"{name} / {method}")
+        row = bench_one(name, d.data, method, c, None if _codes_blocks(c) else chunk, d.kind)
+        bar.update(len(d.data))
         row.model_bytes = model_bytes(c.model) if _uses_m1(c) else getattr(c, "model_bytes", 0)
         if row.model_bytes:
             row.adjusted_bits_per_byte = 8 * (row.compressed + row.model_bytes) / max(1, row.bytes)
         rows.append(row)
+    bar.close()
     return rows
 
 
 def applies(c: Compressor, kind: str) -> bool:
     """Whether ``c`` is benchmarked on data of ``kind`` (a format that states ``kinds``: those only)."""
     return kind in getattr(c, "kinds", (kind,))
+
+
+def _codes_blocks(c: Compressor) -> bool:
+    """Whether ``c`` codes independent blocks (AC, StaticAC): in chunked mode its blocks are the
+    chunks, and the whole input is coded at once (in parallel batches) instead of chunk by chunk."""
+    return isinstance(c, NeuralCompressor)
 
 
 def _uses_m1(c: Compressor) -> bool:
@@ -321,10 +332,10 @@ def main_bench(args) -> dict:
     if chunk and args.block and args.block != chunk:
         raise ValueError("with --chunk, AC's blocks are the chunks: leave out --block")
     m1 = load_model(args.model) if "ac" in methods else None
-    block = chunk or args.block
-    params = {"block": block} if block else {}
+    # AC's blocks are --block, or the chunks; StaticAC's are the chunks in chunked mode
+    blocks = {"ac": chunk or args.block, "static-ac": chunk}
     comps = {
-        m: get("hf", path=hf) if m == "hf" else compressor(m, m1 if m == "ac" else None, **(params if m == "ac" else {}))
+        m: get("hf", path=hf) if m == "hf" else compressor(m, m1 if m == "ac" else None, **({"block": blocks[m]} if blocks.get(m) else {}))
         for m in methods
     }
     runs = run_bench(datasets, comps, chunk)
