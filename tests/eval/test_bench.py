@@ -8,7 +8,9 @@ from PIL import Image
 from nct.cli import main
 from nct.compressors import get
 from nct.compressors.base import fixed_cost
-from nct.eval.bench import Dataset, bench_one, load_datasets, main_bench, markdown, model_bytes, plot_totals, run_bench, totals
+from nct.eval.bench import (
+    BenchRow, Dataset, bench_one, load_datasets, main_bench, markdown, model_bytes, plot_totals, run_bench, summary_markdown, totals,
+)
 
 
 def test_rows_are_verified_and_totalled(tiny_m1):
@@ -138,3 +140,14 @@ def test_plots_of_model_rows(tmp_path, tiny_m1):
     data = {"a": Dataset("text", b"hello " * 40), "r": Dataset("random", bytes(range(256)))}
     rows = totals(run_bench(data, {"ac": get("ac", model=tiny_m1, block=64), "gzip": get("gzip")}))
     assert [p.name for p in plot_totals(rows, tmp_path)] == ["bits_per_byte.png", "adjusted_rate.png"]
+
+
+def test_summary_table_has_a_row_per_kind_and_the_best_in_bold():
+    def row(kind, method, bpb, adjusted=None):
+        return BenchRow("total", method, 1000, int(bpb * 125), bpb, 1.0, 1.0, 1.0, True, 1.0, 1.0, adjusted, 0, kind)
+
+    sums = [row("text", "ac", 2.0, 12.5), row("text", "gzip", 3.0), row("image", "gzip", 5.0), row("image", "png", 4.4)]
+    lines = summary_markdown(sums).splitlines()
+    assert lines[0] == "| kind | bytes | ac | gzip | png |"
+    assert lines[2] == "| text | 1,000 | **2.000** [12.50] | 3.000 | – |"
+    assert lines[3] == "| image | 1,000 | – | 5.000 | **4.400** |"

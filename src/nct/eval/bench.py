@@ -165,6 +165,28 @@ def markdown(rows: list[BenchRow]) -> str:
     return head + "\n".join(lines) + "\n"
 
 
+def summary_markdown(sums: list[BenchRow]) -> str:
+    """The totals as LMIC's table: a row per data kind, a column per method, bits/byte (a model
+    row's adjusted rate in brackets; – where a method does not apply, the best in bold)."""
+    kinds = list(dict.fromkeys(r.kind for r in sums))
+    methods = list(dict.fromkeys(r.method for r in sums))
+    by = {(r.kind, r.method): r for r in sums}
+    lines = ["| kind | bytes | " + " | ".join(methods) + " |", "|---|---:|" + "---:|" * len(methods)]
+    for kind in kinds:
+        rs = [by[kind, m] for m in methods if (kind, m) in by]
+        best = min(r.bits_per_byte for r in rs)
+        cells = []
+        for m in methods:
+            r = by.get((kind, m))
+            if r is None:
+                cells.append("–")
+                continue
+            cell = f"**{r.bits_per_byte:.3f}**" if r.bits_per_byte == best else f"{r.bits_per_byte:.3f}"
+            cells.append(cell + (f" [{r.adjusted_bits_per_byte:.2f}]" if r.adjusted_bits_per_byte is not None else ""))
+        lines.append(f"| {kind} | {rs[0].bytes:,} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def run_bench(datasets: dict[str, Dataset], compressors: dict[str, Compressor], chunk: int | None = None) -> list[BenchRow]:
     """Every compressor on every dataset of a kind it applies to, with a progress bar (bytes
     compressed and decompressed, the current input and method beside it); rows of a
@@ -346,7 +368,7 @@ def main_bench(args) -> dict:
     result: dict = {"environment": environment(), "chunk": chunk, "rows": [asdict(r) for r in rows]}
     if hf:
         result["hf"] = {"path": hf, "fingerprint": comps["hf"].fingerprint}
-    text = markdown(rows)
+    text = f"Total bits/byte per data kind (adjusted rate in brackets):\n\n{summary_markdown(sums)}\n{markdown(rows)}"
     if m1 is not None:
         block = comps["ac"].params()["block"]
         score = scoring_kbps(m1, b"".join(d.data for d in datasets.values()), block)
