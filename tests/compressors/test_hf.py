@@ -62,3 +62,15 @@ def test_bench_with_a_hugging_face_model(tiny_hf, tmp_path):
     args = argparse.Namespace(data=[str(f)], methods="ac,gzip", model=f"hf:{tiny_hf}", block=None, out=None, chunk=128)
     rows = {r["method"]: r for r in main_bench(args)["rows"] if r["data"] == "t.txt"}
     assert rows["hf"]["verified"] and rows["hf"]["adjusted_bits_per_byte"] > rows["hf"]["bits_per_byte"]
+
+
+def test_a_gguf_file_or_a_directory_holding_one_is_located(tmp_path):
+    from nct.compressors.hf import locate
+
+    (tmp_path / "m.Q4_1.gguf").write_bytes(b"GGUF")
+    assert locate(tmp_path / "m.Q4_1.gguf") == (tmp_path, "m.Q4_1.gguf")
+    assert locate(tmp_path) == (tmp_path, "m.Q4_1.gguf")
+    (tmp_path / "config.json").write_text("{}")  # a save_pretrained directory: its config wins
+    assert locate(tmp_path) == (tmp_path, None)
+    with pytest.raises(ModelError, match="no such"):
+        locate(tmp_path / "missing.gguf")

@@ -16,6 +16,7 @@ same model files, software and machine then give identical CDFs; across machines
 from __future__ import annotations
 
 import hashlib
+import inspect
 from pathlib import Path
 from typing import Iterator
 
@@ -31,27 +32,42 @@ FREQ_BITS = 24
 MODES = ("utf-8", "latin-1")
 
 
+def locate(path: str | Path) -> tuple[Path, str | None]:
+    """(model directory, GGUF file name or None) of a local model: a directory saved by
+    ``save_pretrained``, a ``.gguf`` file, or a directory holding one ``.gguf`` file and no config."""
+    p = Path(path)
+    if p.is_file() and p.suffix == ".gguf":
+        return p.parent, p.name
+    if not p.is_dir():
+        raise ModelError(f"{path}: no such Hugging Face model directory or .gguf file (models are loaded from local paths only)")
+    ggufs = sorted(f.name for f in p.glob("*.gguf"))
+    return p, ggufs[0] if len(ggufs) == 1 and not (p / "config.json").exists() else None
+
+
 def load_causal_lm(path: str | Path):
-    """(model, tokenizer) from a local directory only; a clear error if it is not one."""
-    if not Path(path).is_dir():
-        raise ModelError(f"{path}: no such Hugging Face model directory (models are loaded from local paths only)")
+    """(model, tokenizer) from a local directory or GGUF file only; a clear error if it is not one.
+    GGUF weights (llama.cpp's format) need the ``gguf`` package and are dequantized to float."""
+    directory, gguf = locate(path)
     try:
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError:
         raise ModelError("Hugging Face models need the `transformers` package: pip install 'nct[hf]'") from None
+    extra = {"gguf_file": gguf} if gguf else {}
     try:
-        model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True)
-        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-    except (OSError, ValueError) as e:
+        model = AutoModelForCausalLM.from_pretrained(str(directory), local_files_only=True, **extra)
+        tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True, **extra)
+    except (OSError, ValueError, ImportError) as e:
         raise ModelError(f"{path}: not a loadable causal LM with its tokenizer ({e})") from None
     return model.eval(), tokenizer
 
 
 def fingerprint(path: str | Path) -> str:
-    """SHA-256 over the names and contents of the model directory's files."""
+    """SHA-256 over the names and contents of the model's files (its directory's, or the GGUF file)."""
+    directory, gguf = locate(path)
+    files = [directory / gguf] if gguf else sorted(p for p in directory.rglob("*") if p.is_file())
     h = hashlib.sha256()
-    for f in sorted(p for p in Path(path).rglob("*") if p.is_file()):
-        h.update(str(f.relative_to(path)).encode() + b"\0" + f.read_bytes())
+    for f in files:
+        h.update(str(f.relative_to(directory)).encode() + b"\0" + f.read_bytes())
     return h.hexdigest()
 
 
@@ -81,6 +97,8 @@ class HFCompressor:
         self.context = int(getattr(self.model.config, "max_position_embeddings", None) or 1024)
         self.fingerprint = fingerprint(path)
         self.model_bytes = 2 * sum(p.numel() for p in self.model.parameters())  # LMIC: 2 bytes per parameter
+        # transformers 5 renamed the cache argument (and output) ``past_key_values`` to ``cache``
+        self._cache_arg = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
 
     def params(self) -> dict:
         """The model directory (identified by ``fingerprint``)."""
@@ -93,8 +111,8 @@ class HFCompressor:
         past, token, i, length = None, self.start, 0, 0
         with torch.no_grad():
             while True:
-                out = self.model(torch.tensor([[token]]), past_key_values=past, use_cache=True)
-                past, length = out.past_key_values, length + 1
+                out = self.model(torch.tensor([[token]]), **{self._cache_arg: past}, use_cache=True)
+                past, length = getattr(out, self._cache_arg), length + 1
                 yield quantize(out.logits[0, -1, : self.vocab])
                 if i >= len(ids):
                     return
