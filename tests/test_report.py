@@ -68,3 +68,27 @@ def test_report_errors(tmp_path, capsys):
         collect(tmp_path)
     assert main(["report", str(tmp_path / "missing")]) == 1
     assert "missing" in capsys.readouterr().err
+
+
+def test_benchmark_section_puts_lmic_beside_ours_and_checks_its_findings(tmp_path):
+    from nct.report import section_for
+
+    def total(kind, method, bpb):
+        return {"data": "total", "kind": kind, "method": method, "bits_per_byte": bpb}
+
+    rows = [total("text", "ac", 2.0), total("text", "gzip", 4.0), total("text", "brotli", 3.4),
+            total("image", "gzip", 5.4), total("image", "png", 4.4), total("image", "ac", 19.0)]
+    (tmp_path / "results.json").write_text(json.dumps({"chunk": 2048, "rows": rows}))
+    (tmp_path / "results.md").write_text("| a |\n|---|\n| 1 |\n")
+    section = section_for(tmp_path / "results.json")
+    assert section.title == "LM as compressor: benchmark (2048-byte chunks)"
+    assert "| text | gzip | 4.000 | 50.0% | 48.1% |" in section.text and "| image | png | 4.400 | 55.0% | 61.7% |" in section.text
+    verdicts = {c.claim.split(" (")[0]: c.agrees for c in section.checks}
+    assert verdicts == {
+        "a byte-level LM compresses text better than every classical compressor in 2048-byte chunks": True,
+        "PNG beats the general-purpose compressors on image chunks": True,
+        "a language model trained on text compresses image better than PNG": False,
+    }
+    (tmp_path / "results.json").write_text(json.dumps({"chunk": None, "rows": rows}))
+    whole = section_for(tmp_path / "results.json")
+    assert whole.title.endswith("(whole files)") and whole.checks == [] and "LMIC" not in whole.text

@@ -213,7 +213,7 @@ def conditional_entropy_bits(pairs: Sequence[tuple[int, int]]) -> float:
     """H(second | first) in bits, from (first, second) observations."""
     joint, first = Counter(pairs), Counter(a for a, _ in pairs)
     n = len(pairs)
-    return float(-sum(c / n * np.log2(c / first[a]) for (a, _), c in joint.items()))
+    return float(sum(c / n * np.log2(first[a] / c) for (a, _), c in joint.items()))  # no -0.0
 
 
 def position_map(method: str, windows: list[tuple[list[int], bytes]], examples: int = 5) -> list[PositionMapRow]:
