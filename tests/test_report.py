@@ -92,3 +92,19 @@ def test_benchmark_section_puts_lmic_beside_ours_and_checks_its_findings(tmp_pat
     (tmp_path / "results.json").write_text(json.dumps({"chunk": None, "rows": rows}))
     whole = section_for(tmp_path / "results.json")
     assert whole.title.endswith("(whole files)") and whole.checks == [] and "LMIC" not in whole.text
+
+
+def test_learn_ac_sections_check_only_what_the_paper_measured(tmp_path):
+    from nct.report import section_for
+
+    def section(task, method, acc, base):
+        d = tmp_path / f"{task}-{method}"
+        d.mkdir()
+        (d / "learn_ac.json").write_text(json.dumps({"task": task, "method": method, "accuracy": acc, "baseline_accuracy": base}))
+        return section_for(d / "learn_ac.json")
+
+    [compress] = section("compress", "ac", 0.015, 0.005).checks
+    assert compress.agrees and "1.7%" in compress.evidence
+    [decompress] = section("decompress", "equal-info16", 0.526, 0.457).checks
+    assert not decompress.agrees and "95.3%" in decompress.evidence and "52.6%" in decompress.why
+    assert section("compress", "equal-info16", 0.19, 0.075).checks == []

@@ -187,15 +187,18 @@ def positions_section(path: Path, result: dict) -> Section:
 def learn_ac_section(path: Path, result: dict) -> Section:
     """Learning the coder: AC compression not learnable (paper 1.7%), Equal-Info decompression learnable (95.3%)."""
     acc, base = result["accuracy"], result["baseline_accuracy"]
-    if result["task"] == "compress":
+    checks = []
+    if (result["task"], result["method"]) == ("compress", "ac"):
         ok = acc < 0.1
-        claim, paper = f"a Transformer cannot learn to compress with {result['method']}", "paper (AC): 1.7%"
-    else:
-        ok = acc > 0.5 and acc > base
-        claim, paper = f"a Transformer learns to decompress {result['method']}", "paper (EqualInfoAC b16 v256): 95.3%"
-    check = Check(claim, ok, f"accuracy {acc:.4f} (target-only {base:.4f}); {paper}",
-                  "" if ok else "the probe is far smaller and shorter-trained than the paper's")
-    return Section(f"Learning the coder: {result['task']} {result['method']}", path, _md(path), [], [check])
+        checks.append(Check("a Transformer cannot learn to compress with plain AC", ok,
+                            f"accuracy {acc:.4f} (target-only {base:.4f}); paper: 1.7%", "" if ok else "unexpected: see the table"))
+    elif (result["task"], result["method"]) == ("decompress", "equal-info16"):
+        ok = acc > 0.9
+        checks.append(Check("a Transformer learns to decompress EqualInfoAC[b=16, v=256] almost perfectly", ok,
+                            f"accuracy {acc:.4f} (target-only {base:.4f}); paper: 95.3%",
+                            "" if ok else f"the probe beats the target-only model ({acc:.1%} against {base:.1%}) but is a "
+                            "small model trained briefly; we read the gap as one of scale"))
+    return Section(f"Learning the coder: {result['task']} {result['method']}", path, _md(path), [], checks)
 
 
 def bench_checks(totals: dict[tuple[str, str], dict]) -> list[Check]:
