@@ -11,9 +11,10 @@ per kind and method. Chunked mode (LMIC): the input is cut into ``chunk``-byte p
 compressed on its own; a format's fixed cost (``nct.compressors.base.fixed_cost``: its headers,
 by default its payload for empty input) is counted once, not per chunk. AC's and StaticAC's blocks
 are such chunks already, so they code the whole input with ``block = chunk`` (their per-block
-lengths stay counted), in parallel lockstep batches. Rows of a model-based compressor also get an *adjusted* rate: payload plus the model's
-size (M1: its stored tensors, int8 weights as shipped; a Hugging Face LM: 2 bytes per parameter, as
-LMIC), over the input's bytes. With ``--out``, plots of the totals go beside the tables.
+lengths stay counted), in parallel lockstep batches. Rows of a model-based compressor also get an
+*adjusted* rate: payload plus the model's size (M1: its stored tensors, int8 weights as shipped; a
+Hugging Face LM: 2 bytes per parameter, as LMIC), over the input's bytes. With ``--out``, plots of
+the totals go beside the tables, after LMIC's summary table (a row per kind, a column per method).
 """
 
 from __future__ import annotations
@@ -357,7 +358,8 @@ def main_bench(args) -> dict:
     # AC's blocks are --block, or the chunks; StaticAC's are the chunks in chunked mode
     blocks = {"ac": chunk or args.block, "static-ac": chunk}
     comps = {
-        m: get("hf", path=hf) if m == "hf" else compressor(m, m1 if m == "ac" else None, **({"block": blocks[m]} if blocks.get(m) else {}))
+        m: get("hf", path=hf) if m == "hf"
+        else compressor(m, m1 if m == "ac" else None, **({"block": blocks[m]} if blocks.get(m) else {}))
         for m in methods
     }
     runs = run_bench(datasets, comps, chunk)
