@@ -78,10 +78,12 @@ def test_benchmark_section_puts_lmic_beside_ours_and_checks_its_findings(tmp_pat
 
     rows = [total("text", "ac", 2.0), total("text", "gzip", 4.0), total("text", "brotli", 3.4),
             total("image", "gzip", 5.4), total("image", "png", 4.4), total("image", "ac", 19.0)]
-    (tmp_path / "results.json").write_text(json.dumps({"chunk": 2048, "rows": rows}))
-    (tmp_path / "results.md").write_text("| a |\n|---|\n| 1 |\n")
-    section = section_for(tmp_path / "results.json")
-    assert section.title == "LM as compressor: benchmark (2048-byte chunks)"
+    d = tmp_path / "embedded"
+    d.mkdir()
+    (d / "results.json").write_text(json.dumps({"chunk": 2048, "rows": rows}))
+    (d / "results.md").write_text("| a |\n|---|\n| 1 |\n")
+    section = section_for(d / "results.json")
+    assert section.title == "LM as compressor: benchmark embedded (2048-byte chunks)"
     assert "| text | gzip | 4.000 | 50.0% | 48.1% |" in section.text and "| image | png | 4.400 | 55.0% | 61.7% |" in section.text
     verdicts = {c.claim.split(" (")[0]: c.agrees for c in section.checks}
     assert verdicts == {
@@ -89,8 +91,8 @@ def test_benchmark_section_puts_lmic_beside_ours_and_checks_its_findings(tmp_pat
         "PNG beats the general-purpose compressors on image chunks": True,
         "a language model trained on text compresses image better than PNG": False,
     }
-    (tmp_path / "results.json").write_text(json.dumps({"chunk": None, "rows": rows}))
-    whole = section_for(tmp_path / "results.json")
+    (d / "results.json").write_text(json.dumps({"chunk": None, "rows": rows}))
+    whole = section_for(d / "results.json")
     assert whole.title.endswith("(whole files)") and whole.checks == [] and "LMIC" not in whole.text
 
 
