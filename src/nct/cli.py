@@ -412,7 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     sa.set_defaults(func=cmd_sample)
 
     r = sub.add_parser("reproduce", help="the paper's methods x M2 sizes grid -> table, plots (resumable)")
-    r.add_argument("--preset", default="cpu", help="cpu (2-3 h on 2 cores), paper, or a YAML config file")
+    r.add_argument("--preset", default="cpu", help="cpu (1-3 h on 2 cores), paper, or a YAML config file")
     r.add_argument("--out", default="results/reproduce", help="output directory (finished steps are skipped)")
     r.add_argument("--corpus", default="default")
     r.add_argument("--model", help="M1 model file (default: the shipped M1)")

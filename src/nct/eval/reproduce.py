@@ -90,9 +90,9 @@ def _methods(vocab_size: int) -> list[MethodSpec]:
 
 
 PRESETS = {
-    # Sized for a 2-core CPU: 409,600 tokens per M2; measured 2.9 h in all on a partly busy machine
-    # (README, "Training M2"), about half of it in the v=65k runs, whose 65,536-way softmax costs
-    # more than the model.
+    # Sized for a 2-core CPU: 409,600 tokens per M2; measured 62.8 min with bf16 on AVX-512-BF16 and
+    # about 2.9 h in fp32 on an AVX2 machine (README, "Training M2"), over half of it in the v=65k
+    # runs, whose 65,536-way softmax costs more than the model.
     "cpu": ReproduceConfig(methods=_methods(8000), sizes=["cpu-1m", "cpu-3m"], steps=200, batch_size=4, warmup=20),
     # The paper's grid: 200k steps of 256 x 512 tokens per M2 (an accelerator cluster's job).
     "paper": ReproduceConfig(
