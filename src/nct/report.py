@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .compressors.classical import CODECS
+
 # TLNCT, M2 at 25m (bits/byte) and the trivial baselines (uniform, unigram); PAPER-NOTES.md.
 PAPER_M2_25M = {
     "Bytes": 1.29, "SentencePiece": 1.12, "AC[v=256]": 1.46, "StaticAC[v=256]": 4.61,
@@ -35,7 +37,6 @@ LMIC_CHUNKED = {
     ("image", "png"): 61.7, ("audio", "flac"): 30.3,
 }
 LMIC_LLM = {"text": 8.3, "image": 48.0, "audio": 21.0}  # Chinchilla 70B, chunked
-CLASSICAL = ("gzip", "bz2", "xz", "zstd", "brotli")
 
 
 @dataclass
@@ -126,7 +127,8 @@ def reproduce_section(path: Path, result: dict) -> Section:
     if "seconds" in result:  # grids run since the results recorded their tokenizing time too
         t = result["seconds"]
         timing = f"{t['total'] / 3600:.2f} h in all: tokenizing {t['tokenize'] / 60:.1f} min, M2 runs {t['train_and_evaluate'] / 60:.1f} min"
-        timing += f"; training in {result.get('autocast', 'fp32')} on {result.get('environment', {}).get('processor', 'this machine')}"
+        where = result.get("environment", {}).get("processor", "this machine") if result.get("device", "cpu") == "cpu" else result["device"]
+        timing += f"; training in {result.get('autocast', 'fp32')} on {where}"
     text = (
         f"{len(runs)} runs, {cfg['steps']} steps of {cfg['batch_size']} x {cfg['context']} tokens per M2 ({timing}).\n\n"
         + (path.parent / "results.md").read_text() + "\nBeside the paper (its smallest M2, 25m, trained 26.2B tokens):\n\n" + paper_table(runs)
@@ -213,7 +215,7 @@ def bench_checks(totals: dict[tuple[str, str], dict], texts: list[str] = ()) -> 
     checks = []
 
     def best_classical(kind: str) -> tuple[str, float] | None:
-        rows = [(m, totals[kind, m]["bits_per_byte"]) for m in CLASSICAL if (kind, m) in totals]
+        rows = [(m, totals[kind, m]["bits_per_byte"]) for m in CODECS if (kind, m) in totals]
         return min(rows, key=lambda r: r[1]) if rows else None
 
     if ("text", "ac") in totals and (best := best_classical("text")):

@@ -223,9 +223,8 @@ def _codes_blocks(c: Compressor) -> bool:
 
 
 def _uses_m1(c: Compressor) -> bool:
-    """Whether ``c`` is AC with M1 (whose independent blocks are the chunks, and whose model size
-    the adjusted rate counts)."""
-    return isinstance(c, NeuralCompressor) and c.name == "ac"
+    """Whether ``c`` is AC with M1 (whose model size the adjusted rate counts)."""
+    return _codes_blocks(c) and c.name == "ac"
 
 
 def model_bytes(m1: M1) -> int:

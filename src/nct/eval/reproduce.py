@@ -109,6 +109,7 @@ def run_reproduce(cfg: ReproduceConfig, out: str | Path, corpus: Corpus, m1: Any
     (out / "config.yaml").write_text(cfg.to_yaml())
     reports = []
     timings = _load_timings(out)
+    train_cfg = _train_config(cfg)
     for spec in cfg.methods:
         train_dir, val_dir = out / "shards" / spec.slug, out / "shards" / f"{spec.slug}-val"
         for split, d, n in (("train", train_dir, cfg.train_bytes), ("validation", val_dir, cfg.eval_bytes)):
@@ -125,10 +126,6 @@ def run_reproduce(cfg: ReproduceConfig, out: str | Path, corpus: Corpus, m1: Any
             run = out / "runs" / f"{spec.slug}-{size}"
             if not (run / "report.json").exists():
                 t0 = time.perf_counter()
-                train_cfg = TrainConfig(
-                    steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, warmup=cfg.warmup,
-                    eval_every=max(1, cfg.steps // 4), checkpoint_every=max(1, cfg.steps // 4), seed=cfg.seed,
-                )
                 _, report = train_m2(train_dir, size, run, train_cfg, eval_dir=val_dir, context=cfg.context)
                 report["seconds"] = time.perf_counter() - t0
                 (run / "report.json").write_text(json.dumps(report, indent=2))
@@ -136,6 +133,14 @@ def run_reproduce(cfg: ReproduceConfig, out: str | Path, corpus: Corpus, m1: Any
             reports.append({"name": spec.name, "size": size, **report})
     write_results(reports, cfg, out, timings)
     return reports
+
+
+def _train_config(cfg: ReproduceConfig) -> TrainConfig:
+    """How every M2 of the grid is trained (four evaluations and checkpoints per run)."""
+    return TrainConfig(
+        steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, warmup=cfg.warmup,
+        eval_every=max(1, cfg.steps // 4), checkpoint_every=max(1, cfg.steps // 4), seed=cfg.seed,
+    )
 
 
 def _load_timings(out: Path) -> dict[str, float]:
@@ -181,20 +186,21 @@ def write_results(reports: list[dict], cfg: ReproduceConfig, out: Path, timings:
         "tokenize_by_shards": tokenize,
     }
     seconds["total"] = seconds["tokenize"] + seconds["train_and_evaluate"]
-    result = {"config": asdict(cfg), "environment": environment(), "autocast": _autocast_name(), "seconds": seconds, "runs": slim}
+    result = {"config": asdict(cfg), "environment": environment(), **_training_precision(_train_config(cfg)), "seconds": seconds, "runs": slim}
     (out / "results.json").write_text(json.dumps(result, indent=2))
     (out / "results.md").write_text(results_markdown(reports, cfg))
     plot_results(reports, out)
 
 
-def _autocast_name() -> str:
-    """The dtype training runs in on this machine (``--dtype auto``)."""
+def _training_precision(train_cfg: TrainConfig) -> dict[str, str]:
+    """The device and dtype ``train`` resolves ``train_cfg`` to on this machine."""
     import torch
 
-    from ..train.loop import autocast_dtype
+    from ..train.loop import autocast_dtype, training_device
 
-    amp = autocast_dtype("auto", torch.device("cpu"))
-    return "bf16" if amp is torch.bfloat16 else "fp32"
+    device = training_device(train_cfg.device)
+    amp = autocast_dtype(train_cfg.dtype, device)
+    return {"device": str(device), "autocast": "bf16" if amp is torch.bfloat16 else "fp32"}
 
 
 def plot_results(reports: list[dict], out: Path) -> None:
