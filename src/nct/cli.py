@@ -124,9 +124,14 @@ def cmd_info(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    """nct bench: every compressor on the embedded validation text (or --data files)."""
-    from .eval.bench import main_bench
+    """nct bench: every compressor on the embedded validation text (or --data files, --suite suites)."""
+    from .eval.bench import BENCH_METHODS, SUITE_METHODS, main_bench
 
+    suites = getattr(args, "suite", None) or []
+    if suites:
+        args.data = [*(args.data or []), *(f"suite:{s}" for s in suites)]
+    if args.methods is None:
+        args.methods = SUITE_METHODS if suites else BENCH_METHODS
     main_bench(args)
 
 
@@ -300,6 +305,8 @@ def add_training_args(p: argparse.ArgumentParser, steps: int, batch_size: int) -
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     from .compressors import available
+    from .data.suites import SUITES
+    from .eval.bench import BENCH_METHODS, SUITE_METHODS
 
     # hf (a Hugging Face LM) is for `nct bench --model hf:PATH` only: its float probabilities are
     # reproducible on one machine, not across machines, so it makes no archives. png and flac are
@@ -335,13 +342,18 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="neural vs classical compressors, every round trip verified")
     b.add_argument(
         "--data", action="append",
-        help="text[:PATH] (or PATH), image[:PATH], audio[:PATH] (no PATH: embedded defaults) or random[:BYTES]; "
+        help="text[:PATH] (or PATH), image[:PATH], audio[:PATH] (no PATH: embedded defaults), suite:NAME or random[:BYTES]; "
         "repeatable (default: embedded validation text)",
     )
     b.add_argument("--chunk", type=int, default=None, help="compress each CHUNK-byte piece on its own, as LMIC (2048); fixed costs counted once")
     b.add_argument(
-        "--methods", default="ac,static-ac,gzip,bz2,xz,zstd,brotli,png,flac",
-        help="comma-separated methods (png runs on image data only, flac on audio only)",
+        "--suite", action="append", choices=SUITES,
+        help="a shipped evaluation suite (nct.data.suites), as --data suite:NAME; repeatable",
+    )
+    b.add_argument(
+        "--methods", default=None,
+        help="comma-separated methods (png runs on image data only, flac on audio only; default: "
+        f"{BENCH_METHODS}, or with --suite {SUITE_METHODS})",
     )
     b.add_argument("--model", help="M1 model file (default: the shipped M1)")
     b.add_argument("--block", type=int, default=None, help="AC block size in bytes")

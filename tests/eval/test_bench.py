@@ -151,3 +151,33 @@ def test_summary_table_has_a_row_per_kind_and_the_best_in_bold():
     assert lines[0] == "| kind | bytes | ac | gzip | png |"
     assert lines[2] == "| text | 1,000 | **2.000** [12.50] | 3.000 | – |"
     assert lines[3] == "| image | 1,000 | – | 5.000 | **4.400** |"
+
+
+def test_suite_spec_loads_every_file_as_text():
+    from nct.data.suites import suite_manifest
+
+    data = load_datasets(["suite:structured"])
+    assert [(n, d.kind, len(d.data)) for n, d in data.items()] == [(e["name"], "text", e["bytes"]) for e in suite_manifest("structured")]
+    assert set(load_datasets(["suite:unseen"])) == {e["name"] for e in suite_manifest("unseen")}
+    with pytest.raises(ValueError, match="unknown suite"):
+        load_datasets(["suite:nope"])
+
+
+def test_cli_suite_option(monkeypatch):
+    from nct.cli import build_parser
+    from nct.eval import bench
+
+    seen = {}
+    monkeypatch.setattr(bench, "main_bench", lambda args: seen.update(vars(args)))
+    args = build_parser().parse_args(["bench", "--suite", "unseen", "--suite", "structured"])
+    assert args.suite == ["unseen", "structured"] and args.methods is None
+    args.func(args)
+    assert seen["data"] == ["suite:unseen", "suite:structured"] and seen["methods"] == bench.SUITE_METHODS
+    args = build_parser().parse_args(["bench", "--suite", "unseen", "--methods", "gzip", "--data", "random:10"])
+    args.func(args)
+    assert seen["data"] == ["random:10", "suite:unseen"] and seen["methods"] == "gzip"
+    args = build_parser().parse_args(["bench"])
+    args.func(args)
+    assert seen["data"] is None and seen["methods"] == bench.BENCH_METHODS
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["bench", "--suite", "nope"])

@@ -262,8 +262,9 @@ def load_datasets(specs: list[str] | None) -> dict[str, Dataset]:
     """Named inputs: the embedded validation text by default, else for each spec ``text[:PATH]``
     (or a bare PATH: a file or directory of text), ``image[:PATH]`` or ``audio[:PATH]`` (a file
     or directory, one input per file, as ``nct.data.media`` turns it into bytes; without a path
-    its embedded defaults) or ``random[:BYTES]`` (seeded uniform bytes, 1 MiB by default:
-    incompressible, the check that no method expands data much)."""
+    its embedded defaults), ``suite:NAME`` (each file of a shipped suite, ``nct.data.suites``, as
+    text) or ``random[:BYTES]`` (seeded uniform bytes, 1 MiB by default: incompressible, the
+    check that no method expands data much)."""
     out: dict[str, Dataset] = {}
     for spec in specs or ["text"]:
         kind, _, rest = spec.partition(":")
@@ -272,7 +273,7 @@ def load_datasets(specs: list[str] | None) -> dict[str, Dataset]:
         for name, data in LOADERS[kind](rest).items():
             if name in out:
                 raise ValueError(f"two inputs are named {name!r}; give them different names")
-            out[name] = Dataset(kind, data)
+            out[name] = Dataset("text" if kind == "suite" else kind, data)
     return out
 
 
@@ -281,6 +282,15 @@ def _text(path: str) -> dict[str, bytes]:
     from ..data.corpus import embedded, load_corpus
 
     return {d.name: d.data for d in (load_corpus(path) if path else embedded("validation")).documents}
+
+
+def _suite(name: str) -> dict[str, bytes]:
+    """The files of the shipped suite ``name`` (checked against its manifest)."""
+    from ..data.suites import SUITES, load_suite
+
+    if not name:
+        raise ValueError(f"suite: needs a name, one of {', '.join(SUITES)}")
+    return load_suite(name)
 
 
 def _random(size: str) -> dict[str, bytes]:
@@ -305,7 +315,11 @@ def _audio(path: str) -> dict[str, bytes]:
     return media.load_audios(path) if path else media.embedded_audio()
 
 
-LOADERS: dict[str, Callable[[str], dict[str, bytes]]] = {"text": _text, "image": _image, "audio": _audio, "random": _random}
+LOADERS: dict[str, Callable[[str], dict[str, bytes]]] = {
+    "text": _text, "image": _image, "audio": _audio, "random": _random, "suite": _suite,
+}
+BENCH_METHODS = "ac,static-ac,gzip,bz2,xz,zstd,brotli,png,flac"  # `nct bench`'s methods unless given
+SUITE_METHODS = "ac,gzip,bz2,xz,zstd,brotli,zpaq,ppmd"  # with --suite
 
 
 def plot_totals(rows: list[BenchRow], directory: Path) -> list[Path]:
@@ -347,7 +361,7 @@ def main_bench(args) -> dict:
     from ..compressors import get
 
     datasets = load_datasets(args.data)
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    methods = [m.strip() for m in (getattr(args, "methods", None) or BENCH_METHODS).split(",") if m.strip()]
     hf = args.model[3:] if args.model and args.model.startswith("hf:") else None
     if hf:  # a Hugging Face LM takes M1's place
         methods = ["hf" if m == "ac" else m for m in methods]
