@@ -135,6 +135,26 @@ def cmd_bench(args: argparse.Namespace) -> None:
     main_bench(args)
 
 
+def cmd_corpus_build(args: argparse.Namespace) -> None:
+    """nct corpus build: a diverse training corpus from Debian packages and PyPI sdists."""
+    import time
+
+    from .data.sources import build_corpus, default_sources, parse_size
+
+    t0 = time.time()
+    result = build_corpus(
+        default_sources(), args.out, size=parse_size(args.size), scratch=args.scratch, seed=args.seed,
+        crlf_fraction=args.crlf_fraction, render_man_fraction=args.render_man_fraction,
+        package_cap=parse_size(args.package_cap), jobs=args.jobs,
+        log=(lambda s: print(s, file=sys.stderr)) if args.verbose else (lambda s: None),
+    )
+    m = result.manifest
+    print(f"{m['total_bytes'] / 1e6:.1f} MB in {sum(m['documents'].values())} documents from {m['packages']} packages "
+          f"({time.time() - t0:.0f} s) -> {result.out}")
+    for cat, n in m["category_bytes"].items():
+        print(f"  {cat:<11} {n / 1e6:8.1f} MB  {m['category_share'][cat]:6.1%}")
+
+
 def cmd_train_m1(args: argparse.Namespace) -> None:
     """nct train-m1."""
     from .train.distributed import process_group
@@ -496,8 +516,22 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--out", default="results/scaling", help="output directory (finished runs and rates are skipped)")
     sc.set_defaults(func=cmd_scaling)
 
+    co = sub.add_parser("corpus", help="training corpora")
+    cosub = co.add_subparsers(dest="corpus_command", required=True)
+    cb = cosub.add_parser("build", help="a diverse ~200 MB training corpus from Debian packages and PyPI sdists (re-runnable)")
+    cb.add_argument("--size", default="200MB", help="target size (e.g. 150MB, 1.5GB)")
+    cb.add_argument("--out", default="runs/corpus", help="output directory (train.bin, validation.bin, *.idx.npy, manifest.json)")
+    cb.add_argument("--scratch", default=None, help="where packages are downloaded and extracted (default: OUT/scratch; reused)")
+    cb.add_argument("--seed", type=int, default=0, help="selection and layout order")
+    cb.add_argument("--crlf-fraction", type=float, default=0.10, help="share of prose/markup documents written with CRLF")
+    cb.add_argument("--render-man-fraction", type=float, default=0.25, help="share of man pages rendered to text by groff")
+    cb.add_argument("--package-cap", default="3MB", help="most text taken from one package")
+    cb.add_argument("--jobs", type=int, default=4, help="downloads in parallel")
+    cb.add_argument("-v", "--verbose", action="store_true")
+    cb.set_defaults(func=cmd_corpus_build)
+
     t = sub.add_parser("train-m1", help="train a byte-level M1 (resumable) and export its exact engine")
-    t.add_argument("--corpus", default="default", help="default | FILE | DIR of .txt | FILE.jsonl | FILE.parquet:COLUMN")
+    t.add_argument("--corpus", default="default", help="default | FILE | DIR of .txt | FILE.jsonl | FILE.parquet:COLUMN | DIR from `nct corpus build`")
     t.add_argument("--size", default="600k", help="model preset (200k, 600k, 800k, 3m)")
     t.add_argument("--out", default="runs/m1", help="run directory (resumes if it holds a checkpoint)")
     add_training_args(t, steps=5000, batch_size=32)

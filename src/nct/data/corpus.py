@@ -67,12 +67,15 @@ def embedded(part: str | None = None) -> Corpus:
     return corpus.split(part) if part else corpus
 
 
-def load_corpus(spec: str | Path) -> Corpus:
+def load_corpus(spec: str | Path) -> "Corpus | MappedCorpus":
     """Load ``default``/``embedded``, a text file (.txt, .xz, .gz), a directory of .txt files,
-    a JSONL file with a ``text`` field (C4's format), or ``FILE.parquet[:column]``."""
+    a JSONL file with a ``text`` field (C4's format), ``FILE.parquet[:column]``, or a directory
+    built by ``nct corpus build`` (memory-mapped, see ``MappedCorpus``)."""
     s = str(spec)
     if s in ("default", "embedded"):
         return embedded()
+    if MappedCorpus.is_built(s):
+        return MappedCorpus(s)
     path, _, column = s.partition(".parquet:")
     if column:
         return _load_parquet(Path(path + ".parquet"), column)
@@ -123,3 +126,100 @@ def _load_parquet(path: Path, column: str) -> Corpus:
     table = pq.read_table(path, columns=[column])
     values = table.column(column).to_pylist()
     return Corpus(path.name, tuple(Document(f"{path.name}:{i}", v.encode("utf-8")) for i, v in enumerate(values) if v))
+
+
+class _MappedDocuments:
+    """A lazy sequence of the documents of memory-mapped parts (each read when indexed)."""
+
+    def __init__(self, parts: list[tuple[str, "object", "object"]]) -> None:
+        self._parts = parts  # (part, data memmap, start offsets)
+        self._counts = [len(idx) for _, _, idx in parts]
+
+    def __len__(self) -> int:
+        return sum(self._counts)
+
+    def __getitem__(self, i: int) -> Document:
+        if i < 0:
+            i += len(self)
+        for (part, data, idx), n in zip(self._parts, self._counts):
+            if i < n:
+                end = int(idx[i + 1]) if i + 1 < n else len(data)
+                return Document(f"{part}:{i}", bytes(data[int(idx[i]) : end - len(MAPPED_SEPARATOR)]))
+            i -= n
+        raise IndexError("document index out of range")
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+
+MAPPED_SEPARATOR = b"\n\n"  # what `nct corpus build` writes after each document (nct.train.m1.SEPARATOR)
+
+
+class MappedCorpus:
+    """A corpus directory from ``nct corpus build`` (train.bin, validation.bin, *.idx.npy,
+    manifest.json), memory-mapped: nothing is read until used. ``split`` follows the directory's
+    own train/validation files; ``array()`` is the raw memmap of one part."""
+
+    PARTS = ("train", "validation")
+
+    def __init__(self, root: str | Path, parts: tuple[str, ...] = PARTS) -> None:
+        self.root = Path(root)
+        self.parts = parts
+        self.manifest = json.loads((self.root / "manifest.json").read_text())
+        self.name = self.root.name + ("" if parts == self.PARTS else ":" + "+".join(parts))
+
+    @staticmethod
+    def is_built(path: str | Path) -> bool:
+        """Whether ``path`` is a directory written by ``nct corpus build``."""
+        p = Path(path)
+        return p.is_dir() and (p / "manifest.json").exists() and (p / "train.bin").exists()
+
+    def array(self, part: str | None = None):
+        """The bytes of one part as a read-only ``np.memmap`` (uint8), never copied."""
+        import numpy as np
+
+        part = part or (self.parts[0] if len(self.parts) == 1 else None)
+        if part not in self.PARTS:
+            raise ValueError("array() needs one part: 'train' or 'validation'")
+        path = self.root / f"{part}.bin"
+        if path.stat().st_size == 0:
+            return np.zeros(0, dtype=np.uint8)
+        return np.memmap(path, dtype=np.uint8, mode="r")
+
+    def offsets(self, part: str):
+        """Start offsets of the documents of one part (int64)."""
+        import numpy as np
+
+        return np.load(self.root / f"{part}.idx.npy", mmap_mode="r")
+
+    @property
+    def documents(self) -> _MappedDocuments:
+        """The documents, read lazily from the memmaps."""
+        return _MappedDocuments([(p, self.array(p), self.offsets(p)) for p in self.parts])
+
+    @property
+    def n_bytes(self) -> int:
+        """Total size in bytes (without separators)."""
+        return sum(int(self.manifest["bin_bytes"][p]) - len(self.offsets(p)) * len(MAPPED_SEPARATOR) for p in self.parts)
+
+    def split(self, part: str) -> "MappedCorpus":
+        """The 'train' or 'validation' file of the directory."""
+        if part not in self.PARTS:
+            raise ValueError("part must be 'train' or 'validation'")
+        return MappedCorpus(self.root, (part,))
+
+    def sample(self, n_bytes: int, pieces: int = 16) -> bytes:
+        """A fixed sample of about ``n_bytes``: the first ``n_bytes / pieces`` bytes of ``pieces``
+        evenly spaced documents (of the first part)."""
+        part = self.parts[0]
+        data, idx = self.array(part), self.offsets(part)
+        if not len(idx):
+            return b""
+        pieces = max(1, min(pieces, len(idx)))
+        each = max(1, n_bytes // pieces)
+        out = []
+        for k in range(pieces):
+            i = k * len(idx) // pieces
+            end = int(idx[i + 1]) - len(MAPPED_SEPARATOR) if i + 1 < len(idx) else len(data) - len(MAPPED_SEPARATOR)
+            out.append(bytes(data[int(idx[i]) : min(end, int(idx[i]) + each)]))
+        return b"".join(out)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data.corpus import Corpus, Document, load_corpus
+from ..data.corpus import Corpus, Document, MappedCorpus, load_corpus
 from ..models.m1 import M1
 from ..models.sizes import m1_config
 from ..models.transformer import Transformer, TransformerConfig
@@ -24,16 +24,17 @@ def corpus_array(corpus: Corpus) -> np.ndarray:
 
 
 def byte_batches(data: np.ndarray, cfg: TransformerConfig, batch_size: int, seed: int):
-    """``batches(step)``: BOS + a random window of ``cfg.context`` bytes per row; deterministic in (seed, step)."""
+    """``batches(step)``: BOS + a random window of ``cfg.context`` bytes per row; deterministic in
+    (seed, step). ``data`` is any uint8 array, an ``np.memmap`` included: only the drawn windows are read."""
     length = cfg.context
     if len(data) < length + 1:
         raise ValueError(f"training text has {len(data)} bytes; need more than the context ({length})")
-    windows = torch.from_numpy(data).unfold(0, length, 1)  # a view: [n - length + 1, length]
+    offsets = np.arange(length)
 
     def batches(step: int) -> Batch:
         g = torch.Generator().manual_seed(seed * 1_000_003 + step)
         starts = torch.randint(0, len(data) - length + 1, (batch_size,), generator=g)
-        y = windows[starts].long()
+        y = torch.from_numpy(np.asarray(data[starts.numpy()[:, None] + offsets], dtype=np.uint8)).long()
         x = torch.cat([torch.full((batch_size, 1), cfg.bos), y[:, :-1]], dim=1)
         return x, y
 
@@ -73,20 +74,27 @@ def head(corpus: Corpus, n_bytes: int) -> Corpus:
     return Corpus(corpus.name, tuple(Document(d.name, d.data[: max(1, n_bytes * len(d.data) // total)]) for d in corpus.documents))
 
 
-def evaluation_sample(corpus: Corpus, n_bytes: int) -> bytes:
-    """A fixed validation sample: the first ``n_bytes`` x (share of each document) of every document."""
+def evaluation_sample(corpus: Corpus | MappedCorpus, n_bytes: int) -> bytes:
+    """A fixed validation sample: the first ``n_bytes`` x (share of each document) of every document
+    (of a ``MappedCorpus``: its ``sample``, heads of evenly spaced documents)."""
+    if isinstance(corpus, MappedCorpus):
+        return corpus.sample(n_bytes)
     return b"".join(d.data for d in head(corpus, n_bytes).documents)
 
 
-def training_array(corpus: Corpus, train_bytes: int | None = None) -> np.ndarray:
+def training_array(corpus: Corpus | MappedCorpus, train_bytes: int | None = None) -> np.ndarray:
     """The corpus's training split as one array (``corpus_array``); with ``train_bytes``, only the
-    ``head`` of that many bytes."""
+    ``head`` of that many bytes. A ``MappedCorpus`` gives its train.bin memmap (a prefix view with
+    ``train_bytes``), never a copy."""
+    if isinstance(corpus, MappedCorpus):
+        data = corpus.split("train").array()
+        return data[:train_bytes] if train_bytes else data
     train = corpus.split("train")
     return corpus_array(head(train, train_bytes) if train_bytes else train)
 
 
 def train_m1(
-    corpus: Corpus,
+    corpus: Corpus | MappedCorpus,
     cfg: TransformerConfig,
     train_cfg: TrainConfig,
     run_dir: str | Path,
@@ -111,7 +119,7 @@ def train_m1(
 
 
 def export_m1(
-    run_dir: str | Path, corpus: Corpus, eval_bytes: int = 65536, seed: int = 0, train_bytes: int | None = None
+    run_dir: str | Path, corpus: Corpus | MappedCorpus, eval_bytes: int = 65536, seed: int = 0, train_bytes: int | None = None
 ) -> M1:
     """Turn a trained run into M1's exact engine (``run_dir/m1.safetensors``) with a manifest that
     records data, steps, and validation bits/byte of the float model and of the engine; calibration
@@ -131,7 +139,8 @@ def export_m1(
         "corpus": corpus.name,
         "corpus_bytes": corpus.n_bytes,
         "train_bytes": len(train),
-        "split": "validation = every 20th document, or the last 5% of each document (nct.data.corpus)",
+        "split": corpus.manifest["validation_rule"] if isinstance(corpus, MappedCorpus)
+        else "validation = every 20th document, or the last 5% of each document (nct.data.corpus)",
         "train": state["train"],
         "steps": log[-1]["step"] if log else 0,
         "train_seconds": log[-1]["seconds"] if log else 0,
