@@ -176,7 +176,7 @@ def test_bad_option_values(text_file, capsys):
     assert run("compress", text_file, "--method", "static-ac", "--block", 0, "-o", str(text_file) + ".x") == 1
     _one_line_error(capsys, "block size must be positive")
     assert run("compress", text_file, "--method", "gzip", "--block", 64) == 1
-    _one_line_error(capsys, "--block applies to ac and static-ac")
+    _one_line_error(capsys, "--block applies to cm, ac and static-ac")
 
 
 def test_warns_when_a_text_model_expands_binary_data(tmp_path, capsys):

@@ -17,7 +17,7 @@ def archive(tiny_m1):
 def test_round_trip_and_header(archive, tiny_m1):
     assert nct.decompress(archive, model=tiny_m1) == TEXT
     h = nct.inspect(archive)
-    assert h.method == "ac" and h.length == len(TEXT) and h.model == tiny_m1.fingerprint
+    assert h.method == "cm" and h.length == len(TEXT) and h.model == tiny_m1.fingerprint  # the default method
     assert h.params["block"] == 32 and archive.startswith(MAGIC)
 
 

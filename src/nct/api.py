@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from . import compressors  # noqa: F401  (registers every method)
-from .compressors.base import Compressor, get
+from .compressors.base import Compressor, get, needs_m1
 from .compressors.neural import NeuralCompressor
 from .container import ArchiveError, Header, checksum, pack, unpack, verify
 from .models.m1 import M1, ModelError
 
-DEFAULT_METHOD = "ac"
+DEFAULT_METHOD = "cm"
 
 
 def load_model(model: Any) -> Any:
@@ -22,8 +22,8 @@ def load_model(model: Any) -> Any:
 
 
 def compressor(method: str = DEFAULT_METHOD, model: Any = None, progress: bool = False, **params) -> Compressor:
-    """The compressor ``method`` with its parameters; AC loads the default M1 unless given one."""
-    if method == "ac":
+    """The compressor ``method`` with its parameters; AC and CM load the default M1 unless given one."""
+    if needs_m1(method):
         params["model"] = load_model(model)
     elif model is not None:
         params["model"] = model

@@ -80,11 +80,12 @@ def _output_name(args: argparse.Namespace, source: str, compressing: bool) -> st
 def cmd_compress(args: argparse.Namespace) -> None:
     """nct compress."""
     from . import api
+    from .compressors import needs_m1
 
     params = {"block": args.block} if args.block is not None else {}
-    if params and args.method not in ("ac", "static-ac"):
-        raise CliError(f"--block applies to ac and static-ac, not {args.method}")
-    model = api.load_model(args.model) if args.method == "ac" else None
+    if params and args.method not in ("ac", "cm", "static-ac"):
+        raise CliError(f"--block applies to cm, ac and static-ac, not {args.method}")
+    model = api.load_model(args.model) if needs_m1(args.method) else None
     for source in args.inputs:
         data = _read_input(source)
         out = _output_name(args, source, compressing=True)
@@ -132,6 +133,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
         args.data = [*(args.data or []), *(f"suite:{s}" for s in suites)]
     if args.methods is None:
         args.methods = SUITE_METHODS if suites else BENCH_METHODS
+        if args.chunk:  # LMIC's independent chunks: CM's models learn across blocks, so it has no chunked form
+            args.methods = ",".join(m for m in args.methods.split(",") if m != "cm")
     main_bench(args)
 
 
@@ -339,9 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compress", help="compress files into verified .nct archives")
     c.add_argument("inputs", nargs="+", help="files to compress ('-' for stdin)")
     c.add_argument("-o", "--output", help="output path ('-' for stdout); default INPUT.nct")
-    c.add_argument("--method", default="ac", choices=methods, help="compression method (default: ac = M1 + AC)")
+    c.add_argument("--method", default="cm", choices=methods, help="compression method (default: cm = M1 mixed with adaptive context and match models)")
     c.add_argument("--model", help="M1 model file (default: the shipped M1)")
-    c.add_argument("--block", type=int, help="bytes per independently coded block (default: 1024 for ac, 4096 for static-ac)")
+    c.add_argument("--block", type=int, help="bytes per block M1 codes from BOS (default: 1024 for cm and ac, 4096 for static-ac)")
     c.add_argument("--verify", action="store_true", help="decode the archive and compare before writing it")
     c.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
@@ -373,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--methods", default=None,
         help="comma-separated methods (png runs on image data only, flac on audio only; default: "
-        f"{BENCH_METHODS}, or with --suite {SUITE_METHODS})",
+        f"{BENCH_METHODS}, or with --suite {SUITE_METHODS}; cm is left out with --chunk)",
     )
     b.add_argument("--model", help="M1 model file (default: the shipped M1)")
     b.add_argument("--block", type=int, default=None, help="AC block size in bytes")

@@ -42,16 +42,25 @@ def fixed_cost(c: Compressor) -> int:
 
 
 _REGISTRY: dict[str, Callable[..., Compressor]] = {}
+_M1_METHODS: set[str] = set()
 
 
-def register(name: str) -> Callable[[Callable[..., Compressor]], Callable[..., Compressor]]:
-    """Class decorator: make a compressor available as ``get(name, **params)``."""
+def register(name: str, m1: bool = False) -> Callable[[Callable[..., Compressor]], Callable[..., Compressor]]:
+    """Class decorator: make a compressor available as ``get(name, **params)``; ``m1``: its
+    factory takes M1 as ``model`` (and archives record M1's fingerprint)."""
 
     def deco(factory: Callable[..., Compressor]) -> Callable[..., Compressor]:
         _REGISTRY[name] = factory
+        if m1:
+            _M1_METHODS.add(name)
         return factory
 
     return deco
+
+
+def needs_m1(name: str) -> bool:
+    """Whether the method ``name`` codes with M1."""
+    return name in _M1_METHODS
 
 
 def get(name: str, **params) -> Compressor:

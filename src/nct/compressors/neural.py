@@ -210,7 +210,7 @@ class BlockCoder:
         return [symbols[j, :k].tobytes() for j, k in enumerate(lengths)]
 
 
-@register("ac")
+@register("ac", m1=True)
 def arithmetic_coding(model: M1 | None = None, block: int = 1024, **kw) -> "NeuralCompressor":
     """AC: M1's probabilities + arithmetic coding, in independent blocks (default: the shipped M1)."""
     model = model if model is not None else M1.load("default")
@@ -240,10 +240,11 @@ def static_ac(model: Unigram | None = None, block: int = 4096, **kw) -> "NeuralC
 
 @dataclass
 class NeuralCompressor:
-    """A Compressor whose payload depends on a model: archives record the model's fingerprint."""
+    """A Compressor whose payload depends on a model: archives record the model's fingerprint.
+    ``coder``: a ``BlockCoder`` or ``nct.compressors.mixing.MixingCoder``."""
 
     name: str
-    coder: BlockCoder
+    coder: Any
 
     @property
     def model(self) -> ProbabilityModel:

@@ -30,8 +30,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ..compressors.base import Compressor, fixed_cost
-from ..compressors.neural import NeuralCompressor
+from ..compressors.base import Compressor, fixed_cost, needs_m1
+from ..compressors.neural import BlockCoder, NeuralCompressor
 from ..models.m1 import M1
 from ..plots import pyplot, save
 
@@ -218,13 +218,14 @@ def applies(c: Compressor, kind: str) -> bool:
 
 def _codes_blocks(c: Compressor) -> bool:
     """Whether ``c`` codes independent blocks (AC, StaticAC): in chunked mode its blocks are the
-    chunks, and the whole input is coded at once (in parallel batches) instead of chunk by chunk."""
-    return isinstance(c, NeuralCompressor)
+    chunks, and the whole input is coded at once (in parallel batches) instead of chunk by chunk.
+    (CM's blocks share adaptive models, so chunks are coded one by one.)"""
+    return isinstance(c, NeuralCompressor) and isinstance(c.coder, BlockCoder)
 
 
 def _uses_m1(c: Compressor) -> bool:
-    """Whether ``c`` is AC with M1 (whose model size the adjusted rate counts)."""
-    return _codes_blocks(c) and c.name == "ac"
+    """Whether ``c`` codes with M1 (AC, CM: the adjusted rate counts M1's size)."""
+    return isinstance(c, NeuralCompressor) and needs_m1(c.name)
 
 
 def model_bytes(m1: M1) -> int:
@@ -318,8 +319,8 @@ def _audio(path: str) -> dict[str, bytes]:
 LOADERS: dict[str, Callable[[str], dict[str, bytes]]] = {
     "text": _text, "image": _image, "audio": _audio, "random": _random, "suite": _suite,
 }
-BENCH_METHODS = "ac,static-ac,gzip,bz2,xz,zstd,brotli,png,flac"  # `nct bench`'s methods unless given
-SUITE_METHODS = "ac,gzip,bz2,xz,zstd,brotli,zpaq,ppmd"  # with --suite
+BENCH_METHODS = "cm,ac,static-ac,gzip,bz2,xz,zstd,brotli,png,flac"  # `nct bench`'s methods unless given
+SUITE_METHODS = "cm,ac,gzip,bz2,xz,zstd,brotli,zpaq,ppmd"  # with --suite
 
 
 def plot_totals(rows: list[BenchRow], directory: Path) -> list[Path]:
@@ -370,12 +371,12 @@ def main_bench(args) -> dict:
         raise ValueError("--chunk must be at least 1 byte")
     if chunk and args.block and args.block != chunk:
         raise ValueError("with --chunk, AC's blocks are the chunks: leave out --block")
-    m1 = load_model(args.model) if "ac" in methods else None
-    # AC's blocks are --block, or the chunks; StaticAC's are the chunks in chunked mode
-    blocks = {"ac": chunk or args.block, "static-ac": chunk}
+    m1 = load_model(args.model) if any(needs_m1(m) for m in methods) else None
+    # AC's blocks are --block, or the chunks; StaticAC's are the chunks in chunked mode; CM's --block
+    blocks = {"ac": chunk or args.block, "static-ac": chunk, "cm": args.block}
     comps = {
         m: get("hf", path=hf) if m == "hf"
-        else compressor(m, m1 if m == "ac" else None, **({"block": blocks[m]} if blocks.get(m) else {}))
+        else compressor(m, m1 if needs_m1(m) else None, **({"block": blocks[m]} if blocks.get(m) else {}))
         for m in methods
     }
     runs = run_bench(datasets, comps, chunk)
@@ -388,20 +389,18 @@ def main_bench(args) -> dict:
         result["hf"] = {"path": hf, "fingerprint": comps["hf"].fingerprint}
     text = f"Total bits/byte per data kind (adjusted rate in brackets):\n\n{summary_markdown(sums)}\n{markdown(rows)}"
     if m1 is not None:
-        block = comps["ac"].params()["block"]
+        coders = [m for m in methods if needs_m1(m)]
+        block = comps[coders[0]].params()["block"]
         score = scoring_kbps(m1, b"".join(d.data for d in datasets.values())[:SCORING_SAMPLE], block)
-        ac = total([r for r in runs if r.method == "ac"], "all")
-        result["m1"] = {
-            "fingerprint": m1.fingerprint,
-            "manifest": m1.meta,
-            "scoring_kbps": score,
-            "compress_to_scoring": ac.compress_kbps / score,
-            "decompress_to_scoring": ac.decompress_kbps / score,
-        }
-        text += (
-            f"\nM1 {m1.fingerprint[:12]}: teacher-forced scoring {score:,.1f} KB/s; AC compress runs at "
-            f"{ac.compress_kbps / score:.2f}x and decompress at {ac.decompress_kbps / score:.2f}x of it.\n"
-        )
+        result["m1"] = {"fingerprint": m1.fingerprint, "manifest": m1.meta, "scoring_kbps": score}
+        text += f"\nM1 {m1.fingerprint[:12]}: teacher-forced scoring {score:,.1f} KB/s."
+        for m in coders:
+            t = total([r for r in runs if r.method == m], "all")
+            key = "" if m == "ac" else f"{m}_"
+            result["m1"][f"{key}compress_to_scoring"] = t.compress_kbps / score
+            result["m1"][f"{key}decompress_to_scoring"] = t.decompress_kbps / score
+            text += f" {m.upper()} compress runs at {t.compress_kbps / score:.2f}x and decompress at {t.decompress_kbps / score:.2f}x of it."
+        text += "\n"
     bad = [r for r in rows if not r.verified]
     if bad:
         text += f"\n**{len(bad)} round trips did NOT verify**: " + ", ".join(f"{r.data}/{r.method}" for r in bad) + "\n"

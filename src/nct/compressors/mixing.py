@@ -1,0 +1,200 @@
+"""CM: M1 mixed with adaptive context and match models (``nct.models.context_mixing``), binary AC.
+
+The input is cut into segments, and each segment into blocks (lanes) that are coded together in
+lockstep: M1 sees each block alone from BOS, as in ``ac``, while the adaptive models share what
+every block of the segment has shown so far. Segments are independent, so they are spread over the
+worker processes; their size depends only on the input's length, never on the number of workers.
+
+Never worse than stored: a block whose stream would not be shorter than the block is stored as is
+(its bytes still train the shared models, on both sides). Payload: varint(length) varint(block)
+varint(segment), then per block varint(0) and its raw bytes, or varint(stream bytes + 1) and the
+stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..coding.binary import BinaryDecoderBatch, BinaryEncoderBatch
+from ..coding.varint import read_varint, write_varint
+from ..models.context_mixing import ContextMixer, MixConfig, m1_bit_probabilities
+from ..models.m1 import DEFAULT_FREQ_BITS, M1
+from ..parallel import available_workers, parallel_map
+from .base import CorruptPayload, register
+from .neural import NeuralCompressor
+
+MAX_SEGMENT_LANES = 1024  # blocks coded in lockstep in one segment
+
+
+def segment_size(length: int, block: int) -> int:
+    """Bytes per segment for an input of ``length`` bytes: at least two segments from 128 KiB on
+    (both cores of a small machine), at most ``MAX_SEGMENT_LANES`` blocks each."""
+    lanes = max(1, -(-length // block))
+    parts = max(-(-lanes // MAX_SEGMENT_LANES), 2 if length > 128 * 1024 else 1)
+    return -(-lanes // parts) * block
+
+
+@dataclass
+class MixingCoder:
+    """Context-mixing coder of an input under M1 and ``cfg``."""
+
+    model: M1
+    block: int = 1024
+    cfg: MixConfig = field(default_factory=MixConfig)
+    positions: int = 4096  # positions scored per teacher-forced forward
+    workers: int | None = None
+    progress: bool = False
+    freq_bits: int = DEFAULT_FREQ_BITS
+
+    def __post_init__(self) -> None:
+        if not 16 <= self.block <= 1 << 16:
+            raise ValueError("block size must be 16 .. 65536 bytes")
+
+    def params(self) -> dict:
+        """Parameters stored in archives."""
+        return {"block": self.block, "mix": self.cfg.to_dict()}
+
+    def _workers(self) -> int:
+        return min(self.workers or available_workers(), available_workers())
+
+    # ----- compress ---------------------------------------------------------------------------
+    def compress(self, data: bytes) -> bytes:
+        """Payload of ``data``."""
+        seg = segment_size(len(data), self.block)
+        out = bytearray(write_varint(len(data)) + write_varint(self.block) + write_varint(seg))
+        segments = [data[i : i + seg] for i in range(0, len(data), seg)]
+        bar = tqdm(total=len(data), unit="B", unit_scale=True, desc="compress", disable=not self.progress)
+        for part, coded in zip(segments, parallel_map(self._encode_segment, segments, self._workers())):
+            out += coded
+            bar.update(len(part))
+        bar.close()
+        return bytes(out)
+
+    def _lanes(self, data: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """Blocks as rows [lanes, block] (zero-padded) and their lengths."""
+        lanes = -(-len(data) // self.block)
+        rows = np.zeros((lanes, self.block), np.int64)
+        flat = np.frombuffer(data, np.uint8)
+        rows.reshape(-1)[: len(flat)] = flat
+        lengths = np.minimum(self.block, len(data) - np.arange(lanes) * self.block)
+        return rows, lengths
+
+    def _m1_probabilities(self, rows: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """M1's 12-bit bit probabilities [lanes, block, 8] along every byte's path (teacher forcing)."""
+        lanes, block = rows.shape
+        out = np.zeros((lanes, block, 8), np.int64)
+        per = max(1, self.positions // block)
+        for a in range(0, lanes, per):
+            y = torch.from_numpy(rows[a : a + per])
+            x = torch.cat([torch.full((len(y), 1), self.model.bos), y[:, :-1]], dim=1)
+            cdf = self.model.cdfs(x, self.freq_bits).numpy()
+            ys = rows[a : a + per]
+            for j in range(8):
+                c0 = (ys + 256) >> (8 - j)
+                out[a : a + per, :, j] = m1_bit_probabilities(cdf, c0, j)
+        return out
+
+    def _encode_segment(self, data: bytes) -> bytes:
+        """The coded blocks of one segment."""
+        rows, lengths = self._lanes(data)
+        p_m1 = self._m1_probabilities(rows, lengths)
+        lanes = len(rows)
+        mixer = ContextMixer(lanes, self.block, self.cfg)
+        enc = BinaryEncoderBatch(lanes, self.block)
+        for t in range(int(lengths.max())):
+            active = t < lengths
+            mixer.begin_byte(t, active)
+            for j in range(8):
+                bits = (rows[:, t] >> (7 - j)) & 1
+                enc.encode(bits, mixer.predict(p_m1[:, t, j]), active)
+                mixer.update(bits)
+            mixer.end_byte(t, rows[:, t])
+        out = bytearray()
+        for i, stream in enumerate(enc.finish()):
+            n = int(lengths[i])
+            if len(stream) >= n:  # stored
+                out += write_varint(0) + rows[i, :n].astype(np.uint8).tobytes()
+            else:
+                out += write_varint(len(stream) + 1) + stream
+        return bytes(out)
+
+    # ----- decompress -------------------------------------------------------------------------
+    def decompress(self, payload: bytes) -> bytes:
+        """Inverse of ``compress``."""
+        try:
+            n, pos = read_varint(payload, 0)
+            block, pos = read_varint(payload, pos)
+            seg, pos = read_varint(payload, pos)
+        except (IndexError, ValueError):
+            raise CorruptPayload("payload is truncated") from None
+        if block != self.block:
+            raise CorruptPayload(f"payload block size {block} differs from the coder's {self.block}")
+        if seg != segment_size(n, block):
+            raise CorruptPayload("payload's segment size does not match its length")
+        segments = []
+        for start in range(0, n, seg):
+            size = min(seg, n - start)
+            lanes = []
+            for lane_start in range(0, size, block):
+                m = min(block, size - lane_start)
+                try:
+                    v, pos = read_varint(payload, pos)
+                except (IndexError, ValueError):
+                    raise CorruptPayload("payload is truncated") from None
+                k = m if v == 0 else v - 1
+                if k > m or pos + k > len(payload):
+                    raise CorruptPayload("payload is truncated or a block's length is wrong")
+                lanes.append((v == 0, payload[pos : pos + k], m))
+                pos += k
+            segments.append(lanes)
+        if pos != len(payload):
+            raise CorruptPayload("payload has trailing bytes")
+        bar = tqdm(total=n, unit="B", unit_scale=True, desc="decompress", disable=not self.progress)
+        parts = []
+        for lanes, part in zip(segments, parallel_map(self._decode_segment, segments, self._workers())):
+            parts.append(part)
+            bar.update(sum(m for _, _, m in lanes))
+        bar.close()
+        return b"".join(parts)
+
+    def _decode_segment(self, lanes: list[tuple[bool, bytes, int]]) -> bytes:
+        """One segment's bytes from its blocks (stored or coded), decoded in lockstep."""
+        n_lanes = len(lanes)
+        lengths = np.array([m for _, _, m in lanes])
+        stored = np.array([s for s, _, _ in lanes])
+        raw = np.zeros((n_lanes, self.block), np.int64)
+        for i, (s, b, m) in enumerate(lanes):
+            if s:
+                raw[i, :m] = np.frombuffer(b, np.uint8)
+        dec = BinaryDecoderBatch([b"" if s else b for s, b, _ in lanes])
+        mixer = ContextMixer(n_lanes, self.block, self.cfg)
+        state = self.model.start(n_lanes)
+        tokens = torch.full((n_lanes,), self.model.bos, dtype=torch.long)
+        out = np.zeros((n_lanes, self.block), np.int64)
+        for t in range(int(lengths.max())):
+            active = t < lengths
+            cdf = self.model.step(state, tokens, self.freq_bits).numpy()
+            mixer.begin_byte(t, active)
+            c0 = np.ones(n_lanes, np.int64)
+            for j in range(8):
+                p = mixer.predict(m1_bit_probabilities(cdf, c0, j))
+                bits = np.where(stored, (raw[:, t] >> (7 - j)) & 1, dec.decode(p, active & ~stored))
+                bits = np.where(active, bits, 0)
+                mixer.update(bits)
+                c0 = c0 * 2 + bits
+            out[:, t] = c0 - 256
+            mixer.end_byte(t, out[:, t])
+            tokens = torch.from_numpy(out[:, t].copy())
+        return b"".join(out[i, :m].astype(np.uint8).tobytes() for i, m in enumerate(lengths.tolist()))
+
+
+@register("cm", m1=True)
+def context_mixing(model: M1 | None = None, block: int = 1024, mix: dict | None = None, **kw) -> NeuralCompressor:
+    """CM: M1 mixed with adaptive order-n and match models of the input, binary arithmetic coding."""
+    model = model if model is not None else M1.load("default")
+    cfg = MixConfig.from_dict(mix) if mix is not None else MixConfig()
+    return NeuralCompressor("cm", MixingCoder(model, block, cfg, **kw))

@@ -1,0 +1,65 @@
+"""CM: round trips on any bytes, stored fallback, lockstep sharing, damaged payloads."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nct.compressors import get
+from nct.compressors.base import CorruptPayload
+from nct.compressors.mixing import segment_size
+
+SMALL = {"table_bits": 14, "match_bits": 12}
+
+
+def _cm(tiny_m1, block=64, **kw):
+    return get("cm", model=tiny_m1, block=block, mix=SMALL, workers=1, **kw)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.binary(max_size=400))
+def test_any_bytes_round_trip(tiny_m1, data):
+    c = _cm(tiny_m1, block=48)
+    assert c.decompress(c.compress(data)) == data
+
+
+def test_text_round_trip_and_repetition_pays(tiny_m1):
+    text = b"".join(b"line %d: status ok, value=%d\n" % (i % 7, i % 3) for i in range(120))
+    c = _cm(tiny_m1)
+    payload = c.compress(text)
+    assert c.decompress(payload) == text
+    ac = get("ac", model=tiny_m1, block=64)
+    assert len(payload) < 0.5 * len(ac.compress(text))
+
+
+def test_random_bytes_are_stored_and_cost_at_most_8_05_bits(tiny_m1):
+    data = np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes()
+    c = _cm(tiny_m1, block=256)
+    payload = c.compress(data)
+    assert 8 * len(payload) / len(data) <= 8.05
+    assert c.decompress(payload) == data
+
+
+def test_workers_do_not_change_the_payload(tiny_m1):
+    data = b"abcabcabd" * 20000  # over 128 KiB: two segments
+    assert segment_size(len(data), 1024) < len(data)
+    one = get("cm", model=tiny_m1, block=1024, mix=SMALL, workers=1).compress(data)
+    two = get("cm", model=tiny_m1, block=1024, mix=SMALL, workers=2).compress(data)
+    assert one == two
+    assert get("cm", model=tiny_m1, block=1024, mix=SMALL, workers=2).decompress(one) == data
+
+
+def test_segments_depend_on_length_only():
+    assert segment_size(1000, 1024) == 1024
+    assert segment_size(200 * 1024, 1024) == 100 * 1024
+    assert segment_size(4 << 20, 1024) == 1 << 20
+
+
+@pytest.mark.parametrize("cut", [1, 3, 10])
+def test_truncated_or_padded_payload_is_corrupt(tiny_m1, cut):
+    c = _cm(tiny_m1)
+    payload = c.compress(b"hello world, hello world " * 10)
+    with pytest.raises(CorruptPayload):
+        c.decompress(payload[:-cut])
+    with pytest.raises(CorruptPayload):
+        c.decompress(payload + b"\x00" * cut)
