@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -360,6 +361,9 @@ def _deb_license(root: Path, name: str) -> str:
             if key.lower() in text.lower():
                 return f"{key} (per copyright file)"
         return "see copyright file"
+    link = root / "usr/share/doc" / name
+    if link.is_symlink():  # the doc dir (and its copyright) belongs to another binary package
+        return f"see the copyright of Debian package {Path(os.readlink(link)).name} (same source package)"
     return "unknown"
 
 
@@ -393,7 +397,10 @@ def fetch_from_registries(spec: SourceSpec, scratch: Path) -> FetchedPackage:
     done = dest / ".nct-fetched.json"
     if done.exists():
         meta = json.loads(done.read_text())
-        return FetchedPackage(spec, dest / "root", meta["version"], meta["license"])
+        lic = meta["license"]
+        if spec.kind == "deb" and lic == "unknown":  # written by an older builder: look again
+            lic = _deb_license(dest / "root", spec.name)
+        return FetchedPackage(spec, dest / "root", meta["version"], lic)
     shutil.rmtree(dest, ignore_errors=True)
     dl = scratch / "dl" / f"{spec.kind}-{spec.name}"
     shutil.rmtree(dl, ignore_errors=True)
