@@ -59,11 +59,19 @@ def decompress(archive: bytes, model: Any = None, progress: bool = False) -> byt
     if header.model is not None:
         have = c.model.fingerprint
         if have != header.model:
-            raise ArchiveError(
-                f"archive was made with model {header.model[:12]}, but the model given is {have[:12]}; "
-                "pass the same model with --model"
-            )
+            raise ArchiveError(wrong_model_message(header.model, have))
     return verify(header, c.decompress(payload))
+
+
+def wrong_model_message(needed: str, given: str) -> str:
+    """One line naming the model an archive needs (by its shipped name where it has one)."""
+    from .models.shipped import name_of
+
+    need, have = name_of(needed), name_of(given)
+    need_s = f"{need} ({needed[:12]})" if need else needed[:12]
+    have_s = f"{have} ({given[:12]})" if have else given[:12]
+    hint = f"--model {need}" if need else "the same model with --model"
+    return f"archive was made with model {need_s}, but the model given is {have_s}; pass {hint}"
 
 
 def inspect(archive: bytes) -> Header:

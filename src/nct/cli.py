@@ -124,6 +124,13 @@ def cmd_info(args: argparse.Namespace) -> None:
         print(json.dumps({"file": source, **inspect(_read_input(source)).__dict__}, indent=2))
 
 
+def cmd_models(args: argparse.Namespace) -> None:
+    """nct models: the shipped M1 models, what they are and what they measured."""
+    from .models.shipped import models_table
+
+    print(models_table())
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     """nct bench: every compressor on the embedded validation text (or --data files, --suite suites)."""
     from .eval.bench import BENCH_METHODS, SUITE_METHODS, main_bench
@@ -362,6 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("inputs", nargs="+")
     i.set_defaults(func=cmd_info)
 
+    mo = sub.add_parser("models", help="the shipped M1 models: name, parameters, fingerprint, measured bits/byte and speed")
+    mo.set_defaults(func=cmd_models)
+
     b = sub.add_parser("bench", help="neural vs classical compressors, every round trip verified")
     b.add_argument(
         "--data", action="append",
@@ -537,6 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--corpus", default="default", help="default | FILE | DIR of .txt | FILE.jsonl | FILE.parquet:COLUMN | DIR from `nct corpus build`")
     t.add_argument("--size", default="600k", help="model preset (200k, 600k, 800k, 3m)")
     t.add_argument("--out", default="runs/m1", help="run directory (resumes if it holds a checkpoint)")
+    t.add_argument("--init", help="go on training from this M1 (a shipped name such as tiny, or a model file); its shape replaces --size")
     add_training_args(t, steps=5000, batch_size=32)
     t.set_defaults(func=cmd_train_m1)
     return p

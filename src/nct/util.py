@@ -1,4 +1,4 @@
-"""Small shared helpers: atomic file output."""
+"""Small shared helpers: atomic file output, markdown tables."""
 
 from __future__ import annotations
 
@@ -32,3 +32,10 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def markdown_table(head: list[str], rows: list[list[str]]) -> str:
+    """A markdown table: a header row, a rule, then the rows (cells as given)."""
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"

@@ -86,6 +86,19 @@ def test_train_and_export_m1(tmp_path):
     assert m1.meta["val_bpb_float"] == pytest.approx(float_bits_per_byte(model.eval(), sample), rel=1e-5)
 
 
+def test_training_goes_on_from_an_exported_engine(tmp_path):
+    cfg = TrainConfig(steps=30, warmup=3, eval_every=15, checkpoint_every=15, batch_size=8, lr=3e-3, dtype="fp32")
+    train_m1(CORPUS, CFG, cfg, tmp_path / "first", eval_bytes=512)
+    first = export_m1(tmp_path / "first", CORPUS, eval_bytes=512)
+    more = TrainConfig(steps=2, warmup=1, eval_every=1, checkpoint_every=1, batch_size=8, lr=1e-5, dtype="fp32")
+    _, log = train_m1(CORPUS, CFG, more, tmp_path / "second", eval_bytes=512, init=first)
+    assert log[0]["val_bpb"] == pytest.approx(first.meta["val_bpb_float"], abs=0.1)  # starts where the first ended
+    second = export_m1(tmp_path / "second", CORPUS, eval_bytes=512, init={"fingerprint": first.fingerprint})
+    assert second.meta["init"]["fingerprint"] == first.fingerprint
+    with pytest.raises(ValueError, match="shape"):
+        train_m1(CORPUS, TransformerConfig(d_model=64, n_layers=1, n_heads=2, n_kv_heads=1, d_mlp=64, context=32), more, tmp_path / "x", init=first)
+
+
 def test_padding_is_ignored():
     logits = torch.randn(1, 4, 256)
     full, _ = lm_loss(logits[:, :2], torch.tensor([[3, 7]]), z_loss=1e-4)

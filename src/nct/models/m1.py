@@ -47,7 +47,6 @@ OUT_LUT_STEPS = 256
 DEFAULT_FREQ_BITS = 24
 FORMAT = "nct-m1-engine/1"
 ENGINE_VERSION = 2  # the engine's arithmetic; part of the fingerprint, so archives name the engine too
-DEFAULT_PATH = Path(__file__).parent / "default" / "m1.safetensors"
 
 
 def exp_table(scale: int, steps_per_nat: int) -> torch.Tensor:
@@ -172,13 +171,40 @@ class M1:
             t[f"{i}.v_s"] = (vmax * 1.25).clamp_min(1e-6) * (1.0 / QMAX)
         return cls(cfg, t, meta)
 
+    def to_float(self) -> Transformer:
+        """A float Transformer with this engine's (dequantized) weights, norm gains folded in as
+        the engine holds them: the starting point for training a model further."""
+        cfg = self.cfg
+        model = Transformer(cfg)
+        t = self.t
+
+        def weight(name: str) -> torch.Tensor:
+            return (t[name] * t[name + "_s"]).t().contiguous()  # [out, in]
+
+        sd = {k: v.clone() for k, v in model.state_dict().items()}
+        sd["embed.weight"] = t["embed"].clone()
+        sd["rel_bias.weight"] = t["rel_bias"].t().contiguous()
+        sd["head.weight"] = weight("head")
+        d, kv = cfg.d_model, cfg.n_kv_heads * cfg.head_dim
+        for i in range(cfg.n_layers):
+            p = f"blocks.{i}."
+            qkv = weight(f"{i}.qkv")
+            sd[p + "wq.weight"], sd[p + "wk.weight"], sd[p + "wv.weight"] = qkv[:d], qkv[d : d + kv], qkv[d + kv :]
+            sd[p + "wo.weight"], sd[p + "w1.weight"], sd[p + "w2.weight"] = weight(f"{i}.o"), weight(f"{i}.w1"), weight(f"{i}.w2")
+        for k in sd:
+            if k.endswith("norm.weight"):
+                sd[k] = torch.ones_like(sd[k])
+        model.load_state_dict(sd)
+        return model
+
     @classmethod
     def load(cls, path: str | Path = "default") -> "M1":
-        """Load a model saved with ``save``; ``"default"`` is the M1 shipped with nct."""
+        """Load a model saved with ``save``, or a shipped one by name (``"default"``, ``"tiny"``)."""
         from safetensors import safe_open
 
-        if str(path) == "default":
-            path = DEFAULT_PATH
+        from .shipped import shipped_path
+
+        path = shipped_path(str(path)) or path
         if not Path(path).is_file():
             raise ModelError(f"{path}: model file not found")
         try:

@@ -100,11 +100,15 @@ def train_m1(
     run_dir: str | Path,
     eval_bytes: int = 65536,
     train_bytes: int | None = None,
+    init: M1 | None = None,
 ) -> tuple[Transformer, list[dict]]:
     """Train M1 on the corpus's training split (its ``head`` of ``train_bytes`` if given);
-    validation bits/byte on a fixed sample of its validation split."""
+    validation bits/byte on a fixed sample of its validation split. With ``init``, training goes on
+    from that engine's weights (``M1.to_float``), and ``cfg`` must be its shape."""
     torch.manual_seed(train_cfg.seed)
-    model = Transformer(cfg)
+    if init is not None and init.cfg != cfg:
+        raise ValueError("the starting model's shape differs from the size asked for")
+    model = init.to_float() if init is not None else Transformer(cfg)
     batches = byte_batches(training_array(corpus, train_bytes), cfg, train_cfg.batch_size, train_cfg.seed)
     sample = evaluation_sample(corpus.split("validation"), eval_bytes)
 
@@ -119,7 +123,12 @@ def train_m1(
 
 
 def export_m1(
-    run_dir: str | Path, corpus: Corpus | MappedCorpus, eval_bytes: int = 65536, seed: int = 0, train_bytes: int | None = None
+    run_dir: str | Path,
+    corpus: Corpus | MappedCorpus,
+    eval_bytes: int = 65536,
+    seed: int = 0,
+    train_bytes: int | None = None,
+    init: dict | None = None,
 ) -> M1:
     """Turn a trained run into M1's exact engine (``run_dir/m1.safetensors``) with a manifest that
     records data, steps, and validation bits/byte of the float model and of the engine; calibration
@@ -148,6 +157,7 @@ def export_m1(
         "non_embedding_params": model.non_embedding_params(),
         "val_bpb_float": float_bits_per_byte(model, sample),
         "val_sample_bytes": len(sample),
+        **({"init": init} if init else {}),  # the model training started from
     }
     m1 = M1.from_float(model, calibration, manifest)
     m1.meta["val_bpb_engine"] = engine_bits_per_byte(m1, sample, cfg.context)
@@ -172,10 +182,13 @@ def engine_bits_per_byte(m1: M1, data: bytes, block: int) -> float:
 def main_train_m1(args) -> None:
     """``nct train-m1``: train (resuming if possible), then export the engine and print its figures."""
     corpus = load_corpus(args.corpus)
-    train_m1(corpus, m1_config(args.size), TrainConfig.from_args(args), args.out)
+    init = M1.load(args.init) if args.init else None
+    cfg = init.cfg if init is not None else m1_config(args.size)
+    train_m1(corpus, cfg, TrainConfig.from_args(args), args.out, init=init)
     if not is_main():  # torchrun: process 0 exports
         return
-    m1 = export_m1(args.out, corpus, seed=args.seed)
+    started = {"fingerprint": init.fingerprint, "manifest": init.meta} if init is not None else None
+    m1 = export_m1(args.out, corpus, seed=args.seed, init=started)
     print(
         f"M1 {args.size}: validation {m1.meta['val_bpb_float']:.3f} bits/byte (float), "
         f"{m1.meta['val_bpb_engine']:.3f} (exact engine) -> {Path(args.out) / 'm1.safetensors'}"
