@@ -41,18 +41,19 @@ def test_random_bytes_are_stored_and_cost_at_most_8_05_bits(tiny_m1):
 
 
 def test_workers_do_not_change_the_payload(tiny_m1):
-    data = b"abcabcabd" * 20000  # over 128 KiB: two segments
-    assert segment_size(len(data), 1024) < len(data)
-    one = get("cm", model=tiny_m1, block=1024, mix=SMALL, workers=1).compress(data)
-    two = get("cm", model=tiny_m1, block=1024, mix=SMALL, workers=2).compress(data)
+    data = b"abcabcabd" * 2000  # 18 KB in blocks of 16: two segments of at most 1024 blocks
+    assert segment_size(len(data), 16) < len(data)
+    one = get("cm", model=tiny_m1, block=16, mix=SMALL, workers=1).compress(data)
+    two = get("cm", model=tiny_m1, block=16, mix=SMALL, workers=2).compress(data)
     assert one == two
-    assert get("cm", model=tiny_m1, block=1024, mix=SMALL, workers=2).decompress(one) == data
+    assert get("cm", model=tiny_m1, block=16, mix=SMALL, workers=2).decompress(one) == data
 
 
 def test_segments_depend_on_length_only():
     assert segment_size(1000, 1024) == 1024
-    assert segment_size(200 * 1024, 1024) == 100 * 1024
-    assert segment_size(4 << 20, 1024) == 1 << 20
+    assert segment_size(200 * 1024, 1024) == 200 * 1024  # one segment up to 1024 blocks
+    assert segment_size(3 << 20, 1024) == 1 << 20
+    assert segment_size((1 << 20) + 1, 1024) == 513 * 1024
 
 
 @pytest.mark.parametrize("cut", [1, 3, 10])

@@ -53,23 +53,25 @@ def _stretch_table() -> np.ndarray:
 STRETCH = _stretch_table()
 
 _HASH_MULT = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
-                       0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x94D049BB133111EB, 0xBF58476D1CE4E5B9],
-                      dtype=np.uint64)
+                       0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x94D049BB133111EB, 0xBF58476D1CE4E5B9,
+                       0xDB9C559891948D23, 0x78BC927DED35455D, 0xAAD71E75CDE2B88F, 0x6280938AD5A104F3,
+                       0xCAA69C1E0798FF49, 0xB9F5A07176645A03, 0xF3F8751C656739AF, 0xCDF6C4E563D8E22D],
+                      dtype=np.uint64)  # odd 64-bit constants (the last 8 from splitmix64, seed 2026)
 _BIT_MULT = np.uint64(0x2545F4914F6CDD1D)
-_HISTORY_PAD = 8  # positions before a lane's start read as 256 (no byte)
+_HISTORY_PAD = 16  # positions before a lane's start read as 256 (no byte)
 
 
 @dataclass(frozen=True)
 class MixConfig:
     """The mixing model's parameters (stored in archives: both sides must use the same)."""
 
-    orders: tuple[int, ...] = (1, 2, 3, 4, 6)
+    orders: tuple[int, ...] = (1, 2, 3, 4, 6, 8, 12)
     table_bits: int = 22  # entries per context table: 2^table_bits
     match_min: int = 6  # bytes of context a match must share
     match_bits: int = 20  # entries of the match model's hash table
     rate_limit: int = 255  # context counters adapt at 1/(n + 1.5), n capped here
     lr: int = 3  # mixer learning rate
-    version: int = 1
+    version: int = 2  # 1: no APM stage
 
     def __post_init__(self) -> None:
         if not self.orders or any(not 1 <= k <= _HISTORY_PAD for k in self.orders) or list(self.orders) != sorted(set(self.orders)):
@@ -80,7 +82,7 @@ class MixConfig:
             raise ValueError(f"match_min must be in 2..{_HISTORY_PAD}")
         if not 1 <= self.rate_limit <= 255 or not 1 <= self.lr <= 64:
             raise ValueError("rate_limit must be in 1..255 and lr in 1..64")
-        if self.version != 1:
+        if self.version not in (1, 2):
             raise ValueError(f"unknown mixing model version {self.version}")
 
     def to_dict(self) -> dict:
@@ -139,13 +141,19 @@ class ContextMixer:
         w = np.zeros((16 * 8 * 3, self.n_inputs), np.int64)
         w[:, 0] = 1 << 16  # start by trusting M1 alone
         self.weights = w
+        # APM (secondary estimation, lpaq): the mixer's output refined by the previous byte and the
+        # bits of this one, interpolating 33 points of stretch(p) per context
+        points = SQUASH[np.clip((np.arange(33) - 16) * 128, -2047, 2047) + 2047] * 16
+        self.apm = np.tile(points, 257 * 256).astype(np.int32)
+        self._apm_sum = np.zeros_like(self.apm)
+        self._apm_hits = np.zeros_like(self.apm)
         self._rows = np.arange(lanes)
 
     # ----- per byte ---------------------------------------------------------------------------
     def begin_byte(self, t: int, active: np.ndarray) -> None:
         """Before coding byte ``t`` of every lane (its bytes before t are in ``history``)."""
         cfg = self.cfg
-        h = self.history[:, t : t + _HISTORY_PAD].astype(np.uint64) + np.uint64(1)  # last 8 bytes, oldest first
+        h = self.history[:, t : t + _HISTORY_PAD].astype(np.uint64) + np.uint64(1)  # last 16 bytes, oldest first
         mixed = h[:, ::-1] * _HASH_MULT[None, :]  # newest first
         acc = np.cumsum(mixed, axis=1, dtype=np.uint64)  # acc[:, k-1]: hash of the last k bytes
         ks = np.array(cfg.orders) - 1
@@ -155,6 +163,7 @@ class ContextMixer:
         self._match(t, acc[:, cfg.match_min - 1], active)
         self._c0 = np.ones(self.lanes, np.int64)
         self._bit = 0
+        self._apm_ctx = self.history[:, t + _HISTORY_PAD - 1] * 256 * 33
 
     def _match(self, t: int, key: np.ndarray, active: np.ndarray) -> None:
         """Follow or find each lane's match; insert the lane's context ending before ``t``."""
@@ -210,7 +219,13 @@ class ContextMixer:
         dot = (st * self.weights[wset]).sum(axis=1) >> 16
         p = SQUASH[np.clip(dot, -2047, 2047) + 2047]
         self._p = np.clip(p, 1, 4095)
-        return self._p
+        s = STRETCH[self._p] + 2048
+        lo, w = s >> 7, s & 127
+        base = self._apm_ctx + c0 * 33 + lo
+        refined = (self.apm[base] * (128 - w) + self.apm[base + 1] * w) >> 11
+        self._apm_idx = base + (w >> 6)
+        self._final = np.clip((self._p + 3 * refined) >> 2, 1, 4095) if self.cfg.version >= 2 else self._p
+        return self._final
 
     def update(self, bits: np.ndarray) -> None:
         """Learn from the coded bit of every active lane, then move to the next bit."""
@@ -231,7 +246,10 @@ class ContextMixer:
         cnt = self.count[idx].astype(np.int64)
         target = np.repeat(y << 16, self.n_models)
         delta = (target - p) * 2 // (2 * cnt + 3)
-        self._mean_update(self.prob, idx, delta, 32, 65535 - 32)
+        _mean_update(self.prob, idx, delta, 32, 65535 - 32, self._sum, self._hits)
+        if self.cfg.version >= 2:
+            a = self._apm_idx[rows]
+            _mean_update(self.apm, a, ((y << 16) - self.apm[a]) >> 6, 16, 65535 - 16, self._apm_sum, self._apm_hits)
         self.count[idx] = np.minimum(cnt + 1, self.cfg.rate_limit)
         # match model: was the predicted bit right?
         on = self._mon[rows]
@@ -247,17 +265,19 @@ class ContextMixer:
         self._c0 = self._c0 * 2 + bits
         self._bit += 1
 
-    def _mean_update(self, table: np.ndarray, idx: np.ndarray, delta: np.ndarray, lo: int, hi: int) -> None:
-        """table[i] += mean of the deltas aimed at i (entries hit by several lanes move once)."""
-        self._sum[idx] = 0
-        self._hits[idx] = 0
-        np.add.at(self._sum, idx, delta)
-        np.add.at(self._hits, idx, 1)
-        table[idx] = np.clip(table[idx] + self._sum[idx] // self._hits[idx], lo, hi)
-
     def end_byte(self, t: int, values: np.ndarray) -> None:
         """Record byte ``t`` of every lane (``values``; only active lanes' matter)."""
         self.history[:, t + _HISTORY_PAD] = np.where(self._active, values, 256)
+
+
+def _mean_update(table: np.ndarray, idx: np.ndarray, delta: np.ndarray, lo: int, hi: int, total: np.ndarray, hits: np.ndarray) -> None:
+    """table[i] += mean of the deltas aimed at i, clipped to [lo, hi]: an entry hit by several lanes
+    moves once, whatever their order (``total`` and ``hits``: scratch arrays as large as ``table``)."""
+    total[idx] = 0
+    hits[idx] = 0
+    np.add.at(total, idx, delta)
+    np.add.at(hits, idx, 1)
+    table[idx] = np.clip(table[idx] + total[idx] // hits[idx], lo, hi)
 
 
 def m1_bit_probabilities(cdf: np.ndarray, c0: np.ndarray, bit: int) -> np.ndarray:
