@@ -126,8 +126,6 @@ class ContextMixer:
         self._offsets = (np.arange(self.n_models, dtype=np.int64) * size)[None, :]
         self.prob = np.full(self.n_models * size, 1 << 15, np.int32)  # 16-bit P(bit = 1)
         self.count = np.zeros(self.n_models * size, np.uint8)
-        self._sum = np.zeros(self.n_models * size, np.int32)  # scratch for mean updates
-        self._hits = np.zeros(self.n_models * size, np.int32)
         self.history = np.full((lanes, self.length + _HISTORY_PAD), 256, np.int64)
         # match model
         self._match_table = np.zeros(1 << cfg.match_bits, np.int64)  # t * lanes + lane + 1; 0 = empty
@@ -145,8 +143,6 @@ class ContextMixer:
         # bits of this one, interpolating 33 points of stretch(p) per context
         points = SQUASH[np.clip((np.arange(33) - 16) * 128, -2047, 2047) + 2047] * 16
         self.apm = np.tile(points, 257 * 256).astype(np.int32)
-        self._apm_sum = np.zeros_like(self.apm)
-        self._apm_hits = np.zeros_like(self.apm)
         self._rows = np.arange(lanes)
 
     # ----- per byte ---------------------------------------------------------------------------
@@ -230,38 +226,30 @@ class ContextMixer:
     def update(self, bits: np.ndarray) -> None:
         """Learn from the coded bit of every active lane, then move to the next bit."""
         act = self._active
-        rows = self._rows[act]
+        rows = slice(None) if act.all() else self._rows[act]  # a slice: no copies when all are active
         y = bits[rows]
         # mixer: mean gradient step per weight set
         err = ((y << 12) - self._p[rows]) * self.cfg.lr
         grad = (self._st[rows] * err[:, None]) >> 10
-        sets = self._wset[rows]
-        total = np.zeros_like(self.weights)
-        np.add.at(total, sets, grad)
-        n = np.bincount(sets, minlength=len(self.weights))[:, None]
-        self.weights += total // np.maximum(n, 1)
+        sets, total, n = _group_sums(self._wset[rows], grad)
+        self.weights[sets] += total // n
         # context models: P += (target - P) / (n + 1.5), mean over lanes sharing an entry
         idx = self._idx[rows].ravel()
         p = self.prob[idx].astype(np.int64)
         cnt = self.count[idx].astype(np.int64)
         target = np.repeat(y << 16, self.n_models)
         delta = (target - p) * 2 // (2 * cnt + 3)
-        _mean_update(self.prob, idx, delta, 32, 65535 - 32, self._sum, self._hits)
+        _mean_update(self.prob, idx, delta, 32, 65535 - 32)
         if self.cfg.version >= 2:
             a = self._apm_idx[rows]
-            _mean_update(self.apm, a, ((y << 16) - self.apm[a]) >> 6, 16, 65535 - 16, self._apm_sum, self._apm_hits)
+            _mean_update(self.apm, a, ((y << 16) - self.apm[a]) >> 6, 16, 65535 - 16)
         self.count[idx] = np.minimum(cnt + 1, self.cfg.rate_limit)
         # match model: was the predicted bit right?
         on = self._mon[rows]
         if on.any():
             ms = self._mslot[rows][on]
             right = (self._mbit[rows][on] == y[on]).astype(np.int64) << 16
-            mp = self.match_prob[ms]
-            d = (right - mp) >> 6
-            s = np.zeros_like(self.match_prob)
-            np.add.at(s, ms, d)
-            k = np.bincount(ms, minlength=len(self.match_prob))
-            self.match_prob = np.clip(self.match_prob + s // np.maximum(k, 1), 64, 65535 - 64)
+            _mean_update(self.match_prob, ms, (right - self.match_prob[ms]) >> 6, 64, 65535 - 64)
         self._c0 = self._c0 * 2 + bits
         self._bit += 1
 
@@ -270,14 +258,21 @@ class ContextMixer:
         self.history[:, t + _HISTORY_PAD] = np.where(self._active, values, 256)
 
 
-def _mean_update(table: np.ndarray, idx: np.ndarray, delta: np.ndarray, lo: int, hi: int, total: np.ndarray, hits: np.ndarray) -> None:
+def _mean_update(table: np.ndarray, idx: np.ndarray, delta: np.ndarray, lo: int, hi: int) -> None:
     """table[i] += mean of the deltas aimed at i, clipped to [lo, hi]: an entry hit by several lanes
-    moves once, whatever their order (``total`` and ``hits``: scratch arrays as large as ``table``)."""
-    total[idx] = 0
-    hits[idx] = 0
-    np.add.at(total, idx, delta)
-    np.add.at(hits, idx, 1)
-    table[idx] = np.clip(table[idx] + total[idx] // hits[idx], lo, hi)
+    moves once, whatever their order."""
+    keys, sums, counts = _group_sums(idx, delta)
+    table[keys] = np.clip(table[keys] + sums // counts, lo, hi)
+
+
+def _group_sums(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(distinct keys, the sum of ``values`` rows per key, how many rows had each key)."""
+    order = np.argsort(keys, kind="stable")
+    k = keys[order]
+    first = np.flatnonzero(np.concatenate([[True], k[1:] != k[:-1]]))
+    counts = np.diff(np.append(first, len(k)))
+    sums = np.add.reduceat(values[order], first, axis=0)
+    return k[first], sums, counts if values.ndim == 1 else counts[:, None]
 
 
 def m1_bit_probabilities(cdf: np.ndarray, c0: np.ndarray, bit: int) -> np.ndarray:
