@@ -186,3 +186,21 @@ def test_warns_when_a_text_model_expands_binary_data(tmp_path, capsys):
     assert "larger than the input" in capsys.readouterr().err
     assert run("decompress", f"{p}.nct", "-o", tmp_path / "back.bin") == 0
     assert (tmp_path / "back.bin").read_bytes() == p.read_bytes()
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_archives_of_the_tiny_model_decode_with_model_tiny(tmp_path, capsys):
+    out = tmp_path / "out.txt"
+    assert run("decompress", FIXTURES / "tiny-ac.nct", "-o", out, "--model", "tiny", "-q") == 0
+    assert out.read_bytes() == (FIXTURES / "tiny-ac.txt").read_bytes()
+    assert run("decompress", FIXTURES / "tiny-ac.nct", "-o", tmp_path / "again.txt", "-q") == 1  # the default model
+    _one_line_error(capsys, "made with model tiny (0e56f5a46020)")
+    assert not (tmp_path / "again.txt").exists()
+
+
+def test_models_lists_the_shipped_models(capsys):
+    assert run("models") == 0
+    out = capsys.readouterr().out
+    assert "| default |" in out and "| tiny |" in out and "0e56f5a46020" in out
