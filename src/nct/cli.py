@@ -319,6 +319,9 @@ def cmd_scaling(args: argparse.Namespace) -> None:
     print(f"results, plots and runs in {args.out}", file=sys.stderr)
 
 
+MODEL_HELP = "M1: a shipped model's name (default, tiny; see nct models) or a model file (default: default)"
+
+
 def add_training_args(p: argparse.ArgumentParser, steps: int, batch_size: int) -> None:
     """Options shared by train-m1 and train-m2 (read by ``TrainConfig.from_args``)."""
     p.add_argument("--steps", type=int, default=steps)
@@ -350,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("inputs", nargs="+", help="files to compress ('-' for stdin)")
     c.add_argument("-o", "--output", help="output path ('-' for stdout); default INPUT.nct")
     c.add_argument("--method", default="cm", choices=methods, help="compression method (default: cm = M1 mixed with adaptive context and match models)")
-    c.add_argument("--model", help="M1 model file (default: the shipped M1)")
+    c.add_argument("--model", help=MODEL_HELP)
     c.add_argument("--block", type=int, help="bytes per block M1 codes from BOS (default: 1024 for cm and ac, 4096 for static-ac)")
     c.add_argument("--verify", action="store_true", help="decode the archive and compare before writing it")
     c.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
@@ -360,7 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("decompress", help="restore files from .nct archives (checked against their checksum)")
     d.add_argument("inputs", nargs="+", help="archives ('-' for stdin)")
     d.add_argument("-o", "--output", help="output path ('-' for stdout); default INPUT without .nct")
-    d.add_argument("--model", help="M1 model file the archive was made with (default: the shipped M1)")
+    d.add_argument("--model", help="the M1 the archive was made with: a shipped name (default, tiny) or a model file (default: default)")
     d.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
     d.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     d.set_defaults(func=cmd_decompress)
@@ -388,7 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated methods (png runs on image data only, flac on audio only; default: "
         f"{BENCH_METHODS}, or with --suite {SUITE_METHODS}; cm is left out with --chunk)",
     )
-    b.add_argument("--model", help="M1 model file (default: the shipped M1)")
+    b.add_argument("--model", help=MODEL_HELP)
     b.add_argument("--block", type=int, default=None, help="AC block size in bytes")
     b.add_argument("--out", default=None, help="directory for results.json, results.md and plots")
     b.set_defaults(func=cmd_bench)
@@ -405,14 +408,14 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--vocab-size", type=int, default=32000, help="SentencePiece vocabulary")
     k.add_argument("--example-bytes", type=int, default=10240)
     k.add_argument("--max-bytes", type=int, default=None, help="tokenize only the first examples up to this size")
-    k.add_argument("--model", help="M1 model file (default: the shipped M1)")
+    k.add_argument("--model", help=MODEL_HELP)
     k.add_argument("--seed", type=int, default=0, help="document shuffle")
     k.set_defaults(func=cmd_tokenize)
 
     ct = sub.add_parser("compression-table", help="the paper's bytes-per-token table for a corpus and M1")
     ct.add_argument("--corpus", default="default")
     ct.add_argument("--split", default="validation", choices=["train", "validation", "all"])
-    ct.add_argument("--model", help="M1 model file (default: the shipped M1)")
+    ct.add_argument("--model", help=MODEL_HELP)
     ct.add_argument("--max-bytes", type=int, default=102400, help="sample size (whole 10,240-byte examples)")
     ct.add_argument("--vocab-size", type=int, default=32000, help="SentencePiece vocabulary")
     ct.add_argument("--out", default="results/compression-table", help="directory for the .md and .json")
@@ -460,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--preset", default="cpu", help="cpu (1-3 h on 2 cores), paper, or a YAML config file")
     r.add_argument("--out", default="results/reproduce", help="output directory (finished steps are skipped)")
     r.add_argument("--corpus", default="default")
-    r.add_argument("--model", help="M1 model file (default: the shipped M1)")
+    r.add_argument("--model", help=MODEL_HELP)
     r.set_defaults(func=cmd_reproduce)
 
     from .analysis.stability import DEFAULT_SENTENCE
@@ -472,7 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--sentence", default=DEFAULT_SENTENCE)
     st.add_argument("--prefixes", type=int, default=500, help="how many of the corpus's most common words precede it")
     st.add_argument("--corpus", default="default", help="where the words (and SentencePiece's training text) come from")
-    st.add_argument("--model", help="M1 model file (default: the shipped M1)")
+    st.add_argument("--model", help=MODEL_HELP)
     st.add_argument("--out", help="directory for stability.md/.json/.png (and the SentencePiece model)")
     st.add_argument("--seed", type=int, default=0, help="seed of the sampled pairs when there are more than 20,000")
     st.add_argument("--map-bytes", type=int, default=20_000, help="validation bytes for the Equal-Info token map (0: none)")
@@ -501,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     la.add_argument("--lr", type=float, default=2e-3)
     la.add_argument("--seed", type=int, default=0)
     la.add_argument("--corpus", default="default")
-    la.add_argument("--model", help="M1 model file (default: the shipped M1)")
+    la.add_argument("--model", help=MODEL_HELP)
     la.add_argument("--out", help="run directory (default runs/learn-ac-TASK-METHOD; resumable)")
     la.set_defaults(func=cmd_analyze, main="learn_ac")
 
