@@ -30,6 +30,11 @@ def available_workers() -> int:
     return max(1, min(cores, torch.get_num_threads()))
 
 
+def worker_count(requested: int | None) -> int:
+    """Processes to use: ``requested`` (None: every available core), at most the available cores."""
+    return min(requested or available_workers(), available_workers())
+
+
 def split_evenly(items: Sequence[T], parts: int) -> list[Sequence[T]]:
     """``items`` cut into ``parts`` contiguous slices whose sizes differ by at most one."""
     parts = max(1, min(parts, len(items)))

@@ -25,7 +25,7 @@ from ..coding.binary import BinaryDecoderBatch, BinaryEncoderBatch
 from ..coding.varint import read_varint, write_varint
 from ..models.context_mixing import ContextMixer, MixConfig, m1_bit_probabilities
 from ..models.m1 import DEFAULT_FREQ_BITS, M1
-from ..parallel import available_workers, parallel_map
+from ..parallel import parallel_map, worker_count
 from .base import CorruptPayload, register
 from .neural import NeuralCompressor
 
@@ -61,9 +61,6 @@ class MixingCoder:
         """Parameters stored in archives."""
         return {"block": self.block, "mix": self.cfg.to_dict()}
 
-    def _workers(self) -> int:
-        return min(self.workers or available_workers(), available_workers())
-
     # ----- compress ---------------------------------------------------------------------------
     def compress(self, data: bytes) -> bytes:
         """Payload of ``data``."""
@@ -90,7 +87,7 @@ class MixingCoder:
         groups of blocks scored in parallel over the workers."""
         per = max(1, self.positions // rows.shape[1])
         groups = [rows[a : a + per] for a in range(0, len(rows), per)]
-        return np.concatenate(list(parallel_map(self._score_group, groups, self._workers())))
+        return np.concatenate(list(parallel_map(self._score_group, groups, worker_count(self.workers))))
 
     def _score_group(self, ys: np.ndarray) -> np.ndarray:
         """Bit probabilities [g, block, 8] (int16) of one teacher-forced batch of blocks."""
@@ -105,7 +102,7 @@ class MixingCoder:
     def _encode_segment(self, data: bytes) -> bytes:
         """The coded blocks of one segment."""
         rows, lengths = self._lanes(data)
-        p_m1 = self._m1_probabilities(rows).astype(np.int64)
+        p_m1 = self._m1_probabilities(rows)
         lanes = len(rows)
         mixer = ContextMixer(lanes, self.block, self.cfg)
         enc = BinaryEncoderBatch(lanes, self.block)
@@ -159,7 +156,7 @@ class MixingCoder:
             raise CorruptPayload("payload has trailing bytes")
         bar = tqdm(total=n, unit="B", unit_scale=True, desc="decompress", disable=not self.progress)
         parts = []
-        for lanes, part in zip(segments, parallel_map(self._decode_segment, segments, self._workers())):
+        for lanes, part in zip(segments, parallel_map(self._decode_segment, segments, worker_count(self.workers))):
             parts.append(part)
             bar.update(sum(m for _, _, m in lanes))
         bar.close()

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from ..coding.arithmetic import DEFAULT_PRECISION, DecoderBatch, Encoder, max_total, pack_bits
 from ..coding.varint import read_varint, write_varint
 from ..models.m1 import DEFAULT_FREQ_BITS, M1
-from ..parallel import available_workers, map_batches, parallel_map
+from ..parallel import map_batches, parallel_map, worker_count
 from .base import CorruptPayload, register
 
 
@@ -118,7 +118,7 @@ class BlockCoder:
         per_batch = max(1, self.positions // self.block)
         groups = [blocks[i : i + per_batch] for i in range(0, len(blocks), per_batch)]
         bar = tqdm(total=len(data), unit="B", unit_scale=True, desc="compress", disable=not self.progress)
-        for group, streams in zip(groups, parallel_map(self._encode_group, groups, self._workers())):
+        for group, streams in zip(groups, parallel_map(self._encode_group, groups, worker_count(self.workers))):
             yield from streams
             bar.update(sum(map(len, group)))
         bar.close()
@@ -132,10 +132,6 @@ class BlockCoder:
                 enc.encode(lo, hi, tot)
             streams.append(pack_bits(enc.finish()))
         return streams
-
-    def _workers(self) -> int:
-        """Processes to use: the requested number, at most the available cores."""
-        return min(self.workers or available_workers(), available_workers())
 
     def _intervals(self, group: list[bytes]) -> list[tuple[list[int], list[int], list[int]]]:
         """Per block: each byte's CDF interval [low, high) and the CDF total, under teacher forcing."""
@@ -180,7 +176,7 @@ class BlockCoder:
             return self._decode_lockstep([s for s, _ in piece], [n for _, n in piece], progress)
 
         items = list(zip(streams, lengths))
-        pieces = map_batches(decode, items, self.batch, self._workers(), bar.update, size=lambda item: item[1])
+        pieces = map_batches(decode, items, self.batch, worker_count(self.workers), bar.update, size=lambda item: item[1])
         out = b"".join(b"".join(blocks) for blocks in pieces)
         bar.close()
         return out
