@@ -21,13 +21,13 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+from .errors import ArchiveError
+
+__all__ = ["ArchiveError", "Header", "checksum", "pack", "unpack", "verify"]
+
 MAGIC = b"\x89NCT"
 FORMAT_VERSION = 1
 _FIXED = struct.Struct("<4sBI")
-
-
-class ArchiveError(ValueError):
-    """An archive that cannot be decoded (corrupt, truncated, unsupported, or the wrong model)."""
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
+from ..errors import CorruptPayload
 
-class CorruptPayload(ValueError):
-    """A payload that cannot be decoded by its compressor."""
+__all__ = ["Compressor", "CorruptPayload", "available", "fixed_cost", "get", "needs_m1", "register"]
 
 
 @runtime_checkable
