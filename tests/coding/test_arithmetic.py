@@ -177,3 +177,20 @@ def test_points_by_symbol_give_each_reachable_next_symbol_once(data):
             break
         every.add(_decode(bits, len(symbols) + 1, cdf, 32)[-1])
     assert every <= {z for _, z in found}
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_fits_and_encode_within_agree_with_coding_a_copy(data):
+    """The copy-free query says what coding the symbol on a copy and finishing would say."""
+    enc, cdf, _ = _coded(data)
+    s = data.draw(st.integers(0, len(cdf) - 2))
+    trial = enc.copy()
+    trial.encode(cdf[s], cdf[s + 1], cdf[-1])
+    limit = trial.finished_length() + data.draw(st.integers(-3, 3))
+    before = (enc.bits[:], enc.pending, enc.low, enc.high)
+    assert enc.fits(cdf[s], cdf[s + 1], cdf[-1], limit) == (trial.finished_length() <= limit)
+    assert (enc.bits, enc.pending, enc.low, enc.high) == before  # the query changed nothing
+    coded = enc.encode_within(cdf[s], cdf[s + 1], cdf[-1], limit)
+    assert coded == (trial.finished_length() <= limit)
+    assert (enc.bits, enc.pending, enc.low, enc.high) == ((trial.bits, trial.pending, trial.low, trial.high) if coded else before)

@@ -14,6 +14,7 @@ end of its input, so zero padding is harmless.
 from __future__ import annotations
 
 import bisect
+import functools
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -26,10 +27,38 @@ def max_total(precision: int = DEFAULT_PRECISION) -> int:
     return 1 << (precision - 2)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _bit_list(value: int, n: int) -> tuple[int, ...]:
+    """The ``n`` low bits of ``value``, most significant first."""
+    return tuple((value >> (n - 1 - i)) & 1 for i in range(n))
+
+
+def _renormalised(low: int, high: int, precision: int) -> tuple[int, int, int, int]:
+    """(shifts, straddles, low, high): the renormalisation of a narrowed interval [low, high], all
+    at once rather than a bit per loop turn.
+
+    First come the ``shifts`` leading bits that low and high share (each one decided: shifted out);
+    then the interval straddles the middle (low < 1/2 <= high), and each *straddle* step (low in
+    [1/4, 1/2), high in [1/2, 3/4): doubled about the middle, the bit it decides still pending)
+    removes the second bit of both, for as long as low's next bit is 1 and high's is 0. No shift
+    can follow a straddle (low stays below 1/2, high at or above it)."""
+    mask, half = (1 << precision) - 1, 1 << (precision - 1)
+    shifts = precision - (low ^ high).bit_length()
+    if shifts:
+        low = (low << shifts) & mask
+        high = ((high << shifts) & mask) | ((1 << shifts) - 1)
+    straddles = precision - 1 - (~(low & ~high) & (half - 1)).bit_length()
+    if straddles:  # x -> 2x - 1/2, t times: 2^t x - (2^t - 1)/2 (high shifts in ones)
+        grow = (1 << straddles) - 1
+        low = (low << straddles) - half * grow
+        high = (high << straddles) - (half - 1) * grow
+    return shifts, straddles, low, high
+
+
 class _Interval:
     """The coder's current interval [low, high] (inclusive) of ``precision``-bit integers."""
 
-    __slots__ = ("precision", "low", "high", "_half", "_quarter", "_top")
+    __slots__ = ("precision", "low", "high", "_half", "_quarter", "_mask")
 
     def __init__(self, precision: int):
         if not 4 <= precision <= 62:
@@ -39,36 +68,57 @@ class _Interval:
         self.high = (1 << precision) - 1
         self._half = 1 << (precision - 1)
         self._quarter = 1 << (precision - 2)
+        self._mask = (1 << precision) - 1
 
-    def _narrow(self, low: int, high: int, total: int) -> None:
-        """Shrink the interval to the symbol's sub-interval [low, high) of ``total``, then renormalise."""
+    def _narrowed(self, low: int, high: int, total: int) -> tuple[int, int]:
+        """The symbol's sub-interval [low, high) of ``total`` inside the current interval, before
+        renormalisation."""
         if not 0 <= low < high <= total <= self._quarter:
             raise ValueError(f"bad symbol interval [{low}, {high}) of {total} (precision {self.precision})")
         rng = self.high - self.low + 1
-        self.high = self.low + rng * high // total - 1
-        self.low = self.low + rng * low // total
-        half, quarter = self._half, self._quarter
-        while True:
-            if self.high < half:
-                self._shift(0)
-            elif self.low >= half:
-                self._shift(1)
-                self.low -= half
-                self.high -= half
-            elif self.low >= quarter and self.high < half + quarter:
-                self._straddle()
-                self.low -= quarter
-                self.high -= quarter
-            else:
-                return
-            self.low <<= 1
-            self.high = (self.high << 1) | 1
+        return self.low + rng * low // total, self.low + rng * high // total - 1
 
-    def _shift(self, bit: int) -> None:
+    def _narrow(self, low: int, high: int, total: int) -> None:
+        """Shrink the interval to the symbol's sub-interval [low, high) of ``total``, then renormalise
+        (``_narrowed`` and ``_commit`` in one, as this is the hot path)."""
+        if not 0 <= low < high <= total <= self._quarter:
+            raise ValueError(f"bad symbol interval [{low}, {high}) of {total} (precision {self.precision})")
+        rng = self.high - self.low + 1
+        lo = self.low + rng * low // total
+        shifts, straddles, self.low, self.high = _renormalised(lo, self.low + rng * high // total - 1, self.precision)
+        if shifts:
+            self._shift(shifts, lo >> (self.precision - shifts))
+        if straddles:
+            self._straddle(straddles)
+
+    def _commit(self, narrowed_low: int, shifts: int, straddles: int, low: int, high: int) -> None:
+        """Take the renormalised interval; the shifted-out bits are ``narrowed_low``'s leading ones."""
+        self.low, self.high = low, high
+        if shifts:
+            self._shift(shifts, narrowed_low >> (self.precision - shifts))
+        if straddles:
+            self._straddle(straddles)
+
+    def _shift(self, n: int, bits: int) -> None:
+        """``n`` decided bits (``bits``, MSB first) were shifted out."""
         raise NotImplementedError
 
-    def _straddle(self) -> None:
+    def _straddle(self, n: int) -> None:
+        """``n`` straddle steps were taken."""
         raise NotImplementedError
+
+
+def _shortest(low: int, high: int, pending: int, precision: int) -> tuple[int, int]:
+    """(k, v): the shortest dyadic interval [v, v+1) * 2^(P-k) inside [low, high] (at least one
+    bit while straddles are pending: they need a decided bit)."""
+    p = precision
+    first = max(1 if pending else 0, p + 1 - (high - low + 1).bit_length())
+    for k in range(first, p + 1):
+        unit = 1 << (p - k)
+        v = -(-low // unit)
+        if (v + 1) * unit <= high + 1:
+            return k, v
+    raise AssertionError("unreachable: a P-bit interval always holds a P-bit point")
 
 
 class Encoder(_Interval):
@@ -81,29 +131,48 @@ class Encoder(_Interval):
         self.bits: list[int] = []
         self.pending = 0
 
-    def encode(self, low: int, high: int, total: int) -> None:
-        """Code one symbol whose CDF interval is [low, high) out of ``total``."""
-        self._narrow(low, high, total)
+    encode = _Interval._narrow  # code one symbol whose CDF interval is [low, high) out of ``total``
 
-    def _shift(self, bit: int) -> None:
-        self.bits.append(bit)
-        if self.pending:
-            self.bits.extend([bit ^ 1] * self.pending)
+    def _shift(self, n: int, bits: int) -> None:
+        out = self.bits
+        if self.pending:  # the first decided bit settles the pending straddles: their bits are its opposite
+            first = bits >> (n - 1)
+            out.append(first)
+            out.extend([first ^ 1] * self.pending)
             self.pending = 0
+            n -= 1
+            bits &= (1 << n) - 1
+        out.extend(_bit_list(bits, n))
 
-    def _straddle(self) -> None:
-        self.pending += 1
+    def _straddle(self, n: int) -> None:
+        self.pending += n
+
+    def fits(self, low: int, high: int, total: int, limit: int) -> bool:
+        """Whether the stream, with the symbol [low, high) of ``total`` coded too, would still
+        finish within ``limit`` bits. The encoder is not changed (nothing is copied)."""
+        lo, hi = self._narrowed(low, high, total)
+        return self._length_after(*_renormalised(lo, hi, self.precision)) <= limit
+
+    def encode_within(self, low: int, high: int, total: int, limit: int) -> bool:
+        """Code the symbol if the stream would still finish within ``limit`` bits (then True);
+        otherwise leave the encoder as it was and return False."""
+        lo, hi = self._narrowed(low, high, total)
+        after = _renormalised(lo, hi, self.precision)
+        if self._length_after(*after) > limit:
+            return False
+        self._commit(lo, *after)
+        return True
+
+    def _length_after(self, shifts: int, straddles: int, low: int, high: int) -> int:
+        """The finished length if the coder renormalised this way to [low, high] now."""
+        emitted = len(self.bits) + (shifts + self.pending if shifts else 0)
+        pending = (0 if shifts else self.pending) + straddles
+        k, _ = _shortest(low, high, pending, self.precision)
+        return emitted + (k + pending if k else 0)
 
     def _shortest(self) -> tuple[int, int]:
         """(k, v): the shortest dyadic interval [v, v+1) * 2^(P-k) inside [low, high]."""
-        p = self.precision
-        first = max(1 if self.pending else 0, p + 1 - (self.high - self.low + 1).bit_length())
-        for k in range(first, p + 1):
-            unit = 1 << (p - k)
-            v = -(-self.low // unit)
-            if (v + 1) * unit <= self.high + 1:
-                return k, v
-        raise AssertionError("unreachable: a P-bit interval always holds a P-bit point")
+        return _shortest(self.low, self.high, self.pending, self.precision)
 
     def tail(self) -> list[int]:
         """The bits ``finish`` would append now (the stream would be ``bits + tail()``)."""
@@ -188,28 +257,29 @@ class Decoder(_Interval):
         super().__init__(precision)
         self._bits = bits
         self._pos = 0
-        self.value = 0
-        for _ in range(precision):
-            self.value = (self.value << 1) | self._next_bit()
+        self.value = self._next_bits(precision)
 
-    def _next_bit(self) -> int:
+    def _next_bits(self, n: int) -> int:
+        """The next ``n`` bits of the input as an integer (zeros past its end)."""
         pos = self._pos
-        self._pos = pos + 1
-        return self._bits[pos] if pos < len(self._bits) else 0
+        self._pos = pos + n
+        value = 0
+        chunk = self._bits[pos : pos + n]
+        for bit in chunk:
+            value = (value << 1) | int(bit)
+        return value << (n - len(chunk))
 
     def target(self, total: int) -> int:
         """The CDF value in [0, total) that selects the next symbol."""
         return ((self.value - self.low + 1) * total - 1) // (self.high - self.low + 1)
 
-    def decode(self, low: int, high: int, total: int) -> None:
-        """Consume the symbol whose interval [low, high) contains ``target(total)``."""
-        self._narrow(low, high, total)
+    decode = _Interval._narrow  # consume the symbol whose interval [low, high) contains ``target(total)``
 
-    def _shift(self, bit: int) -> None:
-        self.value = ((self.value - (self._half if bit else 0)) << 1) | self._next_bit()
+    def _shift(self, n: int, bits: int) -> None:
+        self.value = ((self.value << n) & self._mask) | self._next_bits(n)
 
-    def _straddle(self) -> None:
-        self.value = ((self.value - self._quarter) << 1) | self._next_bit()
+    def _straddle(self, n: int) -> None:
+        self.value = (self.value << n) - self._half * ((1 << n) - 1) + self._next_bits(n)
 
     @property
     def bits_read(self) -> int:
@@ -229,15 +299,20 @@ class DecoderBatch:
             raise ValueError("DecoderBatch supports precisions of 4 to 32 bits")
         self.precision = precision
         n = len(streams)
-        width = max((len(s) for s in streams), default=0) * 8 + precision + 1
-        self._bits = np.zeros((n, width), dtype=np.int64)
+        width = max((len(s) for s in streams), default=0) + precision // 8 + 2  # bytes, zeros after each stream
+        self._packed = np.zeros((n, width), dtype=np.uint8)  # the streams as they are: 8 bits a byte
         for i, s in enumerate(streams):
-            self._bits[i, : 8 * len(s)] = np.unpackbits(np.frombuffer(s, dtype=np.uint8))
+            self._packed[i, : len(s)] = np.frombuffer(s, dtype=np.uint8)
         self._rows = np.arange(n)
         self.low = np.zeros(n, dtype=np.int64)
         self.high = np.full(n, (1 << precision) - 1, dtype=np.int64)
-        self.value = self._bits[:, :precision] @ (1 << np.arange(precision - 1, -1, -1, dtype=np.int64))
+        head = np.unpackbits(self._packed[:, : -(-precision // 8)], axis=1)[:, :precision].astype(np.int64)
+        self.value = head @ (1 << np.arange(precision - 1, -1, -1, dtype=np.int64))
         self.pos = np.full(n, precision, dtype=np.int64)
+
+    def _bits_at(self, pos: np.ndarray) -> np.ndarray:
+        """Per stream, its bit at position ``pos`` (MSB first)."""
+        return ((self._packed[self._rows, pos >> 3] >> (7 - (pos & 7))) & 1).astype(np.int64)
 
     def targets(self, totals: np.ndarray) -> np.ndarray:
         """Per stream, the CDF value in [0, total) that selects its next symbol."""
@@ -257,7 +332,7 @@ class DecoderBatch:
             if not shift.any():
                 return
             sub = np.where(upper, half, 0) + np.where(straddle, quarter, 0)
-            nxt = self._bits[self._rows, self.pos]
+            nxt = self._bits_at(self.pos)
             self.low = np.where(shift, (self.low - sub) << 1, self.low)
             self.high = np.where(shift, ((self.high - sub) << 1) | 1, self.high)
             self.value = np.where(shift, ((self.value - sub) << 1) | nxt, self.value)
