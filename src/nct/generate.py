@@ -4,39 +4,19 @@ tokenizer the M2 was trained on (for Equal-Info, window by window, through M1)."
 from __future__ import annotations
 
 import math
-import zlib
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
 import torch
 
-from .coding.arithmetic import Encoder
 from .models.transformer import Transformer
-from .tokenizers.base import as_bytes, bits_to_tokens
-from .tokenizers.compressed import ArithmeticTokens, GZipTokens
+from .tokenizers.base import Tokenizer, as_bytes
 
 
-def prompt_ids(tok: Any, prompt: bytes) -> list[int]:
-    """Token ids that a continuation can follow: the prompt's stream without its ending (GZip:
-    sync-flushed, no final block; AC: the bits already decided, whole tokens only); Equal-Info,
-    Bytes and SentencePiece: the prompt's ordinary encoding (Equal-Info windows are complete)."""
-    if not prompt:
-        return []
-    if isinstance(tok, GZipTokens):
-        c = zlib.compressobj(tok.level, wbits=31)
-        data = c.compress(prompt) + c.flush(zlib.Z_SYNC_FLUSH)
-        bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8))
-        return bits_to_tokens(bits[: len(bits) - len(bits) % tok.token_bits], tok.token_bits)
-    if isinstance(tok, ArithmeticTokens):
-        x = torch.tensor([[tok.model.bos, *prompt[:-1]]])
-        cdf = tok.model.cdfs(x, tok.freq_bits)[0]
-        enc = Encoder()
-        for i, b in enumerate(prompt):
-            enc.encode(int(cdf[i, b]), int(cdf[i, b + 1]), int(cdf[i, -1]))
-        bits = enc.bits[: len(enc.bits) - len(enc.bits) % tok.token_bits]
-        return bits_to_tokens(bits, tok.token_bits)
-    return tok.encode(prompt)
+def prompt_ids(tok: Tokenizer, prompt: bytes) -> list[int]:
+    """Token ids that a continuation can follow (``Tokenizer.prefix_ids``): the prompt's stream
+    without its ending (GZip: sync-flushed, no final block; AC: the bits already decided, whole
+    tokens only); Equal-Info, Bytes and SentencePiece: the prompt's ordinary encoding."""
+    return tok.prefix_ids(prompt)
 
 
 @dataclass
@@ -52,7 +32,7 @@ class Sample:
 
 @torch.no_grad()
 def generate(
-    model: Transformer, tok: Any, prompt: str | bytes = b"", max_bytes: int = 200, temperature: float = 1.0,
+    model: Transformer, tok: Tokenizer, prompt: str | bytes = b"", max_bytes: int = 200, temperature: float = 1.0,
     top_k: int | None = None, seed: int = 0, bytes_per_token: float = 1.0,
 ) -> Sample:
     """Sample about ``max_bytes / bytes_per_token`` tokens after the prompt, then decode them."""
@@ -70,12 +50,12 @@ def generate(
             logits = logits.masked_fill(logits < kth, float("-inf"))
         seq.append(int(torch.multinomial(torch.softmax(logits, -1), 1, generator=g)))
     tokens = seq[1:]
-    text = tok.decode_bytes(tokens)
-    undecodable = getattr(tok, "last_undecodable", 0)
+    decoded = tok.decode_result([tokens])
+    text = decoded.texts[0]
     return Sample(
         text=text[: len(prompt) + max_bytes],
         tokens=tokens,
         prompt_tokens=len(ids),
         prompt_reproduced=text.startswith(prompt),
-        undecodable=undecodable,
+        undecodable=decoded.undecodable,
     )

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 from nct.coding.arithmetic import Encoder
 from nct.data.corpus import embedded
 from nct.tokenizers import EqualInfoAC, bits_to_tokens
-from nct.tokenizers.equal_info import encoder_of, first_match, stopping_window
+from nct.coding.symbols import encode_intervals
+from nct.tokenizers.equal_info import first_match, stopping_window
 
 TEXTS = [d.data[:400] for d in embedded("validation").documents]
 
@@ -90,7 +91,7 @@ def test_stopping_window_reads_back_exactly(tiny_m1):
     for first in b"etaoin shrdlu":
         cdf = tiny_m1.cdfs(torch.tensor([[tiny_m1.bos, first]]), tok.freq_bits)[0]
         ivs = [(int(cdf[0, first]), int(cdf[0, first + 1]), int(cdf[0, -1]))]
-        w = stopping_window(encoder_of(ivs), cdf[1].tolist(), 16)
+        w = stopping_window(encode_intervals(ivs), cdf[1].tolist(), 16)
         if w is not None:
             found += 1
             assert tok.decode_bytes(bits_to_tokens(w, 16)) == bytes([first])

@@ -8,6 +8,7 @@ significant bit first, the last token zero-padded), so M2 can be any standard Tr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
@@ -16,9 +17,27 @@ if TYPE_CHECKING:
     from ..data.corpus import Corpus
 
 
+@dataclass(frozen=True)
+class Encoding:
+    """The ids of many texts, and how many of their streams or windows are *ambiguous*: they would
+    read back longer than their text (arithmetic-coded streams with no point to stop at)."""
+
+    ids: list[list[int]]
+    ambiguous: int = 0
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """The bytes of many id sequences, and how many streams or windows did not decode (e.g. sampled
+    ids that are no valid stream; the text decoded before the damage is kept)."""
+
+    texts: list[bytes]
+    undecodable: int = 0
+
+
 @runtime_checkable
 class Tokenizer(Protocol):
-    """Text <-> integer ids."""
+    """Text <-> integer ids (every tokenizer here is a ``BaseTokenizer``)."""
 
     name: str
     vocab_size: int
@@ -31,12 +50,51 @@ class Tokenizer(Protocol):
         """The bytes ``ids`` stand for."""
         ...
 
+    def decode(self, ids: Sequence[int]) -> str:
+        """``decode_bytes`` as text."""
+        ...
+
+    def encode_batch(self, texts: Sequence[str | bytes]) -> list[list[int]]:
+        """Ids of many texts."""
+        ...
+
+    def decode_batch(self, batch_ids: Sequence[Sequence[int]]) -> list[bytes]:
+        """Bytes of many id sequences."""
+        ...
+
+    def encode_result(self, texts: Sequence[str | bytes]) -> Encoding:
+        """Ids of many texts, with the ambiguous count."""
+        ...
+
+    def decode_result(self, batch_ids: Sequence[Sequence[int]]) -> Decoding:
+        """Bytes of many id sequences, with the undecodable count."""
+        ...
+
+    def prefix_ids(self, prompt: bytes) -> list[int]:
+        """Ids that a continuation of ``prompt`` can follow."""
+        ...
+
+    def params(self) -> dict:
+        """Everything that determines the ids."""
+        ...
+
+    def bytes_per_token(self, texts: "Iterable[str | bytes] | Corpus") -> float:
+        """Bytes of text per token."""
+        ...
+
 
 class BaseTokenizer:
-    """Shared behaviour: text decoding, batch methods, and bytes per token on a corpus."""
+    """Shared behaviour: text decoding, batch methods, and bytes per token on a corpus.
+
+    A subclass defines ``encode`` and ``decode_bytes``, or, where streams can be ambiguous or fail
+    to decode, ``encode_result`` and ``decode_result``. ``last_ambiguous`` / ``last_undecodable``
+    repeat the counts of the latest batch call, for callers that have not moved to the results yet.
+    """
 
     name: str
     vocab_size: int
+    last_ambiguous = 0
+    last_undecodable = 0
 
     def encode(self, text: str | bytes) -> list[int]:
         """Ids of ``text`` (str is encoded as UTF-8)."""
@@ -46,17 +104,34 @@ class BaseTokenizer:
         """The bytes ``ids`` stand for."""
         return self.decode_batch([ids])[0]
 
+    def encode_result(self, texts: Sequence[str | bytes]) -> Encoding:
+        """Ids of many texts (none ambiguous, unless a subclass says otherwise)."""
+        return Encoding([self.encode(t) for t in texts])
+
+    def decode_result(self, batch_ids: Sequence[Sequence[int]]) -> Decoding:
+        """Bytes of many id sequences (all decodable, unless a subclass says otherwise)."""
+        return Decoding([self.decode_bytes(ids) for ids in batch_ids])
+
     def encode_batch(self, texts: Sequence[str | bytes]) -> list[list[int]]:
         """Ids of many texts."""
-        return [self.encode(t) for t in texts]
+        result = self.encode_result(texts)
+        self.last_ambiguous = result.ambiguous
+        return result.ids
 
     def decode_batch(self, batch_ids: Sequence[Sequence[int]]) -> list[bytes]:
         """Bytes of many id sequences."""
-        return [self.decode_bytes(ids) for ids in batch_ids]
+        result = self.decode_result(batch_ids)
+        self.last_undecodable = result.undecodable
+        return result.texts
 
     def decode(self, ids: Sequence[int]) -> str:
         """``decode_bytes`` as text (invalid UTF-8, e.g. from sampled ids, becomes U+FFFD)."""
         return self.decode_bytes(ids).decode("utf-8", errors="replace")
+
+    def prefix_ids(self, prompt: bytes) -> list[int]:
+        """Ids that a continuation of ``prompt`` can follow (generation): the prompt's ordinary
+        encoding, unless a stream's ending would be in the way (then a subclass says otherwise)."""
+        return self.encode(prompt) if prompt else []
 
     def params(self) -> dict:
         """Everything that determines the ids (recorded in shard manifests)."""

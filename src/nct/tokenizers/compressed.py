@@ -7,12 +7,11 @@ tokens hold, and the encoder picks the final point of the stream inside the last
 decoder stops exactly at the end of the text (``equal_info.stopping_window``, with the whole example
 as one window). If the last token offers no such point, the stream gets up to ``STOP_ATTEMPTS - 1``
 more tokens, each of which offers other points; a text for which none exists would read back
-longer and is counted in ``last_ambiguous``.
+longer and is counted as ambiguous (``Encoding.ambiguous``).
 """
 
 from __future__ import annotations
 
-import bisect
 import gzip
 import zlib
 from typing import Sequence
@@ -20,11 +19,12 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..coding.arithmetic import Decoder, Encoder
-from ..compressors.neural import ProbabilityModel, Unigram, default_unigram
+from ..coding.symbols import GreedyReader, encode_intervals, symbol_intervals
+from ..data.unigram import default_unigram
 from ..models.m1 import M1
+from ..models.probability import ProbabilityModel, Unigram
 from ..parallel import available_workers, map_batches, parallel_map
-from .base import BaseTokenizer, as_bytes, bits_to_tokens, tokens_to_bits
+from .base import BaseTokenizer, Decoding, Encoding, as_bytes, bits_to_tokens, tokens_to_bits
 from .equal_info import stopping_window
 
 STOP_ATTEMPTS = 3
@@ -37,7 +37,6 @@ class GZipTokens(BaseTokenizer):
         self.token_bits, self.level = token_bits, level
         self.vocab_size = 1 << token_bits
         self.name = f"GZip[v={self.vocab_size}]"
-        self.last_undecodable = 0
 
     def params(self) -> dict:
         """Level and token width."""
@@ -48,22 +47,34 @@ class GZipTokens(BaseTokenizer):
         data = gzip.compress(as_bytes(text), self.level, mtime=0)
         return bits_to_tokens(np.unpackbits(np.frombuffer(data, dtype=np.uint8)), self.token_bits)
 
-    def decode_bytes(self, ids: Sequence[int]) -> bytes:
-        """Inverse of ``encode``; padding after the stream is ignored. A damaged stream (e.g. sampled
-        tokens) gives the text decoded before the damage and sets ``last_undecodable`` to 1."""
+    def decode_result(self, batch_ids: Sequence[Sequence[int]]) -> Decoding:
+        """Inverse of ``encode``; padding after a stream is ignored. A damaged stream (e.g. sampled
+        tokens) gives the text decoded before the damage and counts as undecodable."""
+        texts = [self._decode_stream(ids) for ids in batch_ids]
+        return Decoding([t for t, _ in texts], sum(not ok for _, ok in texts))
+
+    def _decode_stream(self, ids: Sequence[int]) -> tuple[bytes, bool]:
+        """(text, whether the stream decoded without damage) of one id sequence."""
         data = np.packbits(tokens_to_bits(ids, self.token_bits)).tobytes()
         d = zlib.decompressobj(wbits=31)
         out = bytearray()
-        self.last_undecodable = 0
         for i in range(len(data)):  # byte by byte: keep everything decoded before any damage
             try:
                 out += d.decompress(data[i : i + 1])
             except zlib.error:
-                self.last_undecodable = 1
-                break
+                return bytes(out), False
             if d.eof:
                 break
-        return bytes(out)
+        return bytes(out), True
+
+    def prefix_ids(self, prompt: bytes) -> list[int]:
+        """The prompt's stream sync-flushed, without a final block, in whole tokens only."""
+        if not prompt:
+            return []
+        c = zlib.compressobj(self.level, wbits=31)
+        data = c.compress(prompt) + c.flush(zlib.Z_SYNC_FLUSH)
+        bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8))
+        return bits_to_tokens(bits[: len(bits) - len(bits) % self.token_bits], self.token_bits)
 
 
 class ArithmeticTokens(BaseTokenizer):
@@ -77,7 +88,6 @@ class ArithmeticTokens(BaseTokenizer):
         self.batch, self.positions = batch, positions
         self.vocab_size = 1 << token_bits
         self.name = f"{name}[v={self.vocab_size}]"
-        self.last_ambiguous = 0
 
     @classmethod
     def ac(cls, m1: M1, token_bits: int = 8, **kw) -> "ArithmeticTokens":
@@ -93,7 +103,7 @@ class ArithmeticTokens(BaseTokenizer):
         """Token width, CDF precision, and the model's fingerprint."""
         return {"token_bits": self.token_bits, "freq_bits": self.freq_bits, "model": self.model.fingerprint}
 
-    def encode_batch(self, texts: Sequence[str | bytes]) -> list[list[int]]:
+    def encode_result(self, texts: Sequence[str | bytes]) -> Encoding:
         """Tokens of many texts (teacher-forced, at most ``positions`` bytes per forward)."""
         groups: list[list[bytes]] = [[]]
         for t in map(as_bytes, texts):
@@ -102,11 +112,11 @@ class ArithmeticTokens(BaseTokenizer):
                 groups.append(group := [])
             group.append(t)
         out: list[list[int]] = []
-        self.last_ambiguous = 0
+        total = 0
         for tokens, ambiguous in parallel_map(self._encode_group, groups, available_workers()):
             out += tokens
-            self.last_ambiguous += ambiguous
-        return out
+            total += ambiguous
+        return Encoding(out, total)
 
     def _encode_group(self, group: list[bytes]) -> tuple[list[list[int]], int]:
         """(tokens, ambiguous streams) of the texts of one forward pass, each stream ending where
@@ -123,12 +133,7 @@ class ArithmeticTokens(BaseTokenizer):
             if not t:
                 out.append([])
                 continue
-            y = x[j, 1 : len(t) + 1, None]
-            rows = cdf[j, : len(t)]
-            intervals = list(zip(rows.gather(-1, y)[:, 0].tolist(), rows.gather(-1, y + 1)[:, 0].tolist(), rows[:, -1].tolist()))
-            enc = Encoder()
-            for iv in intervals:
-                enc.encode(*iv)
+            enc = encode_intervals(symbol_intervals(cdf[j, : len(t)], x[j, 1 : len(t) + 1]))
             width = -(-enc.finished_length() // self.token_bits) * self.token_bits
             window = None
             for extra in range(STOP_ATTEMPTS):  # another token gives other points to stop at
@@ -141,18 +146,25 @@ class ArithmeticTokens(BaseTokenizer):
             out.append(bits_to_tokens(window, self.token_bits))
         return out, ambiguous
 
-    def decode_batch(self, batch_ids: Sequence[Sequence[int]]) -> list[bytes]:
+    def decode_result(self, batch_ids: Sequence[Sequence[int]]) -> Decoding:
         """Texts of many token sequences, decoded in lockstep batches over the worker processes."""
         streams = [tokens_to_bits(ids, self.token_bits) for ids in batch_ids]
         pieces = map_batches(lambda piece, _: self._decode_group(piece), streams, self.batch, available_workers())
-        return [text for texts in pieces for text in texts]
+        return Decoding([text for texts in pieces for text in texts])
+
+    def prefix_ids(self, prompt: bytes) -> list[int]:
+        """The bits the prompt's stream has already decided, in whole tokens only."""
+        if not prompt:
+            return []
+        x = torch.tensor([[self.model.bos, *prompt[:-1]]])
+        enc = encode_intervals(symbol_intervals(self.model.cdfs(x, self.freq_bits)[0], torch.tensor(list(prompt))))
+        return bits_to_tokens(enc.bits[: len(enc.bits) - len(enc.bits) % self.token_bits], self.token_bits)
 
     def _decode_group(self, streams: Sequence[np.ndarray]) -> list[bytes]:
         """Decode streams in lockstep: each stops before the first byte that would not fit."""
         model = self.model
         n = len(streams)
-        decs = [Decoder(s.tolist()) for s in streams]
-        encs = [Encoder() for _ in streams]
+        readers = [GreedyReader(s.tolist(), len(s)) for s in streams]
         outs: list[list[int]] = [[] for _ in streams]
         active = [len(s) > 0 for s in streams]
         state = model.start(n)
@@ -162,15 +174,10 @@ class ArithmeticTokens(BaseTokenizer):
             for r in range(n):
                 if not active[r]:
                     continue
-                cdf = cdfs[r]
-                y = bisect.bisect_right(cdf, decs[r].target(cdf[-1])) - 1
-                trial = encs[r].copy()
-                trial.encode(cdf[y], cdf[y + 1], cdf[-1])
-                if trial.finished_length() > len(streams[r]):
+                y = readers[r].read(cdfs[r])
+                if y is None:
                     active[r] = False
                     continue
-                decs[r].decode(cdf[y], cdf[y + 1], cdf[-1])
-                encs[r] = trial
                 outs[r].append(y)
                 tokens[r] = y
         return [bytes(o) for o in outs]

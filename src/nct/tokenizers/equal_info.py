@@ -17,7 +17,7 @@ Where a window ends, and how the decoder finds out (``rule``):
   of the final interval decodes the same bytes, the encoder then takes a point inside the interval
   of a next byte value that would not fit (``stopping_window``). If no byte value offers one, even
   after moving bytes to the next window, the window is *ambiguous* (it would read back longer); such
-  windows are counted in ``last_ambiguous`` and never silent.
+  windows are counted (``Encoding.ambiguous``) and never silent.
 * ``delay``: no window ends with bytes that add no bits; they move to the next window. A prefix
   *matches* when it re-encodes to the identical padded window; the window ends at its shortest
   matching prefix and the decoder stops at the first match. Exact, with fewer bytes per window.
@@ -25,7 +25,6 @@ Where a window ends, and how the decoder finds out (``rule``):
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -33,13 +32,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..coding.arithmetic import DEFAULT_PRECISION, Decoder, Encoder
+from ..coding.arithmetic import DEFAULT_PRECISION, Encoder
+from ..coding.symbols import GreedyReader, Interval, encode_intervals, find_symbol, interval
 from ..models.m1 import M1
 from ..parallel import available_workers, map_batches
-from .base import BaseTokenizer, as_bytes, bits_to_tokens, tokens_to_bits
+from .base import BaseTokenizer, Decoding, Encoding, as_bytes, bits_to_tokens, tokens_to_bits
 
 RULES = ("greedy", "delay")
-Interval = tuple[int, int, int]
 
 
 def matches(enc: Encoder, window: np.ndarray) -> bool:
@@ -51,21 +50,9 @@ def matches(enc: Encoder, window: np.ndarray) -> bool:
     return bool(np.array_equal(window[start:end], tail) and not window[end:].any() and np.array_equal(window[:start], enc.bits))
 
 
-def _interval(cdf: Sequence[int], symbol: int) -> Interval:
-    return int(cdf[symbol]), int(cdf[symbol + 1]), int(cdf[-1])
-
-
-def encoder_of(intervals: Sequence[Interval]) -> Encoder:
-    """An encoder that has coded these intervals."""
-    enc = Encoder()
-    for iv in intervals:
-        enc.encode(*iv)
-    return enc
-
-
 def window_of(intervals: Sequence[Interval], bits: int) -> np.ndarray:
     """The window (``bits`` bits, zero-padded) of a sequence of coded byte intervals."""
-    return _bit_array(encoder_of(intervals).finish(), bits)
+    return _bit_array(encode_intervals(intervals).finish(), bits)
 
 
 def stopping_window(enc: Encoder, next_cdf: Sequence[int], bits: int) -> np.ndarray | None:
@@ -77,20 +64,13 @@ def stopping_window(enc: Encoder, next_cdf: Sequence[int], bits: int) -> np.ndar
     shortest terminating string, zero-padded — is used when its next byte does not fit; otherwise
     the lowest point, in the final interval, of the first byte value that would not fit. None if no
     such point exists (then the window is ambiguous)."""
-    y = bisect.bisect_right(next_cdf, enc.next_target(next_cdf[-1])) - 1
-    if not _fits(enc, next_cdf, y, bits):
+    y = find_symbol(next_cdf, enc.next_target(next_cdf[-1]))
+    if not enc.fits(*interval(next_cdf, y), bits):
         return _bit_array(enc.bits + enc.tail(), bits)
     for point, z in enc.points_by_symbol(bits, next_cdf):
-        if not _fits(enc, next_cdf, z, bits):
+        if not enc.fits(*interval(next_cdf, z), bits):
             return np.array([(point >> (bits - 1 - i)) & 1 for i in range(bits)], dtype=np.uint8)
     return None
-
-
-def _fits(enc: Encoder, cdf: Sequence[int], symbol: int, bits: int) -> bool:
-    """Whether ``enc`` can code ``symbol`` too and still finish within ``bits`` bits."""
-    trial = enc.copy()
-    trial.encode(*_interval(cdf, symbol))
-    return trial.finished_length() <= bits
 
 
 def _rows_as_lists(cdf: torch.Tensor, rows: list[int]) -> list[list[int]]:
@@ -159,7 +139,6 @@ class EqualInfoAC(BaseTokenizer):
         self.reset_every, self.batch, self.progress = reset_every, batch, progress
         self.vocab_size = 1 << token_bits
         self.name = f"EqualInfoAC[b={bits}, v={self.vocab_size}]"
-        self.last_ambiguous = 0  # ambiguous windows in the last encode call
 
     def params(self) -> dict:
         """Everything that determines the tokens (the M1 is identified by its fingerprint)."""
@@ -173,21 +152,27 @@ class EqualInfoAC(BaseTokenizer):
         return self.reset_every > 0 and since_reset % self.reset_every == 0
 
     # ----- encoding -------------------------------------------------------------------------
-    def encode_batch(self, texts: Sequence[str | bytes]) -> list[list[int]]:
-        """Token ids of many texts, encoded in lockstep batches."""
-        return [bits_to_tokens(np.concatenate(w) if w else [], self.token_bits) for w in self.windows_batch(texts)]
+    def encode_result(self, texts: Sequence[str | bytes]) -> Encoding:
+        """Token ids of many texts, encoded in lockstep batches, and the ambiguous windows."""
+        windows, ambiguous = self._windows(texts)
+        return Encoding([bits_to_tokens(np.concatenate(w) if w else [], self.token_bits) for w in windows], ambiguous)
 
     def windows_batch(self, texts: Sequence[str | bytes]) -> list[list[np.ndarray]]:
         """The b-bit windows (uint8 bit arrays) of every text: ``batch`` texts in lockstep per
         piece, the pieces spread over the worker processes."""
+        windows, self.last_ambiguous = self._windows(texts)
+        return windows
+
+    def _windows(self, texts: Sequence[str | bytes]) -> tuple[list[list[np.ndarray]], int]:
+        """(the windows of every text, ambiguous windows)."""
         data = [as_bytes(t) for t in texts]
         out: list[list[np.ndarray]] = []
-        self.last_ambiguous = 0
+        total = 0
         with tqdm(total=sum(map(len, data)), unit="B", unit_scale=True, desc="encode", disable=not self.progress) as bar:
             for windows, ambiguous in map_batches(self._encode_texts, data, self.batch, available_workers(), bar.update):
                 out += windows
-                self.last_ambiguous += ambiguous
-        return out
+                total += ambiguous
+        return out, total
 
     def _encode_texts(self, texts: Sequence[bytes], progress: Callable[[int], object] | None) -> tuple[list, int]:
         """(windows of every text, ambiguous windows) for texts encoded in one lockstep batch."""
@@ -232,11 +217,9 @@ class EqualInfoAC(BaseTokenizer):
                 if not self._close(row):
                     return None
             else:
-                trial = row.enc.copy()
-                trial.encode(*_interval(cdf, row.text[row.i]))
-                if trial.finished_length() <= self.bits:
-                    row.enc = trial
-                    row.intervals.append(_interval(cdf, row.text[row.i]))
+                iv = interval(cdf, row.text[row.i])
+                if row.enc.encode_within(*iv, self.bits):
+                    row.intervals.append(iv)
                     continue
                 self._close(row)
             if self._resets(row.since_reset):
@@ -249,14 +232,14 @@ class EqualInfoAC(BaseTokenizer):
         next window. Those keep their CDFs unless M1's context restarts."""
         ivs = row.intervals
         if self.rule == "delay":  # end at the first byte that completes the window's bits
-            window = _bit_array(row.enc.copy().finish(), self.bits)
+            window = _bit_array(row.enc.bits + row.enc.tail(), self.bits)  # the finished stream
             keep = first_match(ivs, window)
         else:
             keep = len(ivs)
             window = stopping_window(row.enc, row.known[row.start + keep].tolist(), self.bits)
             while window is None and keep > 1:
                 keep -= 1
-                window = stopping_window(encoder_of(ivs[:keep]), row.known[row.start + keep].tolist(), self.bits)
+                window = stopping_window(encode_intervals(ivs[:keep]), row.known[row.start + keep].tolist(), self.bits)
             if window is None:
                 row.ambiguous += 1
                 window = window_of(ivs[:keep], self.bits)
@@ -276,10 +259,10 @@ class EqualInfoAC(BaseTokenizer):
         n = len(bits) // self.bits
         return [bits[k * self.bits : (k + 1) * self.bits] for k in range(n)]
 
-    def decode_batch(self, batch_ids: Sequence[Sequence[int]]) -> list[bytes]:
+    def decode_result(self, batch_ids: Sequence[Sequence[int]]) -> Decoding:
         """Texts of many token sequences. Windows decode in lockstep batches: every window alone when
         M1's context resets at each window, else each run of windows between resets in order.
-        ``last_undecodable`` counts windows no prefix re-encodes to (e.g. in sampled tokens)."""
+        Undecodable: windows no prefix re-encodes to (delay rule; e.g. in sampled tokens)."""
         groups: list[tuple[int, list[np.ndarray]]] = []
         for k, ids in enumerate(batch_ids):
             windows = self.split_windows(ids)
@@ -289,11 +272,10 @@ class EqualInfoAC(BaseTokenizer):
         with tqdm(total=sum(map(len, runs)), unit="win", desc="decode", disable=not self.progress) as bar:
             pieces = map_batches(self._decode_runs, runs, 8 * self.batch, available_workers(), bar.update)
             decoded = list(pieces)
-        self.last_undecodable = sum(u for _, u in decoded)
         out = [b""] * len(batch_ids)
         for (k, _), text in zip(groups, (t for texts, _ in decoded for t in texts)):
             out[k] += text
-        return out
+        return Decoding(out, sum(u for _, u in decoded))
 
     def _decode_runs(self, runs: Sequence[list[np.ndarray]], progress: Callable[[int], object] | None) -> tuple[list[bytes], int]:
         """(text of every run of windows, undecodable windows). ``batch`` runs decode in lockstep
@@ -333,15 +315,10 @@ class EqualInfoAC(BaseTokenizer):
         """Decode from M1's CDF for the row's next byte (M1's context runs on across the row's
         windows). Returns the byte M1 reads next, or None when the row is done."""
         while True:
-            window = row.windows[row.w]
-            y = bisect.bisect_right(cdf, row.dec.target(cdf[-1])) - 1
-            trial = row.enc.copy()
-            trial.encode(*_interval(cdf, y))
-            if trial.finished_length() <= self.bits and not (self.rule == "delay" and row.matched):
-                row.dec.decode(*_interval(cdf, y))
-                row.enc = trial
+            y = None if self.rule == "delay" and row.matched else row.reader.read(cdf)
+            if y is not None:
                 row.out.append(y)
-                row.matched = self.rule == "delay" and matches(trial, window)
+                row.matched = self.rule == "delay" and matches(row.reader.encoder, row.windows[row.w])
                 if not row.matched:
                     return y
             # the window ends here
@@ -366,8 +343,8 @@ class _Reader:
         self._start()
 
     def _start(self) -> None:
-        self.dec = Decoder(self.windows[self.w].tolist())
-        self.enc = Encoder()
+        window = self.windows[self.w]
+        self.reader = GreedyReader(window.tolist(), len(window))
         self.matched = False
 
     def next_window(self) -> bool:

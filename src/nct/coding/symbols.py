@@ -1,0 +1,73 @@
+"""Plumbing between integer CDFs and the arithmetic coder, shared by every caller.
+
+A symbol is coded as its ``Interval`` ``(low, high, total)`` of a CDF (``cdf[s], cdf[s + 1],
+cdf[-1]``). ``symbol_intervals`` gathers them for a whole sequence (or a batch) of teacher-forced
+CDFs, ``encode_intervals`` codes a sequence of them, ``find_symbol`` picks the symbol a decoder's
+target selects, and ``GreedyReader`` decodes a stream of a known length while re-encoding alongside,
+stopping before the first symbol the stream could not hold (Equal-Info windows and arithmetic-coded
+token streams, which carry no length).
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+from .arithmetic import DEFAULT_PRECISION, Decoder, Encoder
+
+if TYPE_CHECKING:
+    import torch
+
+Interval = tuple[int, int, int]  # a symbol's [low, high) of a CDF whose total is the third
+
+
+def interval(cdf: Sequence[int], symbol: int) -> Interval:
+    """The interval of ``symbol`` in one CDF (a list, array or 1-D tensor of V + 1 integers)."""
+    return int(cdf[symbol]), int(cdf[symbol + 1]), int(cdf[-1])
+
+
+def symbol_intervals(cdf: "torch.Tensor", symbols: "torch.Tensor") -> list:
+    """The intervals of ``symbols`` ([..., T] long) in their CDFs ([..., T, V + 1]): a list of T
+    intervals for one sequence, a list of such lists for a batch of them."""
+    y = symbols[..., None]
+    low, high, total = (t.tolist() for t in (cdf.gather(-1, y)[..., 0], cdf.gather(-1, y + 1)[..., 0], cdf[..., -1]))
+    if symbols.dim() == 1:
+        return list(zip(low, high, total))
+    return [list(zip(*row)) for row in zip(low, high, total)]
+
+
+def encode_intervals(intervals: Iterable[Interval], precision: int = DEFAULT_PRECISION) -> Encoder:
+    """An encoder that has coded every interval, in order (``finish()`` gives the stream)."""
+    enc = Encoder(precision)
+    encode = enc.encode
+    for low, high, total in intervals:
+        encode(low, high, total)
+    return enc
+
+
+def find_symbol(cdf: Sequence[int], target: int) -> int:
+    """The symbol whose interval of ``cdf`` holds ``target`` (a decoder's ``target(cdf[-1])``)."""
+    return bisect.bisect_right(cdf, target) - 1
+
+
+class GreedyReader:
+    """Decodes symbols from a stream of ``limit`` bits (zeros beyond its end), re-encoding each one,
+    and stops before the first symbol whose re-encoded stream would finish past ``limit``: the
+    decoding side of a stream that ends wherever its writer's next symbol would not have fitted."""
+
+    __slots__ = ("decoder", "encoder", "limit")
+
+    def __init__(self, bits: Sequence[int], limit: int, precision: int = DEFAULT_PRECISION):
+        self.decoder = Decoder(bits, precision)
+        self.encoder = Encoder(precision)
+        self.limit = limit
+
+    def read(self, cdf: Sequence[int]) -> int | None:
+        """The next symbol under ``cdf`` (a list of V + 1 ints), or None where it would not fit (the
+        reader is then unchanged)."""
+        y = find_symbol(cdf, self.decoder.target(cdf[-1]))
+        low, high, total = cdf[y], cdf[y + 1], cdf[-1]
+        if not self.encoder.encode_within(low, high, total, self.limit):
+            return None
+        self.decoder.decode(low, high, total)
+        return y
