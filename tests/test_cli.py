@@ -174,7 +174,7 @@ def test_info(text_file, tmp_path, capsys):
 
 def test_bad_option_values(text_file, capsys):
     assert run("compress", text_file, "--method", "static-ac", "--block", 0, "-o", str(text_file) + ".x") == 1
-    _one_line_error(capsys, "block size must be positive")
+    _one_line_error(capsys, "block must be in 1..65536")
     assert run("compress", text_file, "--method", "gzip", "--block", 64) == 1
     _one_line_error(capsys, "--block applies to cm, ac and static-ac")
 

@@ -1,15 +1,20 @@
-"""The Python API: ``compress`` and ``decompress`` whole byte strings into verified archives."""
+"""The Python API: ``compress`` and ``decompress`` whole byte strings into verified archives.
+
+``decompress`` treats an archive as untrusted input (DESIGN invariant 5): the container checks the
+framing, checksum and header schema; the method must be one an archive may name
+(``nct.compressors.params``), its parameters are checked against their bounds, a model-based
+method must carry the model's fingerprint and it must match the model the caller gives (an archive
+never chooses what is loaded), and the payload may not decode to more than the header's length.
+Only ``nct.errors.NctError`` subclasses escape it for bad input.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from . import compressors  # noqa: F401  (registers every method)
-from .compressors.base import Compressor, get, needs_m1
-from .compressors.neural import NeuralCompressor
-from .container import ArchiveError, Header, checksum, pack, unpack, verify
-from .models.m1 import M1, ModelError
+from .container import Header, checksum, pack, unpack, verify
+from .errors import CorruptArchive, ModelError, UsageError, WrongModel
 
 DEFAULT_METHOD = "cm"
 
@@ -17,18 +22,30 @@ DEFAULT_METHOD = "cm"
 def load_model(model: Any) -> Any:
     """An M1 from an instance, a path, or None / "default" (the shipped M1)."""
     if model is None or isinstance(model, (str, Path)):
-        return M1.load(model or "default")
+        from .models import m1
+
+        try:
+            return m1.M1.load(model or "default")
+        except m1.ModelError as e:  # until nct.models.m1 raises nct.errors.ModelError itself
+            if isinstance(e, ModelError):
+                raise
+            raise ModelError(str(e)) from None
     return model
 
 
-def compressor(method: str = DEFAULT_METHOD, model: Any = None, progress: bool = False, **params) -> Compressor:
-    """The compressor ``method`` with its parameters; AC and CM load the default M1 unless given one."""
+def compressor(method: str = DEFAULT_METHOD, model: Any = None, progress: bool = False, **params) -> Any:
+    """The compressor ``method`` with its parameters; AC and CM load the default M1 unless given
+    one. Coding parameters out of their bounds raise ``UsageError``."""
+    from .compressors.base import get, needs_m1
+    from .compressors.params import check_params
+
+    check_params(method, params, UsageError, strict=False)
     if needs_m1(method):
         params["model"] = load_model(model)
     elif model is not None:
         params["model"] = model
     c = get(method, **params)
-    if isinstance(c, NeuralCompressor):
+    if hasattr(c, "coder"):  # a NeuralCompressor: its coder draws the progress bar
         c.coder.progress = progress
     return c
 
@@ -37,8 +54,10 @@ def compress(
     data: bytes, method: str = DEFAULT_METHOD, model: Any = None, check: bool = False, progress: bool = False, **params
 ) -> bytes:
     """An archive of ``data``; with ``check``, decode it again and compare before returning."""
+    from .compressors.base import uses_model
+
     c = compressor(method, model, progress, **params)
-    model = c.model if isinstance(c, NeuralCompressor) else None
+    model = c.model if uses_model(method) else None
     fingerprint = model.fingerprint if model is not None else None
     header = Header(method=method, params=c.params(), model=fingerprint, length=len(data), sha256=checksum(data))
     archive = pack(header, c.compress(data))
@@ -48,19 +67,33 @@ def compress(
 
 
 def decompress(archive: bytes, model: Any = None, progress: bool = False) -> bytes:
-    """The original bytes of an archive, verified against its checksum."""
+    """The original bytes of an archive, verified against its checksum. ``model``: the M1 (an
+    instance, a path or a shipped name; default: the shipped default) for methods that need one."""
     header, payload = unpack(archive)
-    try:
-        c = compressor(header.method, model if header.model is not None else None, progress, **header.params)
-    except (TypeError, ValueError) as e:
-        if isinstance(e, ModelError):
-            raise
-        raise ArchiveError(f"archive needs method {header.method!r} with {header.params}, which this nct cannot run: {e}") from None
-    if header.model is not None:
-        have = c.model.fingerprint
-        if have != header.model:
-            raise ArchiveError(wrong_model_message(header.model, have))
-    return verify(header, c.decompress(payload))
+    c = archive_compressor(header, model, progress)
+    return verify(header, c.decompress(payload, limit=header.length))
+
+
+def archive_compressor(header: Header, model: Any = None, progress: bool = False) -> Any:
+    """The compressor that decodes an archive with this (schema-checked) header, its parameters
+    checked and its model's fingerprint matched; ``model`` is used only if the method needs one."""
+    from .compressors.base import get, needs_m1, uses_model
+    from .compressors.params import check_params
+
+    params = dict(check_params(header.method, header.params, CorruptArchive))
+    if uses_model(header.method) != (header.model is not None):
+        need = "needs a model fingerprint" if uses_model(header.method) else "uses no model but names one"
+        raise CorruptArchive(f"archive is corrupt: method {header.method} {need}")
+    if needs_m1(header.method):
+        params["model"] = load_model(model)
+    elif uses_model(header.method) and model is not None and not isinstance(model, (str, Path)):
+        params["model"] = model  # StaticAC's unigram, given as an instance
+    c = get(header.method, **params)
+    if header.model is not None and c.model.fingerprint != header.model:
+        raise WrongModel(wrong_model_message(header.model, c.model.fingerprint))
+    if hasattr(c, "coder"):
+        c.coder.progress = progress
+    return c
 
 
 def wrong_model_message(needed: str, given: str) -> str:
@@ -75,5 +108,5 @@ def wrong_model_message(needed: str, given: str) -> str:
 
 
 def inspect(archive: bytes) -> Header:
-    """The header of an archive (after checking its framing and checksum)."""
+    """The header of an archive (after checking its framing, checksum and schema)."""
     return unpack(archive)[0]

@@ -5,7 +5,7 @@ import pytest
 from nct.compressors import get
 from nct.compressors.base import CorruptPayload
 from nct.eval.bench import main_bench
-from nct.models.m1 import ModelError
+from nct.errors import ModelError
 
 pytest.importorskip("transformers")
 

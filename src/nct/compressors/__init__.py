@@ -1,6 +1,6 @@
-"""Compressors under one protocol; importing this package registers all of them."""
+"""Compressors under one protocol; each built-in method's module is imported when it is first used
+(``get``), so that the classical methods never load PyTorch."""
 
-from . import classical, hf, media, mixing, neural  # noqa: F401
-from .base import Compressor, CorruptPayload, available, get, needs_m1, register
+from .base import BUILTIN, Compressor, CorruptPayload, available, get, needs_m1, register, uses_model
 
-__all__ = ["Compressor", "CorruptPayload", "available", "get", "needs_m1", "register"]
+__all__ = ["BUILTIN", "Compressor", "CorruptPayload", "available", "get", "needs_m1", "register", "uses_model"]

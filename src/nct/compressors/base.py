@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-from ..errors import CorruptPayload
+from ..errors import CorruptPayload, UsageError
 
-__all__ = ["Compressor", "CorruptPayload", "available", "fixed_cost", "get", "needs_m1", "register"]
+__all__ = ["Compressor", "CorruptPayload", "available", "fixed_cost", "get", "needs_m1", "register", "uses_model"]
 
 
 @runtime_checkable
@@ -25,8 +26,9 @@ class Compressor(Protocol):
         """Compressed payload of ``data``."""
         ...
 
-    def decompress(self, payload: bytes) -> bytes:
-        """Inverse of ``compress``."""
+    def decompress(self, payload: bytes, limit: int | None = None) -> bytes:
+        """Inverse of ``compress``. ``limit``: the length the output must have (an archive's);
+        a payload that claims or decodes to more raises ``CorruptPayload`` without the work."""
         ...
 
     def params(self) -> dict:
@@ -43,16 +45,35 @@ def fixed_cost(c: Compressor) -> int:
 
 _REGISTRY: dict[str, Callable[..., Compressor]] = {}
 _M1_METHODS: set[str] = set()
+_MODEL_METHODS: set[str] = set()
+
+# Where the built-in methods register themselves, and whether they code with M1 / a model, known
+# without importing them: the classical methods and ``nct --help`` then never load PyTorch. Each
+# module's ``register`` call must agree (``tests/compressors/test_roundtrip.py`` checks).
+BUILTIN: dict[str, tuple[str, bool, bool]] = {  # name -> (module, needs M1, uses a model)
+    "cm": ("mixing", True, True),
+    "ac": ("neural", True, True),
+    "static-ac": ("neural", False, True),
+    **{name: ("classical", False, False) for name in ("gzip", "bz2", "xz", "zstd", "brotli", "zpaq", "ppmd")},
+    "png": ("media", False, False),
+    "flac": ("media", False, False),
+    "hf": ("hf", False, False),
+}
 
 
-def register(name: str, m1: bool = False) -> Callable[[Callable[..., Compressor]], Callable[..., Compressor]]:
+def register(
+    name: str, m1: bool = False, model: bool | None = None
+) -> Callable[[Callable[..., Compressor]], Callable[..., Compressor]]:
     """Class decorator: make a compressor available as ``get(name, **params)``; ``m1``: its
-    factory takes M1 as ``model`` (and archives record M1's fingerprint)."""
+    factory takes M1 as ``model``; ``model`` (default: ``m1``): its payloads depend on a model,
+    whose fingerprint archives must carry."""
 
     def deco(factory: Callable[..., Compressor]) -> Callable[..., Compressor]:
         _REGISTRY[name] = factory
         if m1:
             _M1_METHODS.add(name)
+        if m1 if model is None else model:
+            _MODEL_METHODS.add(name)
         return factory
 
     return deco
@@ -60,18 +81,26 @@ def register(name: str, m1: bool = False) -> Callable[[Callable[..., Compressor]
 
 def needs_m1(name: str) -> bool:
     """Whether the method ``name`` codes with M1."""
-    return name in _M1_METHODS
+    return BUILTIN[name][1] if name in BUILTIN else name in _M1_METHODS
+
+
+def uses_model(name: str) -> bool:
+    """Whether the method ``name``'s payloads depend on a model (M1 or StaticAC's unigram)."""
+    return BUILTIN[name][2] if name in BUILTIN else name in _MODEL_METHODS
 
 
 def get(name: str, **params) -> Compressor:
-    """The compressor called ``name``, built with ``params``."""
+    """The compressor called ``name``, built with ``params`` (a built-in method's module is
+    imported on first use)."""
+    if name not in _REGISTRY and name in BUILTIN:
+        importlib.import_module(f"{__package__}.{BUILTIN[name][0]}")
     try:
         factory = _REGISTRY[name]
     except KeyError:
-        raise ValueError(f"unknown compression method {name!r}; available: {', '.join(available())}") from None
+        raise UsageError(f"unknown compression method {name!r}; available: {', '.join(available())}") from None
     return factory(**params)
 
 
 def available() -> list[str]:
-    """Registered method names."""
-    return sorted(_REGISTRY)
+    """Method names: the built-in ones and any registered since."""
+    return sorted({*BUILTIN, *_REGISTRY})

@@ -16,9 +16,11 @@ from typing import Callable
 import brotli
 import zstandard
 
-from .base import CorruptPayload, register
+from ..errors import CorruptPayload, UnsupportedArchive
+from .base import register
 
 XZ_9E = 9 | lzma.PRESET_EXTREME  # liblzma's preset number for ``xz -9e``; decoding needs no preset
+XZ_MEMLIMIT = 256 << 20  # xz -9e decodes with 65 MiB; a stream asking for more than this is refused
 
 # PPMd variant H (7-Zip's Ppmd7). The level is the model order; order 8 with 256 MiB codes text
 # best of those verified: pyppmd 1.3.1 decoded every suite file at orders 6, 8 and 10 but not at
@@ -27,6 +29,9 @@ XZ_9E = 9 | lzma.PRESET_EXTREME  # liblzma's preset number for ``xz -9e``; decod
 # (1 byte), the original length (LEB128), then the Ppmd7 range-coder stream (no end mark).
 PPMD_ORDER, PPMD_MEM_LOG2 = 8, 28
 _PPMD_ORDERS, _PPMD_MEM_LOG2S = range(2, 65), range(11, 29)  # what a payload may ask for (<= 256 MiB)
+
+
+MAX_OUTPUT = 1 << 48  # what ``decompress`` allows without a limit (an archive's largest length)
 
 
 class _Damaged(Exception):
@@ -49,8 +54,9 @@ def _ppmd_compress(data: bytes, order: int) -> bytes:
     return bytes(head) + enc.encode(data) + enc.flush(endmark=False)
 
 
-def _ppmd_decompress(payload: bytes) -> bytes:
-    """Inverse of ``_ppmd_compress``; an inconsistent header or a short stream raises ``_Damaged``."""
+def _ppmd_decompress(payload: bytes, limit: int) -> bytes:
+    """Inverse of ``_ppmd_compress``; an inconsistent header, a length over ``limit`` or a short
+    stream raises ``_Damaged``."""
     import pyppmd
 
     if len(payload) < 3 or payload[0] not in _PPMD_ORDERS or payload[1] not in _PPMD_MEM_LOG2S:
@@ -63,6 +69,8 @@ def _ppmd_decompress(payload: bytes) -> bytes:
             break
     else:
         raise _Damaged("bad PPMd length")
+    if n > limit:
+        raise _Damaged(f"PPMd payload claims {n} bytes, more than the {limit} expected")
     out = pyppmd.Ppmd7Decoder(payload[0], 1 << payload[1]).decode(payload[i + 1 :], n) if n else b""
     if len(out) != n:
         raise _Damaged(f"PPMd stream holds {len(out)} of {n} bytes")
@@ -76,14 +84,66 @@ def _zpaq_compress(data: bytes, level: int) -> bytes:
     return zpaq.compress(data, level, threads=1)
 
 
-def _zpaq_decompress(payload: bytes) -> bytes:
-    """Inverse of ``_zpaq_compress``; zpaq's errors are re-raised as ``_Damaged``."""
+def _zpaq_decompress(payload: bytes, limit: int) -> bytes:
+    """Inverse of ``_zpaq_compress``; zpaq's errors are re-raised as ``_Damaged``.
+
+    libzpaq has no output cap, a ZPAQ block states its own model sizes (up to 2^32 entries) and
+    runs its own ZPAQL programs, so an archive's payload is decoded in a forked child process
+    with a memory limit and a time limit, its output capped at ``limit`` bytes."""
     import zpaq
 
+    from ..util import ContainedFailure, run_contained
+
     try:
-        return zpaq.decompress(payload)
-    except zpaq.Error as e:
+        return run_contained(lambda: zpaq.decompress(payload, threads=1), limit, seconds=30 + limit / 100_000)
+    except ContainedFailure as e:
         raise _Damaged(str(e)) from None
+
+
+def _capped(decoder, payload: bytes, limit: int, name: str) -> bytes:
+    """``decoder.decompress(payload, max_length)`` (zlib, bz2, lzma decompressor objects) stopped
+    at ``limit`` + 1 bytes: more is damage, found without inflating the rest."""
+    out = decoder.decompress(payload, limit + 1)
+    if len(out) > limit:
+        raise _Damaged(f"{name} payload decodes to more than the {limit} bytes expected")
+    if not decoder.eof:
+        raise _Damaged(f"{name} payload is truncated")
+    return out
+
+
+def _zstd_decompress(payload: bytes, limit: int) -> bytes:
+    """One zstd frame, fed 64 bytes at a time (at most 16 blocks of 128 KiB each: the overshoot is
+    bounded), stopped once it passes ``limit`` bytes."""
+    d, out = zstandard.ZstdDecompressor().decompressobj(), bytearray()
+    for i in range(0, len(payload), 64):
+        out += d.decompress(payload[i : i + 64])
+        if len(out) > limit:
+            raise _Damaged(f"zstd payload decodes to more than the {limit} bytes expected")
+        if d.eof:
+            break
+    if not d.eof:
+        raise _Damaged("zstd payload is truncated")
+    return bytes(out)
+
+
+def _brotli_decompress(payload: bytes, limit: int) -> bytes:
+    """brotli with its output buffer limited (brotli >= 1.2), fed 64 KiB at a time, stopped at
+    ``limit`` + 1 bytes."""
+    d, out = brotli.Decompressor(), bytearray()
+    limited = hasattr(d, "can_accept_more_data")  # brotli 1.2's output_buffer_limit
+    for i in range(0, max(1, len(payload)), 1 << 16):
+        chunk = payload[i : i + (1 << 16)]
+        if limited:
+            out += d.process(chunk, output_buffer_limit=limit + 1 - len(out))
+            while len(out) <= limit and not d.can_accept_more_data():
+                out += d.process(b"", output_buffer_limit=limit + 1 - len(out))
+        else:
+            out += d.process(chunk)
+        if len(out) > limit:
+            raise _Damaged(f"brotli payload decodes to more than the {limit} bytes expected")
+    if not d.is_finished():
+        raise _Damaged("brotli payload is truncated")
+    return bytes(out)
 
 
 @dataclass(frozen=True)
@@ -91,7 +151,7 @@ class Codec:
     """A classical format: how to compress at a level, decompress, and which errors mean damage."""
 
     compress: Callable[[bytes, int], bytes]
-    decompress: Callable[[bytes], bytes]
+    decompress: Callable[[bytes, int], bytes]  # (payload, most bytes the output may have)
     errors: tuple[type[BaseException], ...]
     default_level: int
     description: str
@@ -100,24 +160,30 @@ class Codec:
 CODECS: dict[str, Codec] = {
     "gzip": Codec(
         lambda d, level: gzip.compress(d, level, mtime=0),  # mtime fixed: reproducible output
-        gzip.decompress,
-        (OSError, EOFError, zlib.error),
+        lambda p, limit: _capped(zlib.decompressobj(16 + zlib.MAX_WBITS), p, limit, "gzip"),
+        (_Damaged, zlib.error),
         9,
         "gzip -9 (DEFLATE with the gzip header)",
     ),
-    "bz2": Codec(bz2.compress, bz2.decompress, (OSError, EOFError, ValueError), 9, "bzip2 -9"),
+    "bz2": Codec(
+        bz2.compress, lambda p, limit: _capped(bz2.BZ2Decompressor(), p, limit, "bz2"), (_Damaged, OSError), 9, "bzip2 -9"
+    ),
     "xz": Codec(
-        lambda d, level: lzma.compress(d, preset=level), lzma.decompress, (lzma.LZMAError, EOFError), XZ_9E, "xz -9e (LZMA2)"
+        lambda d, level: lzma.compress(d, preset=level),
+        lambda p, limit: _capped(lzma.LZMADecompressor(lzma.FORMAT_XZ, memlimit=XZ_MEMLIMIT), p, limit, "xz"),
+        (_Damaged, lzma.LZMAError),
+        XZ_9E,
+        "xz -9e (LZMA2)",
     ),
     "zstd": Codec(
         lambda d, level: zstandard.ZstdCompressor(level=level).compress(d),
-        lambda p: zstandard.ZstdDecompressor().decompress(p),
-        (zstandard.ZstdError,),
+        _zstd_decompress,
+        (_Damaged, zstandard.ZstdError),
         22,
         "zstd --ultra -22",
     ),
     "brotli": Codec(
-        lambda d, level: brotli.compress(d, quality=level), brotli.decompress, (brotli.error,), 11, "brotli -q 11"
+        lambda d, level: brotli.compress(d, quality=level), _brotli_decompress, (_Damaged, brotli.error), 11, "brotli -q 11"
     ),
     "zpaq": Codec(_zpaq_compress, _zpaq_decompress, (_Damaged,), 5, "zpaq -m5 (one thread)"),
     "ppmd": Codec(
@@ -147,12 +213,15 @@ class Classical:
         """Compressed payload of ``data``."""
         return self.codec.compress(data, self.level)
 
-    def decompress(self, payload: bytes) -> bytes:
-        """Inverse of ``compress``; a damaged payload raises ``CorruptPayload``."""
+    def decompress(self, payload: bytes, limit: int | None = None) -> bytes:
+        """Inverse of ``compress``; a damaged payload, or one that decodes to more than ``limit``
+        bytes (default: no limit), raises ``CorruptPayload``."""
         try:
-            return self.codec.decompress(payload)
+            return self.codec.decompress(payload, MAX_OUTPUT if limit is None else limit)
         except self.codec.errors as e:
             raise CorruptPayload(f"{self.name} payload is corrupt: {e}") from None
+        except ImportError as e:  # zpaq and PPMd are optional packages
+            raise UnsupportedArchive(f"{self.name} payloads need the {e.name} package: pip install 'nct[bench]'") from None
 
 
 def classical(name: str, level: int | None = None) -> Classical:

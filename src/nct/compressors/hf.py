@@ -25,8 +25,8 @@ import torch
 
 from ..coding.arithmetic import DEFAULT_PRECISION, Decoder, Encoder, pack_bits, unpack_bits
 from ..coding.varint import read_varint, write_varint
-from ..models.m1 import ModelError
-from .base import CorruptPayload, register
+from ..errors import CorruptPayload, ModelError
+from .base import register
 
 FREQ_BITS = 24
 MODES = ("utf-8", "latin-1")
@@ -126,17 +126,22 @@ class HFCompressor:
         text = data.decode(MODES[mode])
         ids = self.tokenizer.encode(text, add_special_tokens=False)
         if self.tokenizer.decode(ids) != text:
-            raise ValueError(f"{self.path}: the tokenizer does not reproduce this input exactly; use another model")
+            raise ModelError(f"{self.path}: the tokenizer does not reproduce this input exactly; use another model")
         enc = Encoder(DEFAULT_PRECISION)
         for cdf, t in zip(self._cdfs(ids), ids):
             enc.encode(int(cdf[t]), int(cdf[t + 1]), int(cdf[-1]))
         return bytes([mode]) + write_varint(len(ids)) + pack_bits(enc.finish())
 
-    def decompress(self, payload: bytes) -> bytes:
-        """Inverse of ``compress``."""
+    def decompress(self, payload: bytes, limit: int | None = None) -> bytes:
+        """Inverse of ``compress`` (``limit``: no more tokens than that many bytes could make)."""
         if not payload or payload[0] >= len(MODES):
             raise CorruptPayload("not an hf payload")
-        n, pos = read_varint(payload, 1)
+        try:
+            n, pos = read_varint(payload, 1)
+        except (IndexError, ValueError):
+            raise CorruptPayload("hf payload is truncated") from None
+        if limit is not None and n > limit:
+            raise CorruptPayload(f"hf payload claims {n} tokens for {limit} bytes")
         dec = Decoder(unpack_bits(payload[pos:]), DEFAULT_PRECISION)
         ids: list[int] = []
         for cdf in self._cdfs(ids):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import struct
+import warnings
 import zlib
 
 import numpy as np
@@ -77,18 +78,27 @@ class PNG:
         Image.frombytes("L", (WIDTH, (len(data) + pad) // WIDTH), data + bytes(pad)).save(out, "PNG", optimize=True)
         return bytes([pad]) + out.getvalue()
 
-    def decompress(self, payload: bytes) -> bytes:
-        """Inverse of ``compress``; a damaged payload raises ``CorruptPayload``."""
+    def decompress(self, payload: bytes, limit: int | None = None) -> bytes:
+        """Inverse of ``compress``; a damaged payload, or an image of more than ``limit`` bytes
+        (read from its IHDR chunk before Pillow inflates anything), raises ``CorruptPayload``."""
         from PIL import Image
 
         if not payload:
             return b""
         pad, png = payload[0], payload[1:]
-        png_chunks(png)
+        chunks = png_chunks(png)
+        ihdr = chunks[0][1] if chunks[0][0] == b"IHDR" and len(chunks[0][1]) == 13 else b""
+        if not ihdr:
+            raise CorruptPayload("png payload is corrupt: no IHDR chunk first")
+        width, height = struct.unpack(">II", ihdr[:8])
+        if width != WIDTH or pad >= WIDTH or (limit is not None and width * height - pad > limit):
+            raise CorruptPayload(f"png payload is corrupt: a {width} x {height} image, padding {pad}, for {limit} bytes")
         try:
-            with Image.open(io.BytesIO(png), formats=["PNG"]) as im:
-                im.load()
-                mode, width, pixels = im.mode, im.width, im.tobytes()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is checked above
+                with Image.open(io.BytesIO(png), formats=["PNG"]) as im:
+                    im.load()
+                    mode, width, pixels = im.mode, im.width, im.tobytes()
         except (OSError, SyntaxError, ValueError, EOFError, zlib.error, Image.DecompressionBombError) as e:
             raise CorruptPayload(f"png payload is corrupt: {e}") from None
         if mode != "L" or width != WIDTH or pad >= WIDTH:
@@ -138,13 +148,17 @@ class FLAC:
         sf.write(out, samples, FLAC_RATE, subtype="PCM_S8", format="FLAC", compression_level=1.0)
         return out.getvalue()
 
-    def decompress(self, payload: bytes) -> bytes:
-        """Inverse of ``compress``; a damaged payload raises ``CorruptPayload``."""
+    def decompress(self, payload: bytes, limit: int | None = None) -> bytes:
+        """Inverse of ``compress``; a damaged payload, or one whose STREAMINFO states more than
+        ``limit`` samples, raises ``CorruptPayload``."""
         import soundfile as sf
 
         if not payload:
             return b""
         flac_metadata_end(payload)
+        total = int.from_bytes(payload[21:26], "big") & ((1 << 36) - 1)  # STREAMINFO's 36-bit sample count
+        if limit is not None and total != limit:
+            raise CorruptPayload(f"flac payload is corrupt: it states {total} samples, not {limit}")
         try:
             with sf.SoundFile(io.BytesIO(payload)) as f:
                 frames, channels, subtype = f.frames, f.channels, f.subtype

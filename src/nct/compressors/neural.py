@@ -147,21 +147,23 @@ class BlockCoder:
 
     # ----- decompress -------------------------------------------------------------------------
     def decompress(self, payload: bytes) -> bytes:
-        """Inverse of ``compress``."""
-        try:
-            n, pos = read_varint(payload, 0)
-            block, pos = read_varint(payload, pos)
-            if block != self.block:
-                raise CorruptPayload(f"payload block size {block} differs from the coder's {self.block}")
-            streams = []
-            for _ in range(-(-n // block)):
-                size, pos = read_varint(payload, pos)
-                if pos + size > len(payload):
-                    raise CorruptPayload("payload is truncated")
-                streams.append(payload[pos : pos + size])
-                pos += size
-        except IndexError:
-            raise CorruptPayload("payload is truncated") from None
+        """Inverse of ``compress``. Every length is checked against what the payload holds before
+        anything is allocated: each block needs at least its length varint, so a payload of k
+        bytes holds at most k blocks."""
+        n, pos = _varint(payload, 0)
+        block, pos = _varint(payload, pos)
+        if block != self.block:
+            raise CorruptPayload(f"payload block size {block} differs from the coder's {self.block}")
+        count = -(-n // block)
+        if count > len(payload) - pos:
+            raise CorruptPayload(f"payload claims {n} bytes in {count} blocks but has only {len(payload)} bytes")
+        streams = []
+        for _ in range(count):
+            size, pos = _varint(payload, pos)
+            if pos + size > len(payload):
+                raise CorruptPayload("payload is truncated")
+            streams.append(payload[pos : pos + size])
+            pos += size
         if pos != len(payload):
             raise CorruptPayload("payload has trailing bytes")
         lengths = [min(block, n - i * block) for i in range(len(streams))]
@@ -184,8 +186,11 @@ class BlockCoder:
     def _decode_lockstep(
         self, streams: list[bytes], lengths: list[int], progress: Callable[[int], Any] | None = None
     ) -> list[bytes]:
-        """Decode a group of streams together, one symbol per stream per model step."""
+        """Decode a group of streams together, one symbol per stream per model step. A stream that
+        has been read past its end (the encoder never ends a stream before the decoder's last
+        read) is damage, found at that step: a crafted archive cannot make the decoder run on."""
         dec = DecoderBatch(streams, self.precision)
+        ends = np.array([8 * len(s) + self.precision for s in streams])
         n = np.array(lengths)
         symbols = np.zeros((len(streams), int(n.max())), dtype=np.uint8)
         state = self.model.start(len(streams))
@@ -198,7 +203,12 @@ class BlockCoder:
             low = cdf.gather(1, sym[:, None])[:, 0].numpy()
             high = cdf.gather(1, sym[:, None] + 1)[:, 0].numpy()
             active = t < n
-            dec.decode(low, high, totals, active)
+            try:
+                dec.decode(low, high, totals, active)
+            except IndexError:  # read beyond the zero padding
+                raise CorruptPayload("a block's stream ends before its bytes do") from None
+            if (dec.pos > ends).any():
+                raise CorruptPayload("a block's stream ends before its bytes do")
             symbols[:, t] = sym.numpy()
             tokens = sym
             if progress:
@@ -228,7 +238,7 @@ def default_unigram() -> Unigram:
     return _DEFAULT_UNIGRAM
 
 
-@register("static-ac")
+@register("static-ac", model=True)
 def static_ac(model: Unigram | None = None, block: int = 4096, **kw) -> "NeuralCompressor":
     """StaticAC: a fixed byte unigram + arithmetic coding (TLNCT's StaticAC)."""
     return NeuralCompressor("static-ac", BlockCoder(model if model is not None else default_unigram(), block, **kw))
@@ -255,6 +265,23 @@ class NeuralCompressor:
         """Compressed payload."""
         return self.coder.compress(data)
 
-    def decompress(self, payload: bytes) -> bytes:
-        """Inverse of ``compress``."""
+    def decompress(self, payload: bytes, limit: int | None = None) -> bytes:
+        """Inverse of ``compress``. Both payload formats (``BlockCoder``'s, ``MixingCoder``'s)
+        start with the original length and then the block: a length other than ``limit``, or more
+        than a payload of this size can hold (every block costs at least one byte), is refused
+        before decoding."""
+        n, pos = _varint(payload, 0)
+        block, _ = _varint(payload, pos)
+        if limit is not None and n != limit:
+            raise CorruptPayload(f"payload holds {n} bytes but the archive says {limit}")
+        if n > len(payload) * max(1, block):
+            raise CorruptPayload(f"payload of {len(payload)} bytes cannot hold {n} bytes in blocks of {block}")
         return self.coder.decompress(payload)
+
+
+def _varint(payload: bytes, pos: int) -> tuple[int, int]:
+    """``read_varint``, with a truncated or overlong varint raised as CorruptPayload."""
+    try:
+        return read_varint(payload, pos)
+    except (IndexError, ValueError):
+        raise CorruptPayload("payload is truncated") from None
