@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
@@ -24,6 +23,7 @@ import torch
 from ..data.corpus import Corpus
 from ..models.sizes import m2_config
 from ..models.transformer import IGNORE, Transformer, TransformerConfig
+from ..tokenizers import MethodSpec, Tokenizer
 from ..train.loop import TrainConfig, train
 
 SEP = 256  # between input and target; outputs are 0..255 (bytes or 8-bit tokens) and SEP
@@ -55,16 +55,15 @@ def segments(corpus: Corpus, n: int, size: int, seed: int) -> list[bytes]:
     return [docs[i][(o := int(rng.integers(0, len(docs[i]) - size))) : o + size] for i in picks]
 
 
-def probe_tokenizer(method: str, m1: Any) -> Any:
+def probe_tokenizer(method: str, m1: Any) -> Tokenizer:
     """``ac`` (M1 + AC, 8-bit tokens) or ``equal-info<B>`` (B-bit windows, 8-bit tokens)."""
-    from ..tokenizers import build
-
-    m = re.fullmatch(r"equal-info(\d+)", method)
-    if m:
-        return build("equal-info", m1, token_bits=8, bits=int(m[1]))
-    if method == "ac":
-        return build("ac", m1, token_bits=8)
-    raise ValueError(f"learn-ac probes ac or equal-info<B>, not {method!r}")
+    try:
+        spec = MethodSpec.parse(method)
+    except ValueError:
+        spec = None
+    if spec is None or spec.method not in ("ac", "equal-info") or spec.token_bits != 8:
+        raise ValueError(f"learn-ac probes ac or equal-info<B>, not {method!r}")
+    return spec.build(m1)
 
 
 def pairs(task: str, texts: Sequence[bytes], tokens: Sequence[Sequence[int]]) -> list[tuple[list[int], list[int]]]:

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..data.corpus import Corpus
 from ..plots import pyplot, save
+from ..tokenizers import MethodSpec, Tokenizer
 
 DEFAULT_SENTENCE = "The old lighthouse keeper counted the ships that passed in the night."
 
@@ -134,17 +135,14 @@ def plot(rows: list[StabilityRow], path: Path) -> None:
     save(fig, path)
 
 
-def tokenizer_for(name: str, m1: Any, corpus: Corpus, sp_dir: Path | None = None, sp_vocab: int = 8000) -> Any:
-    """A tokenizer by short name: bytes, sentencepiece, gzip, ac, static-ac, equal-info<B> (B-bit
-    windows, 8-bit tokens) or equal-info<B>-v65k (16-bit tokens)."""
-    from ..tokenizers import build
+def tokenizer_for(name: str, m1: Any, corpus: Corpus, sp_dir: Path | None = None, sp_vocab: int = 8000) -> Tokenizer:
+    """A tokenizer by ``MethodSpec`` name: bytes, sentencepiece, gzip, ac, static-ac, equal-info<B>
+    (B-bit windows, 8-bit tokens), equal-info<B>-v65k (16-bit tokens), or a display name."""
     from ..tokenizers.pipeline import sentencepiece_for
 
-    m = re.fullmatch(r"equal-info(\d+)(-v65k)?", name)
-    if m:
-        return build("equal-info", m1, token_bits=16 if m[2] else 8, bits=int(m[1]))
-    sp = sentencepiece_for(corpus, sp_vocab, sp_dir) if name == "sentencepiece" else None
-    return build(name, m1, sentencepiece=sp)
+    spec = MethodSpec.parse(name)
+    sp = sentencepiece_for(corpus, sp_vocab, sp_dir) if spec.method == "sentencepiece" else None
+    return spec.build(m1, sentencepiece=sp)
 
 
 def main_stability(args) -> list[StabilityRow]:
@@ -159,7 +157,7 @@ def main_stability(args) -> list[StabilityRow]:
     corpus = load_corpus(args.corpus)
     prefixes = [w + " " for w in common_words(corpus, args.prefixes)]
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    m1 = load_model(args.model) if any(m == "ac" or m.startswith("equal-info") for m in methods) else None
+    m1 = load_model(args.model) if any(MethodSpec.parse(m).needs_m1 for m in methods) else None
     out = Path(args.out) if args.out else None
     rows, examples, maps = [], {}, []
     sample = evaluation_sample(corpus.split("validation"), args.map_bytes)
@@ -168,7 +166,7 @@ def main_stability(args) -> list[StabilityRow]:
         seqs = sentence_tokens(tok, prefixes, args.sentence)
         rows.append(summarize(name, seqs, seed=args.seed))
         examples[name] = {p: s for p, s in list(zip(prefixes, seqs))[:5]}
-        if name.startswith("equal-info") and args.map_bytes:
+        if MethodSpec.parse(name).method == "equal-info" and args.map_bytes:
             pieces = [sample[i : i + 1024] for i in range(0, len(sample), 1024)]  # coded in lockstep
             maps += position_map(name, window_texts(tok, pieces))
     text = markdown(rows) + (f"\nToken ids by position in a window, on {len(sample):,} validation bytes:\n\n" + position_map_markdown(maps) if maps else "")

@@ -5,13 +5,16 @@ cdf[-1]``). ``symbol_intervals`` gathers them for a whole sequence (or a batch) 
 CDFs, ``encode_intervals`` codes a sequence of them, ``find_symbol`` picks the symbol a decoder's
 target selects, and ``GreedyReader`` decodes a stream of a known length while re-encoding alongside,
 stopping before the first symbol the stream could not hold (Equal-Info windows and arithmetic-coded
-token streams, which carry no length).
+token streams, which carry no length); ``stopping_window`` is the writing side of that: the b-bit
+stream for what an encoder has coded at which such a reader stops exactly.
 """
 
 from __future__ import annotations
 
 import bisect
 from typing import TYPE_CHECKING, Iterable, Sequence
+
+import numpy as np
 
 from .arithmetic import DEFAULT_PRECISION, Decoder, Encoder
 
@@ -71,3 +74,28 @@ class GreedyReader:
             return None
         self.decoder.decode(low, high, total)
         return y
+
+
+def bit_array(stream: Sequence[int], bits: int) -> np.ndarray:
+    """``stream`` zero-padded to ``bits`` bits."""
+    out = np.zeros(bits, dtype=np.uint8)
+    out[: len(stream)] = stream
+    return out
+
+
+def stopping_window(enc: Encoder, next_cdf: Sequence[int], bits: int) -> np.ndarray | None:
+    """The ``bits``-bit window for the bytes ``enc`` has coded at which the greedy decoder stops
+    exactly after them.
+
+    Any ``bits``-bit point of the final interval decodes these bytes; the decoder stops when the next
+    byte it decodes (under ``next_cdf``) would need more than ``bits`` bits. The paper's window — the
+    shortest terminating string, zero-padded — is used when its next byte does not fit; otherwise
+    the lowest point, in the final interval, of the first byte value that would not fit. None if no
+    such point exists (then the window is ambiguous)."""
+    y = find_symbol(next_cdf, enc.next_target(next_cdf[-1]))
+    if not enc.fits(*interval(next_cdf, y), bits):
+        return bit_array(enc.bits + enc.tail(), bits)
+    for point, z in enc.points_by_symbol(bits, next_cdf):
+        if not enc.fits(*interval(next_cdf, z), bits):
+            return np.array([(point >> (bits - 1 - i)) & 1 for i in range(bits)], dtype=np.uint8)
+    return None

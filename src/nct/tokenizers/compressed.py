@@ -4,7 +4,7 @@ Each example is compressed on its own, as in the paper, and its bits are cut int
 tokens. GZip streams end themselves (the zero padding after them is ignored). Arithmetic-coded
 streams carry no length: the decoder decodes bytes until one more would need more bits than the
 tokens hold, and the encoder picks the final point of the stream inside the last token so that the
-decoder stops exactly at the end of the text (``equal_info.stopping_window``, with the whole example
+decoder stops exactly at the end of the text (``nct.coding.symbols.stopping_window``, with the whole example
 as one window). If the last token offers no such point, the stream gets up to ``STOP_ATTEMPTS - 1``
 more tokens, each of which offers other points; a text for which none exists would read back
 longer and is counted as ambiguous (``Encoding.ambiguous``).
@@ -19,13 +19,13 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..coding.symbols import GreedyReader, encode_intervals, symbol_intervals
+from ..coding.symbols import GreedyReader, encode_intervals, stopping_window, symbol_intervals
 from ..data.unigram import default_unigram
 from ..models.m1 import M1
 from ..models.probability import ProbabilityModel, Unigram
 from ..parallel import available_workers, map_batches, parallel_map
 from .base import BaseTokenizer, Decoding, Encoding, as_bytes, bits_to_tokens, tokens_to_bits
-from .equal_info import stopping_window
+from .methods import Options, register
 
 STOP_ATTEMPTS = 3
 
@@ -181,3 +181,18 @@ class ArithmeticTokens(BaseTokenizer):
                 outs[r].append(y)
                 tokens[r] = y
         return [bytes(o) for o in outs]
+
+
+@register("gzip", "GZip", tokens=True)
+def _gzip(options: Options) -> GZipTokens:
+    return GZipTokens(options.token_bits)
+
+
+@register("ac", "AC", m1=True, tokens=True)
+def _ac(options: Options) -> ArithmeticTokens:
+    return ArithmeticTokens.ac(options.m1, options.token_bits)
+
+
+@register("static-ac", "StaticAC", tokens=True)
+def _static_ac(options: Options) -> ArithmeticTokens:
+    return ArithmeticTokens.static(token_bits=options.token_bits)

@@ -33,10 +33,11 @@ import torch
 from tqdm import tqdm
 
 from ..coding.arithmetic import DEFAULT_PRECISION, Encoder
-from ..coding.symbols import GreedyReader, Interval, encode_intervals, find_symbol, interval
+from ..coding.symbols import GreedyReader, Interval, bit_array, encode_intervals, interval, stopping_window
 from ..models.m1 import M1
 from ..parallel import available_workers, map_batches
 from .base import BaseTokenizer, Decoding, Encoding, as_bytes, bits_to_tokens, tokens_to_bits
+from .methods import Options, register
 
 RULES = ("greedy", "delay")
 
@@ -52,37 +53,12 @@ def matches(enc: Encoder, window: np.ndarray) -> bool:
 
 def window_of(intervals: Sequence[Interval], bits: int) -> np.ndarray:
     """The window (``bits`` bits, zero-padded) of a sequence of coded byte intervals."""
-    return _bit_array(encode_intervals(intervals).finish(), bits)
-
-
-def stopping_window(enc: Encoder, next_cdf: Sequence[int], bits: int) -> np.ndarray | None:
-    """The ``bits``-bit window for the bytes ``enc`` has coded at which the greedy decoder stops
-    exactly after them.
-
-    Any ``bits``-bit point of the final interval decodes these bytes; the decoder stops when the next
-    byte it decodes (under ``next_cdf``) would need more than ``bits`` bits. The paper's window — the
-    shortest terminating string, zero-padded — is used when its next byte does not fit; otherwise
-    the lowest point, in the final interval, of the first byte value that would not fit. None if no
-    such point exists (then the window is ambiguous)."""
-    y = find_symbol(next_cdf, enc.next_target(next_cdf[-1]))
-    if not enc.fits(*interval(next_cdf, y), bits):
-        return _bit_array(enc.bits + enc.tail(), bits)
-    for point, z in enc.points_by_symbol(bits, next_cdf):
-        if not enc.fits(*interval(next_cdf, z), bits):
-            return np.array([(point >> (bits - 1 - i)) & 1 for i in range(bits)], dtype=np.uint8)
-    return None
+    return bit_array(encode_intervals(intervals).finish(), bits)
 
 
 def _rows_as_lists(cdf: torch.Tensor, rows: list[int]) -> list[list[int]]:
     """The given rows of a [B, V+1] CDF tensor as Python lists (NumPy converts faster than torch)."""
     return cdf.numpy()[rows].tolist()
-
-
-def _bit_array(stream: Sequence[int], bits: int) -> np.ndarray:
-    """``stream`` zero-padded to ``bits`` bits."""
-    out = np.zeros(bits, dtype=np.uint8)
-    out[: len(stream)] = stream
-    return out
 
 
 def first_match(intervals: Sequence[Interval], window: np.ndarray) -> int:
@@ -232,7 +208,7 @@ class EqualInfoAC(BaseTokenizer):
         next window. Those keep their CDFs unless M1's context restarts."""
         ivs = row.intervals
         if self.rule == "delay":  # end at the first byte that completes the window's bits
-            window = _bit_array(row.enc.bits + row.enc.tail(), self.bits)  # the finished stream
+            window = bit_array(row.enc.bits + row.enc.tail(), self.bits)  # the finished stream
             keep = first_match(ivs, window)
         else:
             keep = len(ivs)
@@ -330,6 +306,12 @@ class EqualInfoAC(BaseTokenizer):
                 return None
             if ended_on_match:
                 return row.out[-1]  # delay: the byte that completed the window still has to reach M1
+
+
+@register("equal-info", "EqualInfoAC", m1=True, windows=True)
+def _equal_info(options: Options) -> EqualInfoAC:
+    return EqualInfoAC(options.m1, bits=options.bits, token_bits=options.token_bits, rule=options.rule,
+                       reset_every=options.reset_every, progress=options.progress)
 
 
 class _Reader:

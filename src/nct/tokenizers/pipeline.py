@@ -10,7 +10,8 @@ from tqdm import tqdm
 
 from ..data.corpus import Corpus
 from ..data.shards import EXAMPLE_BYTES, Manifest, examples, write_shards
-from . import build
+from .base import Tokenizer
+from .methods import build, needs_m1
 from .simple import SentencePiece
 
 SP_FILE = "sentencepiece.model"
@@ -60,21 +61,22 @@ def tokenize_corpus(
     if max_bytes is not None:
         texts = texts[: max(1, math.ceil(max_bytes / example_bytes))]
     params = tok.params()
+    coded_with_m1 = m1 is not None and needs_m1(method)
     manifest = Manifest(
         method=method,
         params={**params, "split": split, "seed": seed, "max_bytes": max_bytes},
         vocab_size=tok.vocab_size,
-        m1=m1.fingerprint if m1 is not None and method in ("ac", "equal-info") else None,
+        m1=m1.fingerprint if coded_with_m1 else None,
         corpus=corpus.name,
         example_bytes=example_bytes,
-        extra={"tokenizer": tok.name, "sentencepiece_dir": str(sp_dir.resolve()), "m1_non_embedding_params": m1.non_embedding_params if m1 is not None and method in ("ac", "equal-info") else 0},
+        extra={"tokenizer": tok.name, "sentencepiece_dir": str(sp_dir.resolve()), "m1_non_embedding_params": m1.non_embedding_params if coded_with_m1 else 0},
     )
     encode = tok.encode_batch
     with tqdm(total=sum(map(len, texts)), unit="B", unit_scale=True, desc=f"tokenize {tok.name}") as bar:
         return write_shards(out, manifest, texts, encode, chunk=chunk, progress=bar.update)
 
 
-def tokenizer_from_shards(directory: str | Path, m1: Any = None) -> Any:
+def tokenizer_from_shards(directory: str | Path, m1: Any = None) -> Tokenizer:
     """Rebuild the tokenizer a shard directory was made with (M1-based methods need that M1)."""
     from ..data.shards import Manifest
 

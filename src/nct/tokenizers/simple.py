@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .base import BaseTokenizer, as_bytes
+from .methods import Options, register
 
 
 class Bytes(BaseTokenizer):
@@ -22,7 +23,6 @@ class Bytes(BaseTokenizer):
     def decode_bytes(self, ids: Sequence[int]) -> bytes:
         """Inverse of ``encode``."""
         return bytes(ids)
-
 
 
 class SentencePiece(BaseTokenizer):
@@ -106,3 +106,15 @@ class SentencePiece(BaseTokenizer):
     def decode_bytes(self, ids: Sequence[int]) -> bytes:
         """The UTF-8 bytes of ``decode``."""
         return self.decode(ids).encode("utf-8")
+
+
+@register("bytes", "Bytes")
+def _bytes(options: Options) -> Bytes:
+    return Bytes()
+
+
+@register("sentencepiece", "SentencePiece")
+def _sentencepiece(options: Options) -> SentencePiece:
+    if options.sentencepiece is None:
+        raise ValueError("sentencepiece needs a trained model (SentencePiece.train)")
+    return options.sentencepiece

@@ -1,0 +1,168 @@
+"""Tokenizer methods by name: a registry like the compressors' (``nct.compressors.base``), and
+``MethodSpec``, one grammar that names a configured method two ways.
+
+* **short** (file names, command lines, analysis rows): the method, then the window bits for
+  Equal-Info, then ``-v<vocabulary>`` unless tokens are 8 bits: ``bytes``, ``gzip``,
+  ``static-ac-v65k``, ``equal-info16``, ``equal-info16-v65k``;
+* **display** (the papers' tables, ``Tokenizer.name`` style): ``Bytes``, ``GZip[v=256]``,
+  ``EqualInfoAC[b=16, v=65k]``.
+
+``MethodSpec.parse`` reads either; ``short`` and ``display`` write them. A vocabulary of 2^16 is
+written ``65k``, as in the papers; other vocabularies as the number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .base import Tokenizer
+    from .simple import SentencePiece
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything ``build`` may pass to a method's factory (each takes what it needs)."""
+
+    m1: Any = None
+    token_bits: int = 8
+    bits: int = 16
+    rule: str = "greedy"
+    reset_every: int = 1
+    sentencepiece: "SentencePiece | None" = None
+    progress: bool = False
+
+
+@dataclass(frozen=True)
+class Method:
+    """A registered tokenizer method."""
+
+    name: str  # short name: bytes, sentencepiece, gzip, ac, static-ac, equal-info
+    display: str  # Bytes, SentencePiece, GZip, AC, StaticAC, EqualInfoAC
+    factory: Callable[[Options], "Tokenizer"]
+    needs_m1: bool = False  # codes with M1 (the shard manifest records M1's fingerprint)
+    tokens: bool = False  # ids are N-bit tokens of a bit stream (``token_bits`` applies)
+    windows: bool = False  # Equal-Info windows (``bits`` applies)
+
+
+_REGISTRY: dict[str, Method] = {}
+
+
+def register(name: str, display: str, m1: bool = False, tokens: bool = False, windows: bool = False
+             ) -> Callable[[Callable[[Options], "Tokenizer"]], Callable[[Options], "Tokenizer"]]:
+    """Decorator: make a factory ``f(options) -> Tokenizer`` the method ``name``; ``m1``: it
+    codes with M1; ``tokens``: its ids are N-bit tokens; ``windows``: it has b-bit windows."""
+
+    def deco(factory: Callable[[Options], "Tokenizer"]) -> Callable[[Options], "Tokenizer"]:
+        _REGISTRY[name] = Method(name, display, factory, m1, tokens or windows, windows)
+        return factory
+
+    return deco
+
+
+def method(name: str) -> Method:
+    """The registered method ``name``."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown tokenizer method {name!r}; choose one of {', '.join(available())}") from None
+
+
+def available() -> tuple[str, ...]:
+    """Registered method names, in registration order."""
+    return tuple(_REGISTRY)
+
+
+def needs_m1(name: str) -> bool:
+    """Whether the tokenizer method ``name`` (or a spec's short or display name) codes with M1."""
+    return MethodSpec.parse(name).needs_m1 if name not in _REGISTRY else _REGISTRY[name].needs_m1
+
+
+def vocab_label(token_bits: int) -> str:
+    """``65k`` for 16-bit tokens, else the vocabulary size."""
+    return "65k" if token_bits == 16 else str(1 << token_bits)
+
+
+def _token_bits(label: str) -> int:
+    """Inverse of ``vocab_label``."""
+    v = 1 << 16 if label == "65k" else int(label)
+    if v < 2 or v & (v - 1):
+        raise ValueError(f"a vocabulary of {label} is not a power of two")
+    return v.bit_length() - 1
+
+
+_SHORT = re.compile(r"(?P<method>[a-z][a-z-]*?)(?P<bits>\d+)?(?:-v(?P<v>\d+k?))?")
+_DISPLAY = re.compile(r"(?P<name>[A-Za-z]+)(?:\[(?P<args>[^\]]*)\])?")
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A tokenizer method with its token width and (Equal-Info) window bits."""
+
+    method: str
+    token_bits: int = 8
+    bits: int | None = None  # Equal-Info only (default 16)
+
+    def __post_init__(self) -> None:
+        m = method(self.method)
+        if m.windows and self.bits is None:
+            object.__setattr__(self, "bits", 16)
+        if self.bits is not None and not m.windows:
+            raise ValueError(f"{self.method} has no windows (bits)")
+        if self.token_bits != 8 and not m.tokens:
+            raise ValueError(f"{self.method} has no token width other than 8 bits")
+
+    @classmethod
+    def parse(cls, text: str) -> "MethodSpec":
+        """A spec from its short (``equal-info16-v65k``) or display (``EqualInfoAC[b=16, v=65k]``) name."""
+        text = text.strip()
+        short = _SHORT.fullmatch(text)
+        if short and short["method"] in _REGISTRY:
+            bits = int(short["bits"]) if short["bits"] else None
+            return cls(short["method"], _token_bits(short["v"]) if short["v"] else 8, bits)
+        display = _DISPLAY.fullmatch(text)
+        names = {m.display: m.name for m in _REGISTRY.values()}
+        if not display or display["name"] not in names:
+            raise ValueError(f"not a tokenizer method: {text!r} (e.g. {', '.join(available())}, equal-info16-v65k, "
+                             "EqualInfoAC[b=16, v=65k])")
+        args = dict(a.split("=", 1) for a in re.split(r",\s*", display["args"]) if "=" in a) if display["args"] else {}
+        return cls(names[display["name"]], _token_bits(args["v"]) if "v" in args else 8, int(args["b"]) if "b" in args else None)
+
+    @property
+    def needs_m1(self) -> bool:
+        """Whether the method codes with M1."""
+        return method(self.method).needs_m1
+
+    @property
+    def short(self) -> str:
+        """``equal-info16-v65k`` style."""
+        v = "" if self.token_bits == 8 else f"-v{vocab_label(self.token_bits)}"
+        return f"{self.method}{self.bits if self.bits is not None else ''}{v}"
+
+    @property
+    def display(self) -> str:
+        """``EqualInfoAC[b=16, v=65k]`` style (the papers')."""
+        m = method(self.method)
+        args = ([f"b={self.bits}"] if m.windows else []) + ([f"v={vocab_label(self.token_bits)}"] if m.tokens else [])
+        return m.display + (f"[{', '.join(args)}]" if args else "")
+
+    def build(self, m1: Any = None, **options: Any) -> "Tokenizer":
+        """The tokenizer (options as ``build``'s; the spec's token and window bits win)."""
+        return build(self.method, m1, **{**options, "token_bits": self.token_bits, "bits": self.bits or 16})
+
+
+def build(
+    method_name: "str | MethodSpec", m1: Any = None, token_bits: int = 8, bits: int = 16, rule: str = "greedy",
+    reset_every: int = 1, sentencepiece: "SentencePiece | None" = None, progress: bool = False,
+) -> "Tokenizer":
+    """The tokenizer for a method (a registered name or a ``MethodSpec``); M1-based methods need
+    ``m1``, SentencePiece a trained model."""
+    if isinstance(method_name, MethodSpec):
+        return method_name.build(m1, rule=rule, reset_every=reset_every, sentencepiece=sentencepiece, progress=progress)
+    m = method(method_name)
+    if m.needs_m1 and m1 is None:
+        raise ValueError(f"{method_name} needs an M1")
+    return m.factory(Options(m1, token_bits, bits, rule, reset_every, sentencepiece, progress))
