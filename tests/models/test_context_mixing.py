@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from nct.coding.binary import BinaryEncoderBatch
 from nct.models.context_mixing import SQUASH, STRETCH, ContextMixer, MixConfig, m1_bit_probabilities
 
 
@@ -16,11 +17,11 @@ def test_squash_and_stretch_are_inverse_integer_tables():
 def test_m1_bit_probabilities_are_the_subtree_masses():
     freq = np.arange(1, 257)
     cdf = np.concatenate([[0], np.cumsum(freq)])[None, :]
-    p = m1_bit_probabilities(cdf, np.array([1]), 0)  # P(byte >= 128)
-    assert p[0] == int(freq[128:].sum() * 4096 // freq.sum())
-    p = m1_bit_probabilities(cdf, np.array([0b110]), 2)  # within 0b10xxxxxx: P(third bit = 1)
-    lo, mid, hi = 0b10000000, 0b10100000, 0b11000000
-    assert p[0] == int(freq[mid:hi].sum() * 4096 // freq[lo:hi].sum())
+    p = m1_bit_probabilities(cdf, np.array([0b10010110]))[0]
+    assert p[0] == int(freq[128:].sum() * 4096 // freq.sum())  # P(byte >= 128)
+    lo, mid, hi = 0b10000000, 0b10100000, 0b11000000  # within 0b10xxxxxx: P(third bit = 1)
+    assert p[2] == int(freq[mid:hi].sum() * 4096 // freq[lo:hi].sum())
+    assert p[7] == int(freq[0b10010111] * 4096 // freq[0b10010110 : 0b10011000].sum())
 
 
 def _run(data: np.ndarray, cfg: MixConfig, order: np.ndarray | None = None) -> np.ndarray:
@@ -28,16 +29,13 @@ def _run(data: np.ndarray, cfg: MixConfig, order: np.ndarray | None = None) -> n
     lanes, length = data.shape
     order = np.arange(lanes) if order is None else order
     mixer = ContextMixer(lanes, length, cfg)
+    enc = BinaryEncoderBatch(lanes, length)
     out = np.zeros((lanes, length, 8), np.int64)
-    rows = data[order]
+    columns = np.ascontiguousarray(data[order].T)
+    p_m1 = np.full((lanes, length, 8), 2048, np.int16)
     for t in range(length):
-        active = np.ones(lanes, bool)
-        mixer.begin_byte(t, active)
-        for j in range(8):
-            bits = (rows[:, t] >> (7 - j)) & 1
-            out[:, t, j] = mixer.predict(np.full(lanes, 2048))
-            mixer.update(bits)
-        mixer.end_byte(t, rows[:, t])
+        mixer.encode_byte(t, np.ones(lanes, bool), columns[t], p_m1, enc)
+        out[:, t] = mixer.probabilities
     inverse = np.argsort(order)
     return out[inverse]
 

@@ -93,11 +93,7 @@ class MixingCoder:
         """Bit probabilities [g, block, 8] (int16) of one teacher-forced batch of blocks."""
         y = torch.from_numpy(ys)
         x = torch.cat([torch.full((len(y), 1), self.model.bos), y[:, :-1]], dim=1)
-        cdf = self.model.cdfs(x, self.freq_bits).numpy()
-        out = np.empty((*ys.shape, 8), np.int16)
-        for j in range(8):
-            out[..., j] = m1_bit_probabilities(cdf, (ys + 256) >> (8 - j), j)
-        return out
+        return m1_bit_probabilities(self.model.cdfs(x, self.freq_bits).numpy(), ys)
 
     def _encode_segment(self, data: bytes) -> bytes:
         """The coded blocks of one segment."""
@@ -106,14 +102,9 @@ class MixingCoder:
         lanes = len(rows)
         mixer = ContextMixer(lanes, self.block, self.cfg)
         enc = BinaryEncoderBatch(lanes, self.block)
+        columns = np.ascontiguousarray(rows.T)
         for t in range(int(lengths.max())):
-            active = t < lengths
-            mixer.begin_byte(t, active)
-            for j in range(8):
-                bits = (rows[:, t] >> (7 - j)) & 1
-                enc.encode(bits, mixer.predict(p_m1[:, t, j]), active)
-                mixer.update(bits)
-            mixer.end_byte(t, rows[:, t])
+            mixer.encode_byte(t, t < lengths, columns[t], p_m1, enc)
         out = bytearray()
         for i, stream in enumerate(enc.finish()):
             n = int(lengths[i])
@@ -175,21 +166,12 @@ class MixingCoder:
         mixer = ContextMixer(n_lanes, self.block, self.cfg)
         state = self.model.start(n_lanes)
         tokens = torch.full((n_lanes,), self.model.bos, dtype=torch.long)
-        out = np.zeros((n_lanes, self.block), np.int64)
+        columns = np.ascontiguousarray(raw.T)  # stored lanes' bytes; the decoded ones are written in
         for t in range(int(lengths.max())):
-            active = t < lengths
             cdf = self.model.step(state, tokens, self.freq_bits).numpy()
-            mixer.begin_byte(t, active)
-            c0 = np.ones(n_lanes, np.int64)
-            for j in range(8):
-                p = mixer.predict(m1_bit_probabilities(cdf, c0, j))
-                bits = np.where(stored, (raw[:, t] >> (7 - j)) & 1, dec.decode(p, active & ~stored))
-                bits = np.where(active, bits, 0)
-                mixer.update(bits)
-                c0 = c0 * 2 + bits
-            out[:, t] = c0 - 256
-            mixer.end_byte(t, out[:, t])
-            tokens = torch.from_numpy(out[:, t].copy())
+            mixer.decode_byte(t, t < lengths, stored, columns[t], cdf, dec)
+            tokens = torch.from_numpy(columns[t])
+        out = columns.T
         return b"".join(out[i, :m].astype(np.uint8).tobytes() for i, m in enumerate(lengths.tolist()))
 
 

@@ -16,15 +16,20 @@ in another block is found as well as one earlier in the same block, while lanes 
 parallel. Updates of one step are applied together: where several lanes touch the same table entry
 the entry moves by the mean of their updates, so the result does not depend on the lanes' order.
 
-Everything is integer numpy arithmetic (tables from integer formulas, wrap-around uint64 hashes),
-so encoder and decoder compute identical probabilities on every machine.
+Everything is integer arithmetic (tables from integer formulas, wrap-around uint64 hashes), in
+loops compiled with numba that code a whole byte of every lane per call (the binary coder inside,
+``nct.coding.binary``), so encoder and decoder compute identical probabilities on every machine.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import numpy as np
+from numba import njit
+
+from ..coding.binary import BinaryDecoderBatch, BinaryEncoderBatch, decode_bit, encode_bit
 
 # squash(d) = 4096 / (1 + e^-d/256) by interpolation of 33 integers (lpaq1), and stretch = its inverse.
 _SQUASH_POINTS = np.array(
@@ -105,184 +110,342 @@ def table_bits(cfg: MixConfig, size: int) -> int:
     return max(12, min(cfg.table_bits, (16 * max(1, size) - 1).bit_length()))
 
 
-def match_bucket(length: np.ndarray) -> np.ndarray:
-    """Match-length buckets 0 (no match) .. 15."""
-    return np.minimum(length, 15)
+_WEIGHT_SETS = 16 * 8 * 3  # by match length bucket, bit of the byte, and M1's sign and confidence
+_MATCH_SLOTS = 16 * 8
 
 
-@dataclass
+class _State(NamedTuple):
+    """What the compiled loops read and update: tables, per-lane state, scratch, sizes."""
+
+    prob: np.ndarray  # int32 [models * size]: 16-bit P(bit = 1) of each context slot
+    count: np.ndarray  # uint8, same shape: updates seen (the adaptation rate)
+    history: np.ndarray  # int64 [lanes, length + 16]: each lane's bytes; 256 before its start
+    match_table: np.ndarray  # int64 [2^match_bits]: t * lanes + lane + 1 of a context's latest end
+    m_lane: np.ndarray  # int64 [lanes] each lane's match: where (lane, position), how long, which byte
+    m_pos: np.ndarray
+    m_len: np.ndarray
+    m_byte: np.ndarray
+    match_prob: np.ndarray  # int64 [16 * 8]: P(the predicted bit is right) by match length and bit
+    weights: np.ndarray  # int64 [weight sets, inputs]: the mixer's, 16 fractional bits
+    apm: np.ndarray  # int32 [257 * 256 * 33]: the APM's interpolation points
+    orders: np.ndarray  # int64 context orders
+    ctx: np.ndarray  # uint64 [lanes, models]: this byte's context hashes
+    c0: np.ndarray  # int64 [lanes]: a leading 1 and the bits of this byte so far
+    apm_ctx: np.ndarray
+    bits: np.ndarray  # int64 [lanes]: the bit just coded
+    idx: np.ndarray  # int64 [lanes, models]: the slots predicted from, kept for the update
+    saved: np.ndarray  # int64 [lanes, models]: their counts before the update
+    st: np.ndarray  # int64 [lanes, inputs]: the mixer's inputs (stretched probabilities)
+    p: np.ndarray  # int64 [lanes]: the mixer's output
+    wset: np.ndarray
+    apm_idx: np.ndarray
+    mslot: np.ndarray
+    mon: np.ndarray  # bool [lanes]: the match model predicts this bit
+    mbit: np.ndarray
+    final: np.ndarray  # int64 [lanes, 8]: the probabilities each bit of the byte was coded with
+    hkeys: np.ndarray  # int64 [H]: open-addressing map slot -> table index (-1: empty)
+    hsum: np.ndarray
+    hcnt: np.ndarray
+    hused: np.ndarray
+    wsum: np.ndarray  # int64 [weight sets, inputs], wcnt [weight sets]: gradient sums per set
+    wcnt: np.ndarray
+    wtouched: np.ndarray
+    msum: np.ndarray
+    mcnt: np.ndarray
+    mask: np.uint64  # context table slots - 1
+    size: int
+    match_min: int
+    match_mask: np.uint64
+    rate_limit: int
+    lr: int
+    version: int
+
+
 class ContextMixer:
-    """The adaptive models and mixer for ``lanes`` lanes of at most ``length`` bytes each."""
+    """The adaptive models and mixer for ``lanes`` lanes of at most ``length`` bytes each, coding one
+    byte of every lane per call."""
 
-    lanes: int
-    length: int
-    cfg: MixConfig = field(default_factory=MixConfig)
-
-    def __post_init__(self) -> None:
-        cfg, lanes = self.cfg, self.lanes
-        self.n_models = len(cfg.orders) + 1  # order 0 too
-        size = 1 << table_bits(cfg, self.lanes * self.length)
-        self._mask = np.uint64(size - 1)
-        self._offsets = (np.arange(self.n_models, dtype=np.int64) * size)[None, :]
-        self.prob = np.full(self.n_models * size, 1 << 15, np.int32)  # 16-bit P(bit = 1)
-        self.count = np.zeros(self.n_models * size, np.uint8)
-        self.history = np.full((lanes, self.length + _HISTORY_PAD), 256, np.int64)
-        # match model
-        self._match_table = np.zeros(1 << cfg.match_bits, np.int64)  # t * lanes + lane + 1; 0 = empty
-        self.match_lane = np.zeros(lanes, np.int64)
-        self.match_pos = np.zeros(lanes, np.int64)
-        self.match_len = np.zeros(lanes, np.int64)
-        self.match_byte = np.zeros(lanes, np.int64)
-        self.match_prob = np.full(16 * 8, 3 << 14, np.int64)  # P(predicted bit right) by length, bit
-        # mixer: inputs M1, the context models, the match model, a bias; weight sets by match length and bit
-        self.n_inputs = self.n_models + 3
-        w = np.zeros((16 * 8 * 3, self.n_inputs), np.int64)
-        w[:, 0] = 1 << 16  # start by trusting M1 alone
-        self.weights = w
+    def __init__(self, lanes: int, length: int, cfg: MixConfig | None = None):
+        self.cfg = cfg = cfg if cfg is not None else MixConfig()
+        self.lanes, self.length = lanes, length
+        n_models = len(cfg.orders) + 1  # order 0 too
+        n_inputs = n_models + 3  # M1, the context models, the match model, a bias
+        size = 1 << table_bits(cfg, lanes * length)
+        weights = np.zeros((_WEIGHT_SETS, n_inputs), np.int64)
+        weights[:, 0] = 1 << 16  # start by trusting M1 alone
         # APM (secondary estimation, lpaq): the mixer's output refined by the previous byte and the
         # bits of this one, interpolating 33 points of stretch(p) per context
         points = SQUASH[np.clip((np.arange(33) - 16) * 128, -2047, 2047) + 2047] * 16
-        self.apm = np.tile(points, 257 * 256).astype(np.int32)
-        self._rows = np.arange(lanes)
+        h = 1 << max(4, (4 * lanes * n_models - 1).bit_length())  # the map's load stays under 1/4
 
-    # ----- per byte ---------------------------------------------------------------------------
-    def begin_byte(self, t: int, active: np.ndarray) -> None:
-        """Before coding byte ``t`` of every lane (its bytes before t are in ``history``)."""
-        cfg = self.cfg
-        h = self.history[:, t : t + _HISTORY_PAD].astype(np.uint64) + np.uint64(1)  # last 16 bytes, oldest first
-        mixed = h[:, ::-1] * _HASH_MULT[None, :]  # newest first
-        acc = np.cumsum(mixed, axis=1, dtype=np.uint64)  # acc[:, k-1]: hash of the last k bytes
-        ks = np.array(cfg.orders) - 1
-        hashes = acc[:, ks] + (np.array(cfg.orders, dtype=np.uint64) * _BIT_MULT)[None, :]
-        self._ctx = np.concatenate([np.zeros((self.lanes, 1), np.uint64), hashes ^ (hashes >> np.uint64(29))], axis=1)
-        self._active = active
-        self._match(t, acc[:, cfg.match_min - 1], active)
-        self._c0 = np.ones(self.lanes, np.int64)
-        self._bit = 0
-        self._apm_ctx = self.history[:, t + _HISTORY_PAD - 1] * 256 * 33
+        def z(*shape: int, dtype=np.int64) -> np.ndarray:
+            return np.zeros(shape, dtype)
 
-    def _match(self, t: int, key: np.ndarray, active: np.ndarray) -> None:
-        """Follow or find each lane's match; insert the lane's context ending before ``t``."""
-        cfg = self.cfg
-        if t > 0:  # the byte just coded confirms or ends each match
-            ok = (self.match_len > 0) & (self.history[:, t - 1 + _HISTORY_PAD] == self.match_byte)
-            self.match_len = np.where(ok, self.match_len + 1, 0)
-            self.match_pos = np.where(ok, self.match_pos + 1, self.match_pos)
-        if t < cfg.match_min:
-            return
-        slot = ((key ^ (key >> np.uint64(31))) & np.uint64((1 << cfg.match_bits) - 1)).astype(np.int64)
-        look = (self.match_len == 0) & active
-        entry = self._match_table[slot]
-        found = look & (entry > 0)
-        if found.any():
-            lane = (entry - 1) % self.lanes
-            pos = (entry - 1) // self.lanes
-            idx = np.arange(-cfg.match_min, 0)
-            ctx_here = self.history[:, t + _HISTORY_PAD + idx]
-            ctx_there = self.history[lane[:, None], np.maximum(pos, 0)[:, None] + _HISTORY_PAD + idx]
-            found &= (ctx_here == ctx_there).all(axis=1)
-            self.match_lane = np.where(found, lane, self.match_lane)
-            self.match_pos = np.where(found, pos, self.match_pos)
-            self.match_len = np.where(found, cfg.match_min, self.match_len)
-        rows = self._rows[active]
-        np.maximum.at(self._match_table, slot[rows], t * self.lanes + rows + 1)
-        has = self.match_len > 0
-        self.match_byte = np.where(has, self.history[self.match_lane, np.minimum(self.match_pos, self.length - 1) + _HISTORY_PAD], -1)
+        self.state = _State(
+            prob=np.full(n_models * size, 1 << 15, np.int32),
+            count=z(n_models * size, dtype=np.uint8),
+            history=np.full((lanes, length + _HISTORY_PAD), 256, np.int64),
+            match_table=z(1 << cfg.match_bits),
+            m_lane=z(lanes), m_pos=z(lanes), m_len=z(lanes), m_byte=z(lanes),
+            match_prob=np.full(_MATCH_SLOTS, 3 << 14, np.int64),
+            weights=weights,
+            apm=np.tile(points, 257 * 256).astype(np.int32),
+            orders=np.array(cfg.orders, np.int64),
+            ctx=z(lanes, n_models, dtype=np.uint64),
+            c0=np.ones(lanes, np.int64), apm_ctx=z(lanes), bits=z(lanes),
+            idx=z(lanes, n_models), saved=z(lanes, n_models), st=z(lanes, n_inputs),
+            p=z(lanes), wset=z(lanes), apm_idx=z(lanes), mslot=z(lanes), mon=z(lanes, dtype=np.bool_), mbit=z(lanes),
+            final=z(lanes, 8),
+            hkeys=np.full(h, -1, np.int64), hsum=z(h), hcnt=z(h), hused=z(h),
+            wsum=z(_WEIGHT_SETS, n_inputs), wcnt=z(_WEIGHT_SETS), wtouched=z(_WEIGHT_SETS),
+            msum=z(_MATCH_SLOTS), mcnt=z(_MATCH_SLOTS),
+            mask=np.uint64(size - 1), size=size, match_min=cfg.match_min,
+            match_mask=np.uint64((1 << cfg.match_bits) - 1), rate_limit=cfg.rate_limit, lr=cfg.lr, version=cfg.version,
+        )
 
-    # ----- per bit ----------------------------------------------------------------------------
-    def predict(self, p_m1: np.ndarray) -> np.ndarray:
-        """12-bit P(next bit = 1) of every lane, given M1's 12-bit probabilities ``p_m1``."""
-        j, c0 = self._bit, self._c0
-        idx = ((self._ctx ^ (c0.astype(np.uint64) * _BIT_MULT)[:, None]) & self._mask).astype(np.int64) + self._offsets
-        idx[:, 0] = c0 + self._offsets[0, 0]  # order 0: the bits of this byte alone
-        self._idx = idx
-        pk = self.prob[idx]
-        st = np.empty((self.lanes, self.n_inputs), np.int64)
-        st[:, 0] = STRETCH[p_m1]
-        st[:, 1 : self.n_models + 1] = STRETCH[pk >> 4]
-        # match: does the predicted byte agree with this byte's bits so far?
-        expect = (self.match_byte + 256) >> (8 - j)
-        on = (self.match_len > 0) & (expect == c0)
-        bit = (self.match_byte >> (7 - j)) & 1
-        mslot = match_bucket(self.match_len) * 8 + j
-        self._mslot, self._mon, self._mbit = mslot, on, bit
-        mst = STRETCH[self.match_prob[mslot] >> 4]
-        st[:, self.n_models + 1] = np.where(on, np.where(bit == 1, mst, -mst), 0)
-        st[:, self.n_models + 2] = 256
-        conf = np.abs(st[:, 0]) >> 10  # M1's confidence: 0 or 1 (|stretch| >= 1024)
-        wset = (np.where(on, match_bucket(self.match_len), 0) * 8 + j) * 3 + np.minimum(conf, 1) + (st[:, 0] > 0)
-        self._st, self._wset = st, wset
-        dot = (st * self.weights[wset]).sum(axis=1) >> 16
-        p = SQUASH[np.clip(dot, -2047, 2047) + 2047]
-        self._p = np.clip(p, 1, 4095)
-        s = STRETCH[self._p] + 2048
-        lo, w = s >> 7, s & 127
-        base = self._apm_ctx + c0 * 33 + lo
-        refined = (self.apm[base] * (128 - w) + self.apm[base + 1] * w) >> 11
-        self._apm_idx = base + (w >> 6)
-        self._final = np.clip((self._p + 3 * refined) >> 2, 1, 4095) if self.cfg.version >= 2 else self._p
-        return self._final
+    @property
+    def probabilities(self) -> np.ndarray:
+        """[lanes, 8]: the 12-bit P(bit = 1) each bit of the last byte was coded with (active lanes)."""
+        return self.state.final
 
-    def update(self, bits: np.ndarray) -> None:
-        """Learn from the coded bit of every active lane, then move to the next bit."""
-        act = self._active
-        rows = slice(None) if act.all() else self._rows[act]  # a slice: no copies when all are active
-        y = bits[rows]
-        # mixer: mean gradient step per weight set
-        err = ((y << 12) - self._p[rows]) * self.cfg.lr
-        grad = (self._st[rows] * err[:, None]) >> 10
-        sets, total, n = _group_sums(self._wset[rows], grad)
-        self.weights[sets] += total // n
-        # context models: P += (target - P) / (n + 1.5), mean over lanes sharing an entry
-        idx = self._idx[rows].ravel()
-        p = self.prob[idx].astype(np.int64)
-        cnt = self.count[idx].astype(np.int64)
-        target = np.repeat(y << 16, self.n_models)
-        delta = (target - p) * 2 // (2 * cnt + 3)
-        _mean_update(self.prob, idx, delta, 32, 65535 - 32)
-        if self.cfg.version >= 2:
-            a = self._apm_idx[rows]
-            _mean_update(self.apm, a, ((y << 16) - self.apm[a]) >> 6, 16, 65535 - 16)
-        self.count[idx] = np.minimum(cnt + 1, self.cfg.rate_limit)
-        # match model: was the predicted bit right?
-        on = self._mon[rows]
-        if on.any():
-            ms = self._mslot[rows][on]
-            right = (self._mbit[rows][on] == y[on]).astype(np.int64) << 16
-            _mean_update(self.match_prob, ms, (right - self.match_prob[ms]) >> 6, 64, 65535 - 64)
-        self._c0 = self._c0 * 2 + bits
-        self._bit += 1
+    def encode_byte(self, t: int, active: np.ndarray, values: np.ndarray, p_m1: np.ndarray, enc: BinaryEncoderBatch) -> None:
+        """Code byte ``t`` of every active lane (``values`` [lanes]) into ``enc``, M1's bit
+        probabilities for it being ``p_m1[:, t]`` ([lanes, length, 8], 12-bit)."""
+        _encode_byte(self.state, t, active, values, p_m1, enc.x1, enc.x2, enc.buf, enc.pos, enc.limit)
 
-    def end_byte(self, t: int, values: np.ndarray) -> None:
-        """Record byte ``t`` of every lane (``values``; only active lanes' matter)."""
-        self.history[:, t + _HISTORY_PAD] = np.where(self._active, values, 256)
+    def decode_byte(self, t: int, active: np.ndarray, stored: np.ndarray, values: np.ndarray, cdf: np.ndarray, dec: BinaryDecoderBatch) -> None:
+        """Decode byte ``t`` of every active lane into ``values`` (stored lanes' are given there and
+        not decoded), under M1's integer CDFs ``cdf`` [lanes, 257] for it."""
+        _decode_byte(self.state, t, active, stored, values, cdf, dec.x, dec.x1, dec.x2, dec.buf, dec.pos, dec.limit)
 
 
-def _mean_update(table: np.ndarray, idx: np.ndarray, delta: np.ndarray, lo: int, hi: int) -> None:
-    """table[i] += mean of the deltas aimed at i, clipped to [lo, hi]: an entry hit by several lanes
-    moves once, whatever their order."""
-    keys, sums, counts = _group_sums(idx, delta)
-    table[keys] = np.clip(table[keys] + sums // counts, lo, hi)
+# ----- the compiled loops ----------------------------------------------------------------------
+@njit(cache=True)
+def _begin(s: _State, t: int, active: np.ndarray) -> None:
+    """Before coding byte ``t`` of every lane: context hashes; follow, end or find each match."""
+    lanes, n_orders = s.history.shape[0], len(s.orders)
+    slots = np.zeros(lanes, np.int64)
+    for i in range(lanes):
+        if not active[i]:
+            continue
+        acc, k, key = np.uint64(0), 0, np.uint64(0)
+        for m in range(_HISTORY_PAD):  # the hash of the last m + 1 bytes, newest first
+            acc += np.uint64(s.history[i, t + _HISTORY_PAD - 1 - m] + 1) * _HASH_MULT[m]
+            if k < n_orders and s.orders[k] == m + 1:
+                h = acc + np.uint64(m + 1) * _BIT_MULT
+                s.ctx[i, k + 1] = h ^ (h >> np.uint64(29))
+                k += 1
+            if m + 1 == s.match_min:
+                key = acc
+        s.c0[i] = 1
+        s.apm_ctx[i] = s.history[i, t + _HISTORY_PAD - 1] * 256 * 33
+        if t > 0:  # the byte just coded confirms or ends the match
+            if s.m_len[i] > 0 and s.history[i, t - 1 + _HISTORY_PAD] == s.m_byte[i]:
+                s.m_len[i] += 1
+                s.m_pos[i] += 1
+            else:
+                s.m_len[i] = 0
+        if t < s.match_min:
+            continue
+        slot = np.int64((key ^ (key >> np.uint64(31))) & s.match_mask)
+        slots[i] = slot
+        entry = s.match_table[slot]  # no lane's context of this step is in the table yet
+        if s.m_len[i] == 0 and entry > 0:
+            lane, pos = (entry - 1) % lanes, (entry - 1) // lanes
+            same = True
+            for d in range(1, s.match_min + 1):
+                if s.history[i, t + _HISTORY_PAD - d] != s.history[lane, pos + _HISTORY_PAD - d]:
+                    same = False
+                    break
+            if same:
+                s.m_lane[i], s.m_pos[i], s.m_len[i] = lane, pos, s.match_min
+        if s.m_len[i] > 0:
+            s.m_byte[i] = s.history[s.m_lane[i], min(s.m_pos[i], s.history.shape[1] - _HISTORY_PAD - 1) + _HISTORY_PAD]
+        else:
+            s.m_byte[i] = -1
+    if t >= s.match_min:
+        for i in range(lanes):  # insert every lane's context ending before t (the latest lane wins)
+            if active[i]:
+                s.match_table[slots[i]] = max(s.match_table[slots[i]], t * lanes + i + 1)
 
 
-def _group_sums(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(distinct keys, the sum of ``values`` rows per key, how many rows had each key)."""
-    order = np.argsort(keys, kind="stable")
-    k = keys[order]
-    first = np.flatnonzero(np.concatenate([[True], k[1:] != k[:-1]]))
-    counts = np.diff(np.append(first, len(k)))
-    sums = np.add.reduceat(values[order], first, axis=0)
-    return k[first], sums, counts if values.ndim == 1 else counts[:, None]
+@njit(cache=True)
+def _m1_bit(cdf: np.ndarray, i: int, c0: int, j: int) -> int:
+    """12-bit P(bit j = 1) from the integer CDF row ``cdf[i]`` within the subtree of ``c0``."""
+    lo = (c0 - (1 << j)) << (8 - j)
+    mid, hi = lo + (1 << (7 - j)), lo + (1 << (8 - j))
+    p = (cdf[i, hi] - cdf[i, mid]) * 4096 // (cdf[i, hi] - cdf[i, lo])
+    return min(max(p, 1), 4095)
 
 
-def m1_bit_probabilities(cdf: np.ndarray, c0: np.ndarray, bit: int) -> np.ndarray:
-    """12-bit P(bit = 1) from integer CDFs [..., 257] for the subtree of partial bytes ``c0``
-    (a leading 1 followed by the ``bit`` bits coded so far)."""
-    prefix = c0 - (1 << bit)
-    lo = prefix << (8 - bit)
-    mid = lo + (1 << (7 - bit))
-    hi = lo + (1 << (8 - bit))
-    c_lo = np.take_along_axis(cdf, lo[..., None], -1)[..., 0]
-    c_mid = np.take_along_axis(cdf, mid[..., None], -1)[..., 0]
-    c_hi = np.take_along_axis(cdf, hi[..., None], -1)[..., 0]
-    return np.clip((c_hi - c_mid) * 4096 // (c_hi - c_lo), 1, 4095)
+@njit(cache=True)
+def _predict(s: _State, i: int, j: int, p1: int) -> int:
+    """Lane ``i``'s 12-bit P(bit j = 1) given M1's ``p1``; keeps what the update needs."""
+    c0, nm = s.c0[i], s.idx.shape[1]
+    cb = np.uint64(c0) * _BIT_MULT
+    st0 = STRETCH[p1]
+    s.st[i, 0] = st0
+    s.idx[i, 0] = c0  # order 0: the bits of this byte alone
+    s.st[i, 1] = STRETCH[s.prob[c0] >> 4]
+    for k in range(1, nm):
+        e = np.int64((s.ctx[i, k] ^ cb) & s.mask) + k * s.size
+        s.idx[i, k] = e
+        s.st[i, k + 1] = STRETCH[s.prob[e] >> 4]
+    # match: does the predicted byte agree with this byte's bits so far?
+    mb, ml = s.m_byte[i], min(s.m_len[i], 15)
+    on = s.m_len[i] > 0 and ((mb + 256) >> (8 - j)) == c0
+    bit = (mb >> (7 - j)) & 1
+    mslot = ml * 8 + j
+    mst = STRETCH[s.match_prob[mslot] >> 4]
+    s.st[i, nm + 1] = (mst if bit == 1 else -mst) if on else 0
+    s.st[i, nm + 2] = 256
+    w = ((ml if on else 0) * 8 + j) * 3 + min(abs(st0) >> 10, 1) + (1 if st0 > 0 else 0)
+    dot = 0
+    for k in range(nm + 3):
+        dot += s.st[i, k] * s.weights[w, k]
+    p = min(max(SQUASH[min(max(dot >> 16, -2047), 2047) + 2047], 1), 4095)
+    a = STRETCH[p] + 2048
+    base = s.apm_ctx[i] + c0 * 33 + (a >> 7)
+    refined = (np.int64(s.apm[base]) * (128 - (a & 127)) + np.int64(s.apm[base + 1]) * (a & 127)) >> 11
+    s.p[i], s.wset[i], s.mslot[i], s.mon[i], s.mbit[i] = p, w, mslot, on, bit
+    s.apm_idx[i] = base + ((a & 127) >> 6)
+    final = min(max((p + 3 * refined) >> 2, 1), 4095) if s.version >= 2 else p
+    s.final[i, j] = final
+    return final
+
+
+@njit(cache=True)
+def _add(s: _State, key: int, delta: int, used: int) -> int:
+    """Add ``delta`` to the map's sum for ``key``; the number of keys in the map."""
+    mask = len(s.hkeys) - 1
+    h = ((key * 0x9E3779B1) >> 20) & mask
+    while True:
+        k = s.hkeys[h]
+        if k == key:
+            s.hsum[h] += delta
+            s.hcnt[h] += 1
+            return used
+        if k < 0:
+            s.hkeys[h], s.hsum[h], s.hcnt[h] = key, delta, 1
+            s.hused[used] = h
+            return used + 1
+        h = (h + 1) & mask
+
+
+@njit(cache=True)
+def _apply(s: _State, table: np.ndarray, used: int, lo: int, hi: int) -> None:
+    """table[key] += the floor mean of its deltas in the map, clipped to [lo, hi]; empties the map:
+    an entry hit by several lanes moves once, whatever their order."""
+    for q in range(used):
+        h = s.hused[q]
+        key = s.hkeys[h]
+        table[key] = min(max(table[key] + s.hsum[h] // s.hcnt[h], lo), hi)
+        s.hkeys[h] = -1
+
+
+@njit(cache=True)
+def _update(s: _State, active: np.ndarray) -> None:
+    """Learn from the bit every active lane coded (``s.bits``), then move to the next bit."""
+    lanes, nm, ni = len(s.c0), s.idx.shape[1], s.st.shape[1]
+    touched = 0  # mixer: a mean gradient step per weight set
+    for i in range(lanes):
+        if active[i]:
+            err = ((s.bits[i] << 12) - s.p[i]) * s.lr
+            w = s.wset[i]
+            if s.wcnt[w] == 0:
+                s.wtouched[touched] = w
+                touched += 1
+            s.wcnt[w] += 1
+            for k in range(ni):
+                s.wsum[w, k] += (s.st[i, k] * err) >> 10
+    for q in range(touched):
+        w = s.wtouched[q]
+        for k in range(ni):
+            s.weights[w, k] += s.wsum[w, k] // s.wcnt[w]
+            s.wsum[w, k] = 0
+        s.wcnt[w] = 0
+    used = 0  # context models: P += (target - P) / (n + 1.5)
+    for i in range(lanes):
+        if active[i]:
+            for k in range(nm):
+                e = s.idx[i, k]
+                c = np.int64(s.count[e])
+                s.saved[i, k] = c
+                used = _add(s, e, ((s.bits[i] << 16) - np.int64(s.prob[e])) * 2 // (2 * c + 3), used)
+    _apply(s, s.prob, used, 32, 65535 - 32)
+    if s.version >= 2:
+        used = 0
+        for i in range(lanes):
+            if active[i]:
+                a = s.apm_idx[i]
+                used = _add(s, a, ((s.bits[i] << 16) - np.int64(s.apm[a])) >> 6, used)
+        _apply(s, s.apm, used, 16, 65535 - 16)
+    for i in range(lanes):
+        if active[i]:
+            for k in range(nm):
+                s.count[s.idx[i, k]] = min(s.saved[i, k] + 1, s.rate_limit)
+            if s.mon[i]:  # match model: was the predicted bit right?
+                m = s.mslot[i]
+                s.msum[m] += ((65536 if s.mbit[i] == s.bits[i] else 0) - s.match_prob[m]) >> 6
+                s.mcnt[m] += 1
+            s.c0[i] = s.c0[i] * 2 + s.bits[i]
+    for m in range(_MATCH_SLOTS):
+        if s.mcnt[m]:
+            s.match_prob[m] = min(max(s.match_prob[m] + s.msum[m] // s.mcnt[m], 64), 65535 - 64)
+            s.msum[m], s.mcnt[m] = 0, 0
+
+
+@njit(cache=True)
+def _end(s: _State, t: int, active: np.ndarray, values: np.ndarray) -> None:
+    """Record byte ``t`` of every lane (256 where inactive)."""
+    for i in range(len(values)):
+        s.history[i, t + _HISTORY_PAD] = values[i] if active[i] else 256
+
+
+@njit(cache=True)
+def _encode_byte(s, t, active, values, p_m1, x1, x2, buf, pos, limit) -> None:
+    """One byte of every active lane: predict, encode and learn each of its 8 bits."""
+    _begin(s, t, active)
+    for j in range(8):
+        for i in range(len(values)):
+            if active[i]:
+                bit = (values[i] >> (7 - j)) & 1
+                encode_bit(x1, x2, buf, pos, limit, i, bit, _predict(s, i, j, p_m1[i, t, j]))
+                s.bits[i] = bit
+        _update(s, active)
+    _end(s, t, active, values)
+
+
+@njit(cache=True)
+def _decode_byte(s, t, active, stored, values, cdf, x, x1, x2, buf, pos, limit) -> None:
+    """One byte of every active lane: predict, decode (or read, if stored) and learn each bit."""
+    _begin(s, t, active)
+    for j in range(8):
+        for i in range(len(values)):
+            if active[i]:
+                p = _predict(s, i, j, _m1_bit(cdf, i, s.c0[i], j))
+                s.bits[i] = (values[i] >> (7 - j)) & 1 if stored[i] else decode_bit(x, x1, x2, buf, pos, limit, i, p)
+        _update(s, active)
+    for i in range(len(values)):
+        if active[i] and not stored[i]:
+            values[i] = s.c0[i] - 256
+    _end(s, t, active, values)
+
+
+@njit(cache=True)
+def _m1_bits(cdf: np.ndarray, ys: np.ndarray, out: np.ndarray) -> None:
+    """out[n, j] = M1's P(bit j = 1) along byte ys[n]'s path, from CDF rows cdf[n]."""
+    for n in range(len(ys)):
+        c0 = 1
+        for j in range(8):
+            out[n, j] = _m1_bit(cdf, n, c0, j)
+            c0 = c0 * 2 + ((ys[n] >> (7 - j)) & 1)
+
+
+def m1_bit_probabilities(cdf: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """M1's 12-bit P(bit = 1) [..., 8] along the path of every byte ``ys`` [...], from integer CDFs
+    [..., 257] (teacher forcing: the bits before each are the byte's own)."""
+    flat = np.ascontiguousarray(cdf.reshape(-1, cdf.shape[-1]), np.int64)
+    out = np.empty((flat.shape[0], 8), np.int16)
+    _m1_bits(flat, np.ascontiguousarray(ys.reshape(-1), np.int64), out)
+    return out.reshape(*ys.shape, 8)
