@@ -1,42 +1,43 @@
 """``nct report DIR``: one self-contained HTML page (and a markdown twin) with every result under DIR.
 
-It looks for the result files nct writes: a reproduce grid (``results.json`` with ``runs``), the
-benchmark (``results.json`` with ``rows`` and ``chunk``), the scaling study (``results.json`` with
-``rate_block``) and the analyses (``stability.json``, ``uniformity.json``, ``positions.json``,
-``learn_ac.json``). Each becomes a section: its tables (read from the markdown nct wrote beside
+It looks for the result files nct writes (``results.json`` of a reproduce grid, a benchmark or the
+scaling study; ``stability.json``, ``uniformity.json``, ``positions.json``, ``learn_ac.json`` of the
+analyses) and makes each a section by its ``kind`` (``nct.results``; files from before the tag by
+their name and keys). Each becomes a section: its tables (read from the markdown nct wrote beside
 it), its figures (embedded in the HTML as data URIs, linked from the markdown), the paper's numbers
 where they correspond, and checks that say plainly whether our figures agree with the paper's
 findings and, where they do not, why we think so. The configuration and environment close the page.
+The papers' numbers are data (``report_data/papers.json``), the markdown is rendered with
+markdown-it-py, and the page comes from a Jinja2 template (``report_data/report.html.j2``).
 """
 
 from __future__ import annotations
 
 import base64
-import html
+import functools
 import json
-import re
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
-from .compressors.classical import CODECS
+from .results import ANALYSIS_FILES, kind_of
+from .tokenizers.methods import MethodSpec
+from .util import markdown_table
 
-# TLNCT, M2 at 25m (bits/byte) and the trivial baselines (uniform, unigram); PAPER-NOTES.md.
-PAPER_M2_25M = {
-    "Bytes": 1.29, "SentencePiece": 1.12, "AC[v=256]": 1.46, "StaticAC[v=256]": 4.61,
-    "EqualInfoAC[b=16, v=256]": 1.47, "EqualInfoAC[b=16, v=65k]": 1.25, "GZip[v=256]": 2.34,
-}
-PAPER_TRIVIAL = {
-    "Bytes": (8.00, 4.60), "SentencePiece": (3.50, 2.44), "AC[v=256]": (1.457, 1.457),
-    "EqualInfoAC[b=16, v=256]": (3.008, 2.976), "EqualInfoAC[b=16, v=65k]": (3.008, 2.976), "GZip[v=256]": (3.587, 3.586),
-}
-PAPER_TOKENS_PER_M2 = 26.2e9
-# LMIC, compression rates (%) in 2048-byte chunks (PAPER-NOTES.md): (kind, method) -> rate.
-LMIC_CHUNKED = {
-    ("text", "gzip"): 48.1, ("image", "gzip"): 68.6, ("audio", "gzip"): 38.5, ("text", "xz"): 50.0,
-    ("image", "png"): 61.7, ("audio", "flac"): 30.3,
-}
-LMIC_LLM = {"text": 8.3, "image": 48.0, "audio": 21.0}  # Chinchilla 70B, chunked
+
+@functools.lru_cache(maxsize=1)
+def papers() -> dict:
+    """The papers' numbers (``report_data/papers.json``; methods by ``MethodSpec`` short name)."""
+    return json.loads(resources.files("nct").joinpath("report_data/papers.json").read_text())
+
+
+def _short(name: str) -> str | None:
+    """A tokenizer name's ``MethodSpec`` short name, or None if it names no method."""
+    try:
+        return MethodSpec.parse(name).short
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -61,9 +62,9 @@ class Section:
 
 
 # ----- sections --------------------------------------------------------------------------------
-def _runs_by(runs: list[dict]) -> dict[tuple[str, str], dict]:
-    """Reproduce runs by (method name, size)."""
-    return {(r["name"], r["size"]): r for r in runs}
+def _runs_by(runs: list[dict]) -> dict[tuple[str | None, str], dict]:
+    """Reproduce runs by (method's short name, size)."""
+    return {(_short(r["name"]), r["size"]): r for r in runs}
 
 
 def reproduce_checks(runs: list[dict], steps: int, tokens: int) -> list[Check]:
@@ -71,8 +72,9 @@ def reproduce_checks(runs: list[dict], steps: int, tokens: int) -> list[Check]:
     stays behind Bytes, EqualInfoAC[b=16, v=65k] below Bytes, SentencePiece below Bytes."""
     by = _runs_by(runs)
     sizes = list(dict.fromkeys(r["size"] for r in runs))
-    scale = (f"each M2 saw {tokens:,} tokens ({steps} steps), {PAPER_TOKENS_PER_M2 / max(1, tokens):,.0f}x fewer "
-             "than the paper's 26.2B")
+    paper_tokens = papers()["tlnct"]["tokens_per_m2"]
+    scale = (f"each M2 saw {tokens:,} tokens ({steps} steps), {paper_tokens / max(1, tokens):,.0f}x fewer "
+             f"than the paper's {paper_tokens / 1e9:.1f}B")
     checks = []
 
     def each(claim: str, names: tuple[str, ...], test: Callable[..., bool], show: Callable[..., str], why: str) -> None:
@@ -83,23 +85,23 @@ def reproduce_checks(runs: list[dict], steps: int, tokens: int) -> list[Check]:
             checks.append(Check(claim, ok, "; ".join(f"{s}: {show(*rs)}" for s, rs in rows), "" if ok else why))
 
     bpb = lambda r: f"{r['bits_per_byte']:.3f}"  # noqa: E731
-    for name in ("AC[v=256]", "StaticAC[v=256]"):
-        each(f"{name} is not learnable: M2 stays at its uniform baseline", (name,),
+    for name in ("ac", "static-ac"):
+        each(f"{MethodSpec.parse(name).display} is not learnable: M2 stays at its uniform baseline", (name,),
              lambda r: r["bits_per_byte"] >= 0.98 * r["baselines"]["uniform"],
              lambda r: f"{bpb(r)} vs uniform {r['baselines']['uniform']:.3f}",
              "M2 found structure in the tokens: see the uniformity analysis.")
-    each("GZip learns (below its uniform baseline) but stays worse than Bytes", ("GZip[v=256]", "Bytes"),
+    each("GZip learns (below its uniform baseline) but stays worse than Bytes", ("gzip", "bytes"),
          lambda g, b: g["bits_per_byte"] < g["baselines"]["uniform"] and g["bits_per_byte"] > b["bits_per_byte"],
          lambda g, b: f"GZip {bpb(g)} (uniform {g['baselines']['uniform']:.3f}), Bytes {bpb(b)}",
          f"{scale}; GZip's gain over uniform is small at this scale.")
     each("EqualInfoAC[b=16, v=65k] reaches lower bits/byte than Bytes at equal training FLOPs",
-         ("EqualInfoAC[b=16, v=65k]", "Bytes"),
+         ("equal-info16-v65k", "bytes"),
          lambda e, b: e["bits_per_byte"] < b["bits_per_byte"],
          lambda e, b: f"EqualInfoAC {bpb(e)} (unigram {e['baselines']['unigram']:.3f}), Bytes {bpb(b)}",
          f"{scale}. With 65,536 token ids, each id is seen about {tokens / 65536:.0f} times, too few to learn "
          "its embedding, while Bytes' 256 ids are each seen thousands of times; the paper's advantage needs "
          "the long training it had.")
-    each("SentencePiece reaches lower bits/byte than Bytes", ("SentencePiece", "Bytes"),
+    each("SentencePiece reaches lower bits/byte than Bytes", ("sentencepiece", "bytes"),
          lambda s, b: s["bits_per_byte"] < b["bits_per_byte"],
          lambda s, b: f"SentencePiece {bpb(s)}, Bytes {bpb(b)}", scale)
     return checks
@@ -107,15 +109,18 @@ def reproduce_checks(runs: list[dict], steps: int, tokens: int) -> list[Check]:
 
 def paper_table(runs: list[dict]) -> str:
     """Ours beside the paper's (M2 at 25m; trivial baselines) for the methods both have."""
-    lines = ["| method | M2 | ours bits/byte | paper (25m) | ours uniform / unigram | paper uniform / unigram |",
-             "|---|---|---:|---:|---:|---:|"]
+    tlnct = papers()["tlnct"]
+    paper, trivial = tlnct["m2_25m_bits_per_byte"], tlnct["trivial_uniform_unigram"]
+    rows = []
     for r in runs:
-        if r["name"] in PAPER_M2_25M:
-            trivial = PAPER_TRIVIAL.get(r["name"])
-            paper = f"{trivial[0]:.3f} / {trivial[1]:.3f}" if trivial else "–"
-            lines.append(f"| {r['name']} | {r['size']} | {r['bits_per_byte']:.3f} | {PAPER_M2_25M[r['name']]:.2f} | "
-                         f"{r['baselines']['uniform']:.3f} / {r['baselines']['unigram']:.3f} | {paper} |")
-    return "\n".join(lines) + "\n"
+        short = _short(r["name"])
+        if short in paper:
+            both = trivial.get(short)
+            rows.append([r["name"], r["size"], f"{r['bits_per_byte']:.3f}", f"{paper[short]:.2f}",
+                         f"{r['baselines']['uniform']:.3f} / {r['baselines']['unigram']:.3f}",
+                         f"{both[0]:.3f} / {both[1]:.3f}" if both else "–"])
+    head = ["method", "M2", "ours bits/byte", "paper (25m)", "ours uniform / unigram", "paper uniform / unigram"]
+    return markdown_table(head, rows, "llrrrr")
 
 
 def reproduce_section(path: Path, result: dict) -> Section:
@@ -153,22 +158,25 @@ def _pngs(path: Path) -> list[Path]:
 def stability_section(path: Path, result: dict) -> Section:
     """Token stability: SentencePiece stable, AC unstable, Equal-Info between (the paper's order)."""
     d = {r["method"]: r["mean_normalized"] for r in result["rows"]}
+    by = {_short(k): v for k, v in d.items()}
     checks = []
-    if {"sentencepiece", "ac"} <= d.keys():
-        eq = [v for k, v in d.items() if k.startswith("equal-info")]
-        ok = d["sentencepiece"] < min(eq or [d["ac"]]) <= max(eq or [d["ac"]]) <= d["ac"]
+    if {"sentencepiece", "ac"} <= by.keys():
+        eq = [v for k, v in d.items() if MethodSpec.parse(k).method == "equal-info"]
+        ok = by["sentencepiece"] < min(eq or [by["ac"]]) <= max(eq or [by["ac"]]) <= by["ac"]
         checks.append(Check("token stability: SentencePiece most stable, AC least, EqualInfoAC between", ok,
                             ", ".join(f"{k} {v:.3f}" for k, v in d.items()),
                             "" if ok else "our M1 and windows differ from the paper's (M1 3m at 1.46 bits/byte)"))
     return Section("Token stability", path, _md(path), [p for p in _pngs(path) if p.stem == "stability"], checks)
 
 
-def uniformity_section(path: Path, rows: list[dict]) -> Section:
+def uniformity_section(path: Path, result: dict | list[dict]) -> Section:
     """Uniformity: compressed streams near uniform; Equal-Info tokens less uniform than plain AC."""
+    rows = result["rows"] if isinstance(result, dict) else result  # a bare list before the kind tag
     at8 = {r["name"]: r["kl_bits"] for r in rows if r["n"] == 8}
+    methods = {k: (_short(k) or "").rstrip("0123456789-vk") for k in at8}  # by method, whatever the widths
     checks = []
-    ac = [v for k, v in at8.items() if k.startswith("AC")]
-    eq = [v for k, v in at8.items() if k.startswith("EqualInfo")]
+    ac = [v for k, v in at8.items() if methods[k] == "ac"]
+    eq = [v for k, v in at8.items() if methods[k].startswith("equal-info")]
     if ac and eq:
         ok = max(ac) < min(eq)
         checks.append(Check("Equal-Info's 8-bit pieces are further from uniform than plain AC's", ok,
@@ -194,15 +202,17 @@ def positions_section(path: Path, result: dict) -> Section:
 def learn_ac_section(path: Path, result: dict) -> Section:
     """Learning the coder: AC compression not learnable (paper 1.7%), Equal-Info decompression learnable (95.3%)."""
     acc, base = result["accuracy"], result["baseline_accuracy"]
+    paper = papers()["tlnct"]["learn_ac_accuracy"]
+    probe = f"{result['task']} {_short(result['method'])}"
     checks = []
-    if (result["task"], result["method"]) == ("compress", "ac"):
+    if probe == "compress ac":
         ok = acc < 0.1
         checks.append(Check("a Transformer cannot learn to compress with plain AC", ok,
-                            f"accuracy {acc:.4f} (target-only {base:.4f}); paper: 1.7%", "" if ok else "unexpected: see the table"))
-    elif (result["task"], result["method"]) == ("decompress", "equal-info16"):
+                            f"accuracy {acc:.4f} (target-only {base:.4f}); paper: {paper[probe]}%", "" if ok else "unexpected: see the table"))
+    elif probe == "decompress equal-info16":
         ok = acc > 0.9
         checks.append(Check("a Transformer learns to decompress EqualInfoAC[b=16, v=256] almost perfectly", ok,
-                            f"accuracy {acc:.4f} (target-only {base:.4f}); paper: 95.3%",
+                            f"accuracy {acc:.4f} (target-only {base:.4f}); paper: {paper[probe]}%",
                             "" if ok else f"the probe beats the target-only model ({acc:.1%} against {base:.1%}) but is a "
                             "small model trained briefly; we read the gap as one of scale"))
     return Section(f"Learning the coder: {result['task']} {result['method']}", path, _md(path), [], checks)
@@ -212,7 +222,11 @@ def bench_checks(totals: dict[tuple[str, str], dict], texts: list[str] = ()) -> 
     """LMIC's findings in chunked mode: a byte LM beats every classical compressor on text, PNG and
     FLAC beat them on their kinds, and (for Chinchilla 70B) a text LM beats PNG and FLAC too.
     ``texts`` names the text inputs (for the reason of a disagreement)."""
+    from .compressors.classical import CODECS
+
     checks = []
+    lmic = papers()["lmic"]
+    chunked = {(kind, method): rate for kind, method, rate in lmic["chunked_rates"]}
 
     def best_classical(kind: str) -> tuple[str, float] | None:
         rows = [(m, totals[kind, m]["bits_per_byte"]) for m in CODECS if (kind, m) in totals]
@@ -233,7 +247,7 @@ def bench_checks(totals: dict[tuple[str, str], dict], texts: list[str] = ()) -> 
             lm, own = totals[kind, "ac"]["bits_per_byte"], totals[kind, fmt]["bits_per_byte"]
             checks.append(Check(
                 f"a language model trained on text compresses {kind} better than {fmt.upper()} (LMIC's Chinchilla 70B: "
-                f"{LMIC_LLM[kind]}% against {LMIC_CHUNKED[kind, fmt]}%)", lm < own,
+                f"{lmic['llm_chunked_rates'][kind]}% against {chunked[kind, fmt]}%)", lm < own,
                 f"M1 {lm:.3f} bits/byte ({12.5 * lm:.1f}%), {fmt} {own:.3f} ({12.5 * own:.1f}%)",
                 "" if lm < own else "LMIC's result is a 70B model's in-context learning; M1 has 600k parameters and "
                 "saw only English text, where bytes of 0x80 and above are rare, so it spends more than 8 bits on most of them"))
@@ -242,12 +256,9 @@ def bench_checks(totals: dict[tuple[str, str], dict], texts: list[str] = ()) -> 
 
 def lmic_table(totals: dict[tuple[str, str], dict]) -> str:
     """Ours beside LMIC's chunked rates where both have the (kind, method)."""
-    lines = ["| kind | method | ours bits/byte | ours rate | LMIC rate |", "|---|---|---:|---:|---:|"]
-    for (kind, method), rate in LMIC_CHUNKED.items():
-        if (kind, method) in totals:
-            bpb = totals[kind, method]["bits_per_byte"]
-            lines.append(f"| {kind} | {method} | {bpb:.3f} | {12.5 * bpb:.1f}% | {rate}% |")
-    return "\n".join(lines) + "\n" if len(lines) > 2 else ""
+    rows = [[kind, method, f"{(bpb := totals[kind, method]['bits_per_byte']):.3f}", f"{12.5 * bpb:.1f}%", f"{rate}%"]
+            for kind, method, rate in papers()["lmic"]["chunked_rates"] if (kind, method) in totals]
+    return markdown_table(["kind", "method", "ours bits/byte", "ours rate", "LMIC rate"], rows, "llrrr") if rows else ""
 
 
 def bench_section(path: Path, result: dict) -> Section:
@@ -266,16 +277,19 @@ def bench_section(path: Path, result: dict) -> Section:
     return Section(f"LM as compressor: benchmark {path.parent.name} ({mode})", path, text, sorted(path.parent.glob("*.png")), checks)
 
 
-def generic_section(title: str) -> Callable[[Path, dict], Section]:
+def generic_section(title: str) -> Callable[[Path, Any], Section]:
     """A section of a result's own tables and figures (benchmark, scaling study)."""
     return lambda path, result: Section(title, path, _md(path), sorted(path.parent.glob("*.png")))
 
 
-ANALYSES: dict[str, Callable[[Path, dict], Section]] = {
-    "stability.json": stability_section,
-    "uniformity.json": uniformity_section,
-    "positions.json": positions_section,
-    "learn_ac.json": learn_ac_section,
+SECTIONS: dict[str, Callable[[Path, Any], Section]] = {  # result kind (nct.results.KINDS) -> its section
+    "reproduce": reproduce_section,
+    "bench": bench_section,
+    "scaling": generic_section("LM as compressor: scaling study"),
+    "stability": stability_section,
+    "uniformity": uniformity_section,
+    "positions": positions_section,
+    "learn-ac": learn_ac_section,
 }
 
 
@@ -285,17 +299,8 @@ def section_for(path: Path) -> Section | None:
         result = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if path.name in ANALYSES:
-        return ANALYSES[path.name](path, result)
-    if not isinstance(result, dict):
-        return None
-    if "runs" in result:
-        return reproduce_section(path, result)
-    if "rate_block" in result:
-        return generic_section("LM as compressor: scaling study")(path, result)
-    if "chunk" in result:
-        return bench_section(path, result)
-    return None
+    kind = kind_of(path, result)
+    return SECTIONS[kind](path, result) if kind else None
 
 
 def collect(root: str | Path) -> list[Section]:
@@ -303,7 +308,7 @@ def collect(root: str | Path) -> list[Section]:
     root = Path(root)
     if not root.exists():
         raise FileNotFoundError(2, "no such directory", str(root))
-    found = sorted(p for name in ("results.json", *ANALYSES) for p in root.rglob(name) if "shards" not in p.parts)
+    found = sorted(p for name in ("results.json", *ANALYSIS_FILES) for p in root.rglob(name) if "shards" not in p.parts)
     order = ["Training over compressed text", "LM as compressor", "Token stability", "Uniformity", "Accuracy", "Learning"]
     sections = sorted((s for s in map(section_for, found) if s), key=lambda s: next(i for i, o in enumerate(order) if s.title.startswith(o)))
     if not sections:
@@ -312,46 +317,29 @@ def collect(root: str | Path) -> list[Section]:
 
 
 # ----- rendering -------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def _markdown() -> Any:
+    """CommonMark with pipe tables, raw HTML off; right-aligned body cells get class ``r`` (the
+    page's style), header cells no alignment of their own."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+    def cell(self: Any, tokens: list, i: int, options: Any, env: Any) -> str:
+        right = tokens[i].attrGet("style") == "text-align:right"
+        tokens[i].attrs.pop("style", None)
+        if right and tokens[i].type == "td_open":
+            tokens[i].attrSet("class", "r")
+        return self.renderToken(tokens, i, options, env)
+
+    md.add_render_rule("td_open", cell)
+    md.add_render_rule("th_open", cell)
+    return md
+
+
 def markdown_to_html(text: str) -> str:
     """The markdown nct writes (pipe tables, paragraphs, **bold**, `code`) as HTML."""
-    out, para, table = [], [], []
-
-    def inline(s: str) -> str:
-        s = html.escape(s)
-        s = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", s)
-        return re.sub(r"`(.+?)`", r"<code>\1</code>", s)
-
-    def cells(line: str) -> list[str]:
-        return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
-
-    def flush() -> None:
-        if para:
-            out.append(f"<p>{inline(' '.join(para))}</p>")
-            para.clear()
-        if table:
-            head, body = cells(table[0]), [cells(t) for t in table[2:]]
-            right = [c.strip().endswith(":") for c in cells(table[1])] if len(table) > 1 else []
-            th = "".join(f"<th>{inline(c)}</th>" for c in head)
-            rows = "".join(
-                "<tr>" + "".join(f"<td{' class=r' if i < len(right) and right[i] else ''}>{inline(c)}</td>" for i, c in enumerate(r)) + "</tr>"
-                for r in body
-            )
-            out.append(f"<table><thead><tr>{th}</tr></thead><tbody>{rows}</tbody></table>")
-            table.clear()
-
-    for line in text.splitlines():
-        if line.strip().startswith("|"):
-            if para:
-                flush()
-            table.append(line)
-        elif not line.strip():
-            flush()
-        else:
-            if table:
-                flush()
-            para.append(line.strip())
-    flush()
-    return "\n".join(out)
+    return _markdown().render(text)
 
 
 def _check_md(c: Check) -> str:
@@ -391,29 +379,26 @@ td.r{text-align:right}th{background:#f3f3f3}img{max-width:100%;margin:.5rem 0}co
 
 
 def render_html(sections: list[Section], environment: dict, root: Path) -> str:
-    """The report as one self-contained HTML page (figures embedded)."""
-    body = [f"<h1>nct report</h1><p>{html.escape(_summary(sections))}</p>"]
-    for s in sections:
-        body.append(f"<h2>{html.escape(s.title)}</h2><p>Source: <code>{html.escape(str(s.source.relative_to(root)))}</code></p>")
-        body.append(markdown_to_html(s.text))
-        body += [f'<figure><img src="{_data_uri(f)}" alt="{html.escape(f.stem)}"><figcaption>{html.escape(f.name)}</figcaption></figure>' for f in s.figures]
-        if s.checks:
-            items = "".join(
-                f'<li><strong class="{"agrees" if c.agrees else "disagrees"}">{"agrees" if c.agrees else "disagrees"}</strong>: '
-                f"{html.escape(c.claim)}. Ours: {html.escape(c.evidence)}.{(' Why: ' + html.escape(c.why)) if c.why else ''}</li>"
-                for c in s.checks
-            )
-            body.append(f"<p>Against the paper:</p><ul>{items}</ul>")
-    body.append(f"<h2>Environment</h2><pre>{html.escape(json.dumps(environment, indent=2))}</pre>")
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>nct report</title>'
-        f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>"
+    """The report as one self-contained HTML page (figures embedded), from ``report_data/report.html.j2``."""
+    import jinja2
+    from markupsafe import Markup
+
+    env = jinja2.Environment(autoescape=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    template = env.from_string(resources.files("nct").joinpath("report_data/report.html.j2").read_text())
+    return template.render(
+        style=Markup(STYLE), summary=_summary(sections), environment=json.dumps(environment, indent=2),
+        sections=[{
+            "title": s.title, "source": str(s.source.relative_to(root)), "html": Markup(markdown_to_html(s.text)),
+            "figures": [{"uri": _data_uri(f), "stem": f.stem, "name": f.name} for f in s.figures],
+            "checks": [{"verdict": "agrees" if c.agrees else "disagrees", "claim": c.claim, "evidence": c.evidence, "why": c.why}
+                       for c in s.checks],
+        } for s in sections],
     )
 
 
 def build_report(root: str | Path, out: str | Path | None = None) -> tuple[Path, Path]:
     """Write ``report.html`` and ``report.md`` (into ``out``, default ``root``); returns their paths."""
-    from .eval.bench import environment
+    from .results import environment
     from .util import atomic_path
 
     root = Path(root)

@@ -7,7 +7,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 
 @contextmanager
@@ -35,9 +35,11 @@ def _umask() -> int:
     return mask
 
 
-def markdown_table(head: list[str], rows: list[list[str]]) -> str:
-    """A markdown table: a header row, a rule, then the rows (cells as given)."""
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+def markdown_table(head: Sequence[str], rows: Iterable[Sequence[object]], align: str = "") -> str:
+    """A markdown table: a header row, a rule, then the rows (cells as given). ``align``: a letter
+    a column, ``r`` for right-aligned, anything else (or nothing) for the default."""
+    rule = "".join("---:|" if a == "r" else "---|" for a in align.ljust(len(head)))
+    lines = ["| " + " | ".join(head) + " |", "|" + rule]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(lines) + "\n"
 
