@@ -7,10 +7,10 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..models.transformer import IGNORE
 from .shards import Shards
 
 Batch = tuple[torch.Tensor, torch.Tensor]
+IGNORE = -100  # target id of padding positions: no loss (cross_entropy's ignore_index, as nct.models.transformer.IGNORE)
 
 
 def pieces(shards: Shards, examples: Sequence[int], length: int) -> list[tuple[int, int]]:
