@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from .results import ANALYSIS_FILES, kind_of
 from .tokenizers.methods import MethodSpec
@@ -218,7 +218,7 @@ def learn_ac_section(path: Path, result: dict) -> Section:
     return Section(f"Learning the coder: {result['task']} {result['method']}", path, _md(path), [], checks)
 
 
-def bench_checks(totals: dict[tuple[str, str], dict], texts: list[str] = ()) -> list[Check]:
+def bench_checks(totals: dict[tuple[str, str], dict], texts: Sequence[str] = ()) -> list[Check]:
     """LMIC's findings in chunked mode: a byte LM beats every classical compressor on text, PNG and
     FLAC beat them on their kinds, and (for Chinchilla 70B) a text LM beats PNG and FLAC too.
     ``texts`` names the text inputs (for the reason of a disagreement)."""

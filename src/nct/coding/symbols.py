@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 Interval = tuple[int, int, int]  # a symbol's [low, high) of a CDF whose total is the third
 
 
-def interval(cdf: Sequence[int], symbol: int) -> Interval:
+def interval(cdf: "Sequence[int] | np.ndarray", symbol: int) -> Interval:
     """The interval of ``symbol`` in one CDF (a list, array or 1-D tensor of V + 1 integers)."""
     return int(cdf[symbol]), int(cdf[symbol + 1]), int(cdf[-1])
 

@@ -20,8 +20,15 @@ from .m1 import DEFAULT_FREQ_BITS
 class ProbabilityModel(Protocol):
     """Integer next-symbol CDFs, teacher-forced or one step at a time (identical by contract)."""
 
-    fingerprint: str
-    bos: int
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of what determines the probabilities (recorded in archives and manifests)."""
+        ...
+
+    @property
+    def bos(self) -> int:
+        """The begin-of-sequence input."""
+        ...
 
     def cdfs(self, inputs: torch.Tensor, freq_bits: int = DEFAULT_FREQ_BITS) -> torch.Tensor:
         """[B, T, V+1] CDFs of the symbol after each input position."""

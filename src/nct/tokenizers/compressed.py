@@ -128,7 +128,7 @@ class ArithmeticTokens(BaseTokenizer):
         for j, t in enumerate(group):
             x[j, 1 : len(t) + 1] = torch.tensor(list(t), dtype=torch.long)
         cdf = self.model.cdfs(x, self.freq_bits)  # cdf[j, i]: CDF of byte i of text j (i = len: after it)
-        out = []
+        out: list[list[int]] = []
         for j, t in enumerate(group):
             if not t:
                 out.append([])

@@ -207,6 +207,7 @@ class EqualInfoAC(BaseTokenizer):
         """End the current window where the rule says; returns how many coded bytes move on to the
         next window. Those keep their CDFs unless M1's context restarts."""
         ivs = row.intervals
+        window: np.ndarray | None
         if self.rule == "delay":  # end at the first byte that completes the window's bits
             window = bit_array(row.enc.bits + row.enc.tail(), self.bits)  # the finished stream
             keep = first_match(ivs, window)
@@ -275,7 +276,9 @@ class EqualInfoAC(BaseTokenizer):
             live = [r for r, row in enumerate(rows) if row]
             restart = [r for r, row in enumerate(rows) if not row]  # idle rows stay at position 0
             for r, cdf in zip(live, _rows_as_lists(m1.step(cache, tokens, self.freq_bits), live)):
-                k, row = rows[r]
+                entry = rows[r]
+                assert entry is not None  # a live row
+                k, row = entry
                 token = self._read(row, cdf, progress)
                 if token is None:
                     texts[k], undecodable = bytes(row.out), undecodable + row.undecodable
