@@ -25,6 +25,7 @@ from ..models.sizes import m2_config
 from ..models.transformer import IGNORE, Transformer, TransformerConfig
 from ..tokenizers import MethodSpec, Tokenizer
 from ..train.loop import TrainConfig, train
+from ..util import markdown_table
 
 SEP = 256  # between input and target; outputs are 0..255 (bytes or 8-bit tokens) and SEP
 VOCAB = 257
@@ -146,15 +147,12 @@ def run_probe(
 
 def markdown(results: Sequence[ProbeResult]) -> str:
     """A markdown table of probe results."""
-    head = (
-        "| task | method | segment bytes | accuracy | bits/token | target-only accuracy | target-only bits/token |\n"
-        "|---|---|---:|---:|---:|---:|---:|\n"
-    )
-    return head + "\n".join(
-        f"| {r.task} | {r.method} | {r.segment_bytes} | {r.accuracy:.4f} | {r.bits_per_token:.3f} | "
-        f"{r.baseline_accuracy:.4f} | {r.baseline_bits_per_token:.3f} |"
+    head = ["task", "method", "segment bytes", "accuracy", "bits/token", "target-only accuracy", "target-only bits/token"]
+    return markdown_table(head, [
+        [r.task, r.method, r.segment_bytes, f"{r.accuracy:.4f}", f"{r.bits_per_token:.3f}", f"{r.baseline_accuracy:.4f}",
+         f"{r.baseline_bits_per_token:.3f}"]
         for r in results
-    ) + "\n"
+    ], "llrrrrr")
 
 
 def main_learn_ac(args) -> ProbeResult:

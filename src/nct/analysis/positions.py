@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..eval.m2 import Evaluation, evaluate, window_tokens
 from ..plots import pyplot, save
+from ..util import markdown_table
 
 
 def position_figures(checkpoint: str | Path, eval_dir: str | Path | None = None) -> tuple[Evaluation, list[dict], int]:
@@ -35,13 +36,12 @@ def position_figures(checkpoint: str | Path, eval_dir: str | Path | None = None)
 def markdown(ev: Evaluation, log: list[dict]) -> str:
     """Held-out accuracy and loss per position, then accuracy per position at each logged step."""
     k = len(ev.position_accuracy)
-    text = "| position in window | top-1 accuracy | bits/token |\n|---:|---:|---:|\n" + "\n".join(
-        f"| {p + 1} | {a:.4f} | {b:.3f} |" for p, (a, b) in enumerate(zip(ev.position_accuracy, ev.position_bits))
-    ) + "\n"
+    text = markdown_table(["position in window", "top-1 accuracy", "bits/token"], [
+        [p + 1, f"{a:.4f}", f"{b:.3f}"] for p, (a, b) in enumerate(zip(ev.position_accuracy, ev.position_bits))
+    ], "rrr")
     if log:
-        text += "\n| step | " + " | ".join(f"accuracy, position {p + 1}" for p in range(k)) + " |\n"
-        text += "|---:|" + "---:|" * k + "\n"
-        text += "\n".join(f"| {e['step']} | " + " | ".join(f"{a:.4f}" for a in e["position_accuracy"]) + " |" for e in log) + "\n"
+        head = ["step", *(f"accuracy, position {p + 1}" for p in range(k))]
+        text += "\n" + markdown_table(head, [[e["step"], *(f"{a:.4f}" for a in e["position_accuracy"])] for e in log], "r" * (k + 1))
     return text
 
 

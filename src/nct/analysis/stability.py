@@ -23,6 +23,7 @@ import numpy as np
 
 from ..data.corpus import Corpus
 from ..plots import pyplot, save
+from ..util import markdown_table
 from ..tokenizers import MethodSpec, Tokenizer
 
 DEFAULT_SENTENCE = "The old lighthouse keeper counted the ships that passed in the night."
@@ -112,15 +113,11 @@ def summarize(method: str, seqs: list[list[int]], max_pairs: int = 20_000, seed:
 
 def markdown(rows: list[StabilityRow]) -> str:
     """A markdown table: one row per method."""
-    head = (
-        "| method | prefixes | distinct sequences | mean tokens | mean Levenshtein | normalised | pairs |\n"
-        "|---|---:|---:|---:|---:|---:|---:|\n"
-    )
-    return head + "\n".join(
-        f"| {r.method} | {r.prefixes} | {r.distinct} | {r.mean_tokens:.1f} | {r.mean_distance:.2f} | "
-        f"{r.mean_normalized:.3f} | {r.pairs:,} |"
+    head = ["method", "prefixes", "distinct sequences", "mean tokens", "mean Levenshtein", "normalised", "pairs"]
+    return markdown_table(head, [
+        [r.method, r.prefixes, r.distinct, f"{r.mean_tokens:.1f}", f"{r.mean_distance:.2f}", f"{r.mean_normalized:.3f}", f"{r.pairs:,}"]
         for r in rows
-    ) + "\n"
+    ], "lrrrrrr")
 
 
 def plot(rows: list[StabilityRow], path: Path) -> None:
@@ -234,14 +231,9 @@ def position_map(method: str, windows: list[tuple[list[int], bytes]], examples: 
 
 def position_map_markdown(rows: list[PositionMapRow]) -> str:
     """A markdown table of position-map rows, with each position's most frequent ids."""
-    head = (
-        "| method | position | tokens | distinct ids | window texts per id | H(first byte \\| id), bits | frequent ids → texts |\n"
-        "|---|---:|---:|---:|---:|---:|---|\n"
-    )
-    return head + "\n".join(
-        f"| {r.method} | {r.position} | {r.occurrences:,} | {r.distinct_ids:,} | {r.texts_per_id:.2f} | "
-        f"{r.first_byte_bits:.3f} | "
-        + "; ".join(f"{i}: " + ", ".join(repr(t) for t in ts).replace("|", "\\|") for i, ts in r.examples.items())
-        + " |"
+    head = ["method", "position", "tokens", "distinct ids", "window texts per id", "H(first byte \\| id), bits", "frequent ids → texts"]
+    return markdown_table(head, [
+        [r.method, r.position, f"{r.occurrences:,}", f"{r.distinct_ids:,}", f"{r.texts_per_id:.2f}", f"{r.first_byte_bits:.3f}",
+         "; ".join(f"{i}: " + ", ".join(repr(t) for t in ts).replace("|", "\\|") for i, ts in r.examples.items())]
         for r in rows
-    ) + "\n"
+    ], "lrrrrrl")

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..data.shards import Manifest, Shards
 from ..plots import pyplot, save
+from ..util import markdown_table
 
 
 @dataclass(frozen=True)
@@ -140,12 +141,12 @@ def parse_ngram_range(spec: str) -> list[int]:
 
 def markdown(rows: list[KLRow]) -> str:
     """A markdown table: one row per (stream, n)."""
-    head = "| stream | n-gram | pieces | KL bits (Miller–Madow) | KL bits (plug-in) |\n|---|---:|---:|---:|---:|\n"
-    return head + "\n".join(
-        f"| {r.name} | {'tokens' if r.n is None else r.n} | {r.pieces:,}{' (undersampled)' if r.undersampled else ''} | "
-        f"{r.kl_bits:.4f} | {r.kl_plugin_bits:.4f} |"
+    head = ["stream", "n-gram", "pieces", "KL bits (Miller–Madow)", "KL bits (plug-in)"]
+    return markdown_table(head, [
+        [r.name, "tokens" if r.n is None else r.n, f"{r.pieces:,}{' (undersampled)' if r.undersampled else ''}", f"{r.kl_bits:.4f}",
+         f"{r.kl_plugin_bits:.4f}"]
         for r in rows
-    ) + "\n"
+    ], "lrrrr")
 
 
 def plot(rows: list[KLRow], path: Path) -> None:
