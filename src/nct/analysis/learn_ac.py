@@ -23,6 +23,7 @@ import torch
 from ..data.corpus import Corpus
 from ..models.sizes import m2_config
 from ..models.transformer import IGNORE, Transformer, TransformerConfig
+from ..results import tagged
 from ..tokenizers import MethodSpec, Tokenizer
 from ..train.loop import TrainConfig, train
 from ..util import markdown_table
@@ -171,6 +172,6 @@ def main_learn_ac(args) -> ProbeResult:
     )
     text = markdown([result])
     print(text)
-    (out / "learn_ac.json").write_text(json.dumps(asdict(result), indent=2))
+    (out / "learn_ac.json").write_text(json.dumps(tagged("learn-ac", asdict(result)), indent=2))
     (out / "learn_ac.md").write_text(text)
     return result

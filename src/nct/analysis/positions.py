@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..eval.m2 import Evaluation, evaluate, window_tokens
 from ..plots import pyplot, save
+from ..results import tagged
 from ..util import markdown_table
 
 
@@ -73,7 +74,7 @@ def main_positions(args) -> Evaluation:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         record = {"checkpoint": str(args.checkpoint), "window_tokens": window, "evaluation": asdict(ev), "log": log}
-        (out / "positions.json").write_text(json.dumps(record, indent=2))
+        (out / "positions.json").write_text(json.dumps(tagged("positions", record), indent=2))
         (out / "positions.md").write_text(text)
         plot(ev, log, out / "positions.png")
     return ev

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..data.corpus import Corpus
 from ..plots import pyplot, save
+from ..results import tagged
 from ..util import markdown_table
 from ..tokenizers import MethodSpec, Tokenizer
 
@@ -174,7 +175,7 @@ def main_stability(args) -> list[StabilityRow]:
             "sentence": args.sentence, "prefixes": len(prefixes), "rows": [asdict(r) for r in rows], "examples": examples,
             "position_map": [asdict(r) for r in maps],
         }
-        (out / "stability.json").write_text(json.dumps(record, indent=2))
+        (out / "stability.json").write_text(json.dumps(tagged("stability", record), indent=2))
         (out / "stability.md").write_text(text)
         plot(rows, out / "stability.png")
     return rows

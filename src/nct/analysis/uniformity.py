@@ -22,6 +22,7 @@ import numpy as np
 
 from ..data.shards import Manifest, Shards
 from ..plots import pyplot, save
+from ..results import tagged
 from ..util import markdown_table
 
 
@@ -184,7 +185,8 @@ def main_uniformity(args) -> list[KLRow]:
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "uniformity.json").write_text(json.dumps([asdict(r) | {"undersampled": r.undersampled} for r in rows], indent=2))
+        rows_json = [asdict(r) | {"undersampled": r.undersampled} for r in rows]
+        (out / "uniformity.json").write_text(json.dumps(tagged("uniformity", {"rows": rows_json}), indent=2))
         (out / "uniformity.md").write_text(text)
         plot(rows, out / "uniformity.png")
     return rows
