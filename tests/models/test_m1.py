@@ -71,9 +71,9 @@ def test_cache_grows_then_wraps():
     m1 = random_m1(replace(TINY, window=40, context=96), seed=2)
     x = _inputs(9, 2, 120)
     cache = m1.start(2)
-    assert cache.k[0].shape[2] == 16 and cache.slots == 40
+    assert cache.v[0].shape[3] == 16 and cache.slots == 40
     assert torch.equal(m1.cdfs(x), torch.stack([m1.step(cache, x[:, t]) for t in range(120)], 1))
-    assert cache.k[0].shape[2] == 40
+    assert cache.v[0].shape[3] == 40
 
 
 def test_real_text_agrees(tiny_m1):

@@ -8,6 +8,9 @@ makes every reduction exact instead (DESIGN invariant 2):
 
 * Every matmul multiplies int8-valued fp32 tensors. Products and all partial sums are integers
   below 2^24, so the sum is exact in any order, on any BLAS, at any batch size or thread count.
+  On the CPU the weight matmuls run as int8 x int8 -> int32 GEMMs (``torch._int_mm``: the same
+  integers), and a cached step's attention runs compiled over an int8 cache
+  (``nct.models.cached_attention``: the same operations as ``_attend``, in the same order).
   Activations are quantized per row (per token, or per token and head) from the row's max
   magnitude; weights per output channel; values with a fixed per-channel scale.
 * Everything else is elementwise with correctly rounded IEEE operations (+, -, x, /, sqrt,
@@ -36,6 +39,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ..util import atomic_path
+from .cached_attention import attend_step
 from .transformer import Transformer, TransformerConfig, bucket_table
 
 QMAX = 127.0  # int8 grid
@@ -101,22 +105,21 @@ class Cache:
 
     Every row has its own position, so rows can be restarted independently (``M1.reset``)."""
 
-    k: list[torch.Tensor]  # [B, kv, S, dh] int-valued, S <= slots
+    k: list[torch.Tensor]  # [B, kv, dh, S] int8 (transposed), S <= slots
     k_scale: list[torch.Tensor]  # [B, kv, 1, S]
-    v: list[torch.Tensor]  # [B, kv, S, dh] int-valued
+    v: list[torch.Tensor]  # [B, kv, dh, S] int8 (transposed)
     position: torch.Tensor  # [B] tokens consumed by each row since its start
     slots: int
 
     def reserve(self, position: int) -> None:
         """Grow the tensors (zero keys and values, unit scales) to hold ``position`` while it is
         below ``slots``; beyond, the ring reuses slots."""
-        size = self.k[0].shape[2]
+        size = self.v[0].shape[-1]
         if position < size or size == self.slots:
             return
         new = min(self.slots, max(2 * size, position + 1))
-        pad = (0, 0, 0, new - size)
-        self.k = [torch.nn.functional.pad(t, pad) for t in self.k]
-        self.v = [torch.nn.functional.pad(t, pad) for t in self.v]
+        self.k = [torch.nn.functional.pad(t, (0, new - size)) for t in self.k]
+        self.v = [torch.nn.functional.pad(t, (0, new - size)) for t in self.v]
         self.k_scale = [torch.nn.functional.pad(t, (0, new - size), value=1.0) for t in self.k_scale]
 
 
@@ -142,7 +145,11 @@ class M1:
         kv, dh = cfg.n_kv_heads, cfg.head_dim
         self._v_inv = [tensors[f"{i}.v_s"].reciprocal() for i in range(cfg.n_layers)]
         self._v_out = [tensors[f"{i}.v_s"].view(kv, 1, dh) * (1.0 / ATTN_ONE) for i in range(cfg.n_layers)]
-        self._bias_by_distance = self._rel_bias[:, self._buckets]  # [H, max_distance + 1]
+        # for the cached step's compiled attention: [H, max_distance + 1] biases, tables as numpy
+        self._bias_np = self._rel_bias[:, self._buckets].contiguous().numpy()
+        self._attn_lut_np = self._attn_lut.numpy()
+        self._v_out_np = [t.contiguous().numpy() for t in self._v_out]
+        self._int8 = {k: v.to(torch.int8).contiguous() for k, v in tensors.items() if k in self._weight_names()}
         self.fingerprint = fingerprint(cfg, self.stored())
 
     # ----- export / load / save -------------------------------------------------------------
@@ -259,7 +266,11 @@ class M1:
         """(y, r) for x @ W (x scaled by ``row_scale`` if given), or RMSNorm(x) @ W with ``normalize``
         (the norm's gain is folded into W)."""
         q, r = quantize_rows(x)
-        y = torch.matmul(q, self.t[name]).mul_(self.t[name + "_s"])
+        if q.is_cpu:  # int8 x int8 -> int32: the same integers as the fp32 product, 3-5x sooner
+            y = torch._int_mm(q.reshape(-1, q.shape[-1]).to(torch.int8), self._int8[name]).view(*q.shape[:-1], -1).float()
+        else:  # (CUDA's _int_mm wants over 16 rows and multiples of 8; fp32 without TF32 is exact)
+            y = torch.matmul(q, self.t[name])
+        y = y.mul_(self.t[name + "_s"])
         if normalize:  # x / rms(x) ~ q / sqrt(mean(q^2)): the quantization scale cancels
             ss = (q * q).sum(-1, keepdim=True).clamp_min_(1.0)
             r = ss.mul_(1.0 / x.shape[-1]).sqrt_().reciprocal_()
@@ -373,12 +384,12 @@ class M1:
         cfg = self.cfg
         slots = cfg.window or cfg.context
         size = min(slots, 16)
-        shape = (batch, cfg.n_kv_heads, size, cfg.head_dim)
+        shape = (batch, cfg.n_kv_heads, cfg.head_dim, size)
         n = cfg.n_layers
         return Cache(
-            k=[torch.zeros(shape) for _ in range(n)],
+            k=[torch.zeros(shape, dtype=torch.int8) for _ in range(n)],
             k_scale=[torch.ones(batch, cfg.n_kv_heads, 1, size) for _ in range(n)],
-            v=[torch.zeros(shape) for _ in range(n)],
+            v=[torch.zeros(shape, dtype=torch.int8) for _ in range(n)],
             position=torch.zeros(batch, dtype=torch.long),
             slots=slots,
         )
@@ -398,27 +409,16 @@ class M1:
             raise ValueError(f"sequence longer than the model's context ({cfg.context})")
         cache.reserve(int(pos.max()))
         b = len(tokens)
-        rows = torch.arange(b)
-        slot = pos % slots
         span = min(int(pos.max()) + 1, slots)  # slots any row can see
-        # slot j holds the row's latest position p = j (mod slots), at distance (pos - j) mod slots
-        j = torch.arange(span)
-        distance = (pos[:, None] - j[None, :]) % slots
-        g = cfg.n_heads // cfg.n_kv_heads
-        bias = self._bias_by_distance[:, distance].view(cfg.n_kv_heads, g, b, span).permute(2, 0, 1, 3)
-        bias = bias.masked_fill((j[None, :] > pos[:, None])[:, None, None, :], float("-inf"))
-        kv = cfg.n_kv_heads
+        kv, g, dh = cfg.n_kv_heads, cfg.n_heads // cfg.n_kv_heads, cfg.head_dim
         with exact_matmul():
             x = self.t["embed"][tokens][:, None]
             for layer in range(cfg.n_layers):
-                q, q_s, k, k_s, v = self._qkv(x, layer)
-                cache.k[layer][rows, :, slot] = k.view(b, kv, -1)
-                cache.k_scale[layer][rows, :, 0, slot] = k_s.view(b, kv)
-                cache.v[layer][rows, :, slot] = v.view(b, kv, -1)
-                ks = cache.k[layer][:, :, :span].reshape(b * kv, span, -1)
-                kss = cache.k_scale[layer][..., :span].reshape(b * kv, 1, span)
-                vs = cache.v[layer][:, :, :span].reshape(b * kv, span, -1)
-                x = self._block(x, layer, self._attend(q, q_s, ks, kss, vs, bias, layer))
+                new = [t.contiguous().numpy() for t in self._qkv(x, layer)]  # q, q_s, k, k_s, v
+                caches = (cache.k[layer].numpy(), cache.k_scale[layer].numpy(), cache.v[layer].numpy())
+                out = torch.empty(b, kv, g, dh)
+                attend_step(*new, *caches, pos.numpy(), span, self._bias_np, self._attn_lut_np, self._v_out_np[layer], out.numpy())
+                x = self._block(x, layer, out.view(b, 1, cfg.d_model))
             cache.position = pos + 1
             return self._cdf(x[:, 0], freq_bits)
 
