@@ -20,7 +20,6 @@ the totals go beside the tables, after LMIC's summary table (a row per kind, a c
 from __future__ import annotations
 
 import json
-import platform
 import resource
 import time
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from ..compressors.base import Compressor, fixed_cost, needs_m1
 from ..compressors.neural import BlockCoder, NeuralCompressor
 from ..models.m1 import M1
 from ..plots import pyplot, save
+from ..results import environment, write_result  # noqa: F401 (write_result: the bench scripts import it from here)
 
 
 @dataclass(frozen=True)
@@ -62,15 +62,6 @@ class BenchRow:
     adjusted_bits_per_byte: float | None = None  # model-based rows: the model's size counted too
     model_bytes: int = 0  # that size (0: no model)
     kind: str = "text"  # the input's data kind
-
-
-def write_result(name: str, result: dict, directory: str | Path = "bench/results") -> None:
-    """Print a benchmark's result and save it as ``directory/name.json``."""
-    text = json.dumps(result, indent=2)
-    print(text)
-    out = Path(directory) / f"{name}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
 
 
 def _reset_peak_rss() -> bool:
@@ -231,32 +222,6 @@ def _uses_m1(c: Compressor) -> bool:
 def model_bytes(m1: M1) -> int:
     """The stored size of M1's tensors (int8 weight matrices), as shipped."""
     return sum(t.numel() * t.element_size() for t in m1.stored().values())
-
-
-def environment() -> dict:
-    """Machine and software the figures were measured on."""
-    import nct
-
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "nct": nct.__version__,
-        "machine": platform.machine(),
-        "processor": _cpu_name(),
-        "threads": torch.get_num_threads(),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-    }
-
-
-def _cpu_name() -> str:
-    """CPU model name from /proc/cpuinfo, or the platform's answer."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def load_datasets(specs: list[str] | None) -> dict[str, Dataset]:
