@@ -26,7 +26,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import torch
 from tqdm import tqdm
 
 from ..compressors.base import Compressor, fixed_cost, needs_m1
