@@ -63,7 +63,7 @@ def register(name: str, display: str, m1: bool = False, tokens: bool = False, wi
     return deco
 
 
-def method(name: str) -> Method:
+def method_of(name: str) -> Method:
     """The registered method ``name``."""
     try:
         return _REGISTRY[name]
@@ -107,7 +107,7 @@ class MethodSpec:
     bits: int | None = None  # Equal-Info only (default 16)
 
     def __post_init__(self) -> None:
-        m = method(self.method)
+        m = method_of(self.method)
         if m.windows and self.bits is None:
             object.__setattr__(self, "bits", 16)
         if self.bits is not None and not m.windows:
@@ -134,7 +134,7 @@ class MethodSpec:
     @property
     def needs_m1(self) -> bool:
         """Whether the method codes with M1."""
-        return method(self.method).needs_m1
+        return method_of(self.method).needs_m1
 
     @property
     def short(self) -> str:
@@ -145,7 +145,7 @@ class MethodSpec:
     @property
     def display(self) -> str:
         """``EqualInfoAC[b=16, v=65k]`` style (the papers')."""
-        m = method(self.method)
+        m = method_of(self.method)
         args = ([f"b={self.bits}"] if m.windows else []) + ([f"v={vocab_label(self.token_bits)}"] if m.tokens else [])
         return m.display + (f"[{', '.join(args)}]" if args else "")
 
@@ -155,14 +155,14 @@ class MethodSpec:
 
 
 def build(
-    method_name: "str | MethodSpec", m1: Any = None, token_bits: int = 8, bits: int = 16, rule: str = "greedy",
+    method: "str | MethodSpec", m1: Any = None, token_bits: int = 8, bits: int = 16, rule: str = "greedy",
     reset_every: int = 1, sentencepiece: "SentencePiece | None" = None, progress: bool = False,
 ) -> "Tokenizer":
     """The tokenizer for a method (a registered name or a ``MethodSpec``); M1-based methods need
     ``m1``, SentencePiece a trained model."""
-    if isinstance(method_name, MethodSpec):
-        return method_name.build(m1, rule=rule, reset_every=reset_every, sentencepiece=sentencepiece, progress=progress)
-    m = method(method_name)
+    if isinstance(method, MethodSpec):
+        return method.build(m1, rule=rule, reset_every=reset_every, sentencepiece=sentencepiece, progress=progress)
+    m = method_of(method)
     if m.needs_m1 and m1 is None:
-        raise ValueError(f"{method_name} needs an M1")
+        raise ValueError(f"{method} needs an M1")
     return m.factory(Options(m1, token_bits, bits, rule, reset_every, sentencepiece, progress))
