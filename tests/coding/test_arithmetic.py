@@ -194,3 +194,24 @@ def test_fits_and_encode_within_agree_with_coding_a_copy(data):
     coded = enc.encode_within(cdf[s], cdf[s + 1], cdf[-1], limit)
     assert coded == (trial.finished_length() <= limit)
     assert (enc.bits, enc.pending, enc.low, enc.high) == ((trial.bits, trial.pending, trial.low, trial.high) if coded else before)
+
+
+@settings(max_examples=60, deadline=None)
+@given(precision=st.sampled_from([16, 24, 32]), data=st.data())
+def test_batch_decoder_reads_as_many_bits_as_the_scalar_one(precision, data):
+    """``pos`` (bits read, look-ahead included) follows ``Decoder.bits_read`` symbol by symbol,
+    also past a stream's end (a decoder of a damaged stream is caught by it)."""
+    k = data.draw(st.integers(2, 12))
+    cdf = _cdf(data.draw(st.lists(st.integers(1, max_total(precision) // k), min_size=k, max_size=k)))
+    symbols = data.draw(st.lists(st.integers(0, k - 1), min_size=1, max_size=80))
+    stream = pack_bits(_encode(symbols, cdf, precision))[: data.draw(st.integers(0, 40))]  # maybe cut short
+    batch, scalar = DecoderBatch([stream], precision), Decoder(unpack_bits(stream), precision)
+    total = np.array([cdf[-1]])
+    for _ in symbols:
+        s = bisect.bisect_right(cdf, scalar.target(cdf[-1])) - 1
+        assert batch.targets(total)[0] == scalar.target(cdf[-1])
+        scalar.decode(cdf[s], cdf[s + 1], cdf[-1])
+        batch.decode(np.array([cdf[s]]), np.array([cdf[s + 1]]), total)
+        assert batch.pos[0] == scalar.bits_read
+        if scalar.bits_read > 8 * len(stream) + precision:
+            break  # as far as a caller lets a damaged stream run

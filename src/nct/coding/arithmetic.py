@@ -289,54 +289,70 @@ class Decoder(_Interval):
 
 class DecoderBatch:
     """Many independent decoders advanced together with NumPy: the same integer arithmetic as
-    ``Decoder``, one vector operation per renormalisation shift instead of a Python loop per stream.
+    ``Decoder`` (``_renormalised``: the shared leading bits, then the straddles, each all at once),
+    a handful of vector operations per symbol for the whole batch.
 
-    Precision is at most 32 bits and CDF totals at most 2^30, so every product fits in int64.
+    The streams stay packed, 8 bits a byte. Precision is at most 32 bits and CDF totals at most
+    2^30, so every product fits in int64. ``pos`` counts the bits each decoder has read; a caller
+    decoding a damaged stream should stop it once it has read ``precision`` bits past its end (beyond
+    that the zeros run out: IndexError).
     """
+
+    _WINDOW = 5  # bytes read at once: the (up to 7) bits before a position and 32 after it
 
     def __init__(self, streams: Sequence[bytes], precision: int = DEFAULT_PRECISION):
         if not 4 <= precision <= 32:
             raise ValueError("DecoderBatch supports precisions of 4 to 32 bits")
         self.precision = precision
         n = len(streams)
-        width = max((len(s) for s in streams), default=0) + precision // 8 + 2  # bytes, zeros after each stream
-        self._packed = np.zeros((n, width), dtype=np.uint8)  # the streams as they are: 8 bits a byte
+        # zeros after each stream: enough for one more symbol (up to 2 * precision bits) from a decoder
+        # that has read up to ``precision`` bits past its stream's end
+        width = max((len(s) for s in streams), default=0) + -(-3 * precision // 8) + self._WINDOW
+        self._packed = np.zeros((n, width), dtype=np.uint8)
         for i, s in enumerate(streams):
             self._packed[i, : len(s)] = np.frombuffer(s, dtype=np.uint8)
-        self._rows = np.arange(n)
+        self._rows = np.arange(n)[:, None]
         self.low = np.zeros(n, dtype=np.int64)
         self.high = np.full(n, (1 << precision) - 1, dtype=np.int64)
-        head = np.unpackbits(self._packed[:, : -(-precision // 8)], axis=1)[:, :precision].astype(np.int64)
-        self.value = head @ (1 << np.arange(precision - 1, -1, -1, dtype=np.int64))
-        self.pos = np.full(n, precision, dtype=np.int64)
+        self.pos = np.zeros(n, dtype=np.int64)
+        self.value = self._read(np.full(n, precision, dtype=np.int64))
 
-    def _bits_at(self, pos: np.ndarray) -> np.ndarray:
-        """Per stream, its bit at position ``pos`` (MSB first)."""
-        return ((self._packed[self._rows, pos >> 3] >> (7 - (pos & 7))) & 1).astype(np.int64)
+    def _read(self, n: np.ndarray) -> np.ndarray:
+        """Per stream, its next ``n`` (0 to 32) bits as an integer; advances ``pos``."""
+        start = self.pos >> 3
+        window = self._packed[self._rows, start[:, None] + np.arange(self._WINDOW)].astype(np.int64)
+        word = window @ (1 << np.arange(8 * (self._WINDOW - 1), -1, -8, dtype=np.int64))
+        bits = (word >> (8 * self._WINDOW - (self.pos & 7) - n)) & ((1 << n) - 1)
+        self.pos = self.pos + n
+        return bits
 
     def targets(self, totals: np.ndarray) -> np.ndarray:
         """Per stream, the CDF value in [0, total) that selects its next symbol."""
         return ((self.value - self.low + 1) * totals - 1) // (self.high - self.low + 1)
 
     def decode(self, low: np.ndarray, high: np.ndarray, totals: np.ndarray, active: np.ndarray | None = None) -> None:
-        """Consume one symbol per active stream, given each symbol's interval [low, high) of ``totals``."""
+        """Consume one symbol per active stream, given each symbol's interval [low, high) of ``totals``
+        (an inactive stream's interval is already renormalised, so nothing moves for it)."""
         act = np.ones(len(self.low), dtype=bool) if active is None else active
         rng = self.high - self.low + 1
-        self.high = np.where(act, self.low + rng * high // totals - 1, self.high)
-        self.low = np.where(act, self.low + rng * low // totals, self.low)
-        half, quarter = 1 << (self.precision - 1), 1 << (self.precision - 2)
-        while True:
-            upper = self.low >= half
-            straddle = (self.low >= quarter) & (self.high < half + quarter) & ~upper
-            shift = act & ((self.high < half) | upper | straddle)
-            if not shift.any():
-                return
-            sub = np.where(upper, half, 0) + np.where(straddle, quarter, 0)
-            nxt = self._bits_at(self.pos)
-            self.low = np.where(shift, (self.low - sub) << 1, self.low)
-            self.high = np.where(shift, ((self.high - sub) << 1) | 1, self.high)
-            self.value = np.where(shift, ((self.value - sub) << 1) | nxt, self.value)
-            self.pos = self.pos + shift
+        hi = np.where(act, self.low + rng * high // totals - 1, self.high)
+        lo = np.where(act, self.low + rng * low // totals, self.low)
+        p, mask, half = self.precision, (1 << self.precision) - 1, 1 << (self.precision - 1)
+        shifts = p - _bit_length(lo ^ hi)
+        keep = mask >> shifts  # the bits that stay in the window (shifting first could overflow int64)
+        lo = (lo & keep) << shifts
+        hi = ((hi & keep) << shifts) | ((1 << shifts) - 1)
+        value = ((self.value & keep) << shifts) | self._read(shifts)
+        straddles = p - 1 - _bit_length(~(lo & ~hi) & (half - 1))
+        grow = (1 << straddles) - 1
+        self.low = (lo << straddles) - half * grow
+        self.high = (hi << straddles) - (half - 1) * grow
+        self.value = (value << straddles) - half * grow + self._read(straddles)
+
+
+def _bit_length(x: np.ndarray) -> np.ndarray:
+    """``int.bit_length`` of each non-negative int64 below 2^53 (exact through float64's exponent)."""
+    return np.frexp(x.astype(np.float64))[1].astype(np.int64)
 
 
 def pack_bits(bits: Sequence[int]) -> bytes:
