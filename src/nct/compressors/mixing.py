@@ -4,7 +4,8 @@ The input is cut into segments of at most ``MAX_SEGMENT_LANES`` blocks, and each
 blocks (lanes) that are coded together in lockstep: M1 sees each block alone from BOS, as in ``ac``,
 while the adaptive models share what every block of the segment has shown so far. Compressing, M1
 scores a segment's blocks in teacher-forced batches spread over the worker processes, then the
-mixing pass runs; decompressing, segments are independent and decode in parallel. Segment sizes
+mixing pass runs; decompressing, segments are independent and decode in parallel, and a segment
+decoding alone spreads its M1 steps over the workers (``nct.models.step_group``). Segment sizes
 depend only on the input's length, never on the number of workers.
 
 Never worse than stored: a block whose stream would not be shorter than the block is stored as is
@@ -25,6 +26,7 @@ from ..coding.binary import BinaryDecoderBatch, BinaryEncoderBatch
 from ..coding.varint import read_varint, write_varint
 from ..models.context_mixing import ContextMixer, MixConfig, m1_bit_probabilities
 from ..models.m1 import DEFAULT_FREQ_BITS, M1
+from ..models.step_group import step_group
 from ..parallel import parallel_map, worker_count
 from .base import CorruptPayload, register
 from .neural import NeuralCompressor
@@ -164,13 +166,12 @@ class MixingCoder:
                 raw[i, :m] = np.frombuffer(b, np.uint8)
         dec = BinaryDecoderBatch([b"" if s else b for s, b, _ in lanes])
         mixer = ContextMixer(n_lanes, self.block, self.cfg)
-        state = self.model.start(n_lanes)
-        tokens = torch.full((n_lanes,), self.model.bos, dtype=torch.long)
         columns = np.ascontiguousarray(raw.T)  # stored lanes' bytes; the decoded ones are written in
-        for t in range(int(lengths.max())):
-            cdf = self.model.step(state, tokens, self.freq_bits).numpy()
-            mixer.decode_byte(t, t < lengths, stored, columns[t], cdf, dec)
-            tokens = torch.from_numpy(columns[t])
+        tokens = np.full(n_lanes, self.model.bos, np.int64)
+        with step_group(self.model, n_lanes, worker_count(self.workers), self.freq_bits) as m1:
+            for t in range(int(lengths.max())):
+                mixer.decode_byte(t, t < lengths, stored, columns[t], m1.step(tokens), dec)
+                tokens = columns[t]
         out = columns.T
         return b"".join(out[i, :m].astype(np.uint8).tobytes() for i, m in enumerate(lengths.tolist()))
 

@@ -1,0 +1,27 @@
+"""M1 steps split over processes give the CDFs of one cache, and the children go when it closes."""
+
+import numpy as np
+import torch
+
+from nct.models.step_group import StepGroup, step_group
+
+
+def test_split_steps_equal_one_cache(tiny_m1):
+    batch, steps = 130, 24
+    tokens = np.random.default_rng(0).integers(0, 256, (steps, batch))
+    tokens[0] = tiny_m1.bos
+    cache = tiny_m1.start(batch)
+    group = StepGroup(tiny_m1, batch, parts=3)
+    try:
+        assert len(group.children) == 2
+        for t in range(steps):
+            assert np.array_equal(group.step(tokens[t]), tiny_m1.step(cache, torch.from_numpy(tokens[t])).numpy())
+    finally:
+        group.close()
+    assert not any(p.is_alive() for p in group.children)
+
+
+def test_small_batches_stay_in_process(tiny_m1):
+    with step_group(tiny_m1, 100, workers=2) as group:
+        assert group.children == []  # one part of at least 64 rows only
+        assert group.step(np.full(100, tiny_m1.bos)).shape == (100, 257)
