@@ -25,7 +25,7 @@ from ..models.m1 import M1
 from ..models.probability import ProbabilityModel, Unigram
 from ..parallel import available_workers, map_batches, parallel_map
 from .base import BaseTokenizer, Decoding, Encoding, as_bytes, bits_to_tokens, tokens_to_bits
-from .methods import Options, register
+from .methods import Options
 
 STOP_ATTEMPTS = 3
 
@@ -183,16 +183,16 @@ class ArithmeticTokens(BaseTokenizer):
         return [bytes(o) for o in outs]
 
 
-@register("gzip", "GZip", tokens=True)
-def _gzip(options: Options) -> GZipTokens:
+def gzip_tokenizer(options: Options) -> GZipTokens:
+    """The ``gzip`` method."""
     return GZipTokens(options.token_bits)
 
 
-@register("ac", "AC", m1=True, tokens=True)
-def _ac(options: Options) -> ArithmeticTokens:
+def ac_tokenizer(options: Options) -> ArithmeticTokens:
+    """The ``ac`` method."""
     return ArithmeticTokens.ac(options.m1, options.token_bits)
 
 
-@register("static-ac", "StaticAC", tokens=True)
-def _static_ac(options: Options) -> ArithmeticTokens:
+def static_ac_tokenizer(options: Options) -> ArithmeticTokens:
+    """The ``static-ac`` method."""
     return ArithmeticTokens.static(token_bits=options.token_bits)

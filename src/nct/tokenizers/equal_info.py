@@ -37,7 +37,7 @@ from ..coding.symbols import GreedyReader, Interval, bit_array, encode_intervals
 from ..models.m1 import M1
 from ..parallel import available_workers, map_batches
 from .base import BaseTokenizer, Decoding, Encoding, as_bytes, bits_to_tokens, tokens_to_bits
-from .methods import Options, register
+from .methods import Options
 
 RULES = ("greedy", "delay")
 
@@ -311,8 +311,8 @@ class EqualInfoAC(BaseTokenizer):
                 return row.out[-1]  # delay: the byte that completed the window still has to reach M1
 
 
-@register("equal-info", "EqualInfoAC", m1=True, windows=True)
-def _equal_info(options: Options) -> EqualInfoAC:
+def equal_info_tokenizer(options: Options) -> EqualInfoAC:
+    """The ``equal-info`` method."""
     return EqualInfoAC(options.m1, bits=options.bits, token_bits=options.token_bits, rule=options.rule,
                        reset_every=options.reset_every, progress=options.progress)
 

@@ -13,6 +13,7 @@ written ``65k``, as in the papers; other vocabularies as the number.
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,29 +39,42 @@ class Options:
 
 @dataclass(frozen=True)
 class Method:
-    """A registered tokenizer method."""
+    """A tokenizer method: its names, what it needs, and its factory (a callable, or
+    ``"module:function"`` inside ``nct.tokenizers``, imported only when the method is built, so
+    that naming and listing methods imports neither torch nor M1)."""
 
     name: str  # short name: bytes, sentencepiece, gzip, ac, static-ac, equal-info
     display: str  # Bytes, SentencePiece, GZip, AC, StaticAC, EqualInfoAC
-    factory: Callable[[Options], "Tokenizer"]
+    factory: "str | Callable[[Options], Tokenizer]"
     needs_m1: bool = False  # codes with M1 (the shard manifest records M1's fingerprint)
     tokens: bool = False  # ids are N-bit tokens of a bit stream (``token_bits`` applies)
     windows: bool = False  # Equal-Info windows (``bits`` applies)
+
+    def build(self, options: Options) -> "Tokenizer":
+        """The tokenizer for these options."""
+        factory = self.factory
+        if isinstance(factory, str):
+            module, attr = factory.split(":")
+            factory = getattr(importlib.import_module(f"{__package__}.{module}"), attr)
+        return factory(options)
 
 
 _REGISTRY: dict[str, Method] = {}
 
 
-def register(name: str, display: str, m1: bool = False, tokens: bool = False, windows: bool = False
-             ) -> Callable[[Callable[[Options], "Tokenizer"]], Callable[[Options], "Tokenizer"]]:
-    """Decorator: make a factory ``f(options) -> Tokenizer`` the method ``name``; ``m1``: it
-    codes with M1; ``tokens``: its ids are N-bit tokens; ``windows``: it has b-bit windows."""
+def register(name: str, display: str, factory: "str | Callable[[Options], Tokenizer]", m1: bool = False,
+             tokens: bool = False, windows: bool = False) -> None:
+    """Make ``factory`` (``f(options) -> Tokenizer``) the method ``name``; ``m1``: it codes with
+    M1; ``tokens``: its ids are N-bit tokens; ``windows``: it has b-bit windows."""
+    _REGISTRY[name] = Method(name, display, factory, m1, tokens or windows, windows)
 
-    def deco(factory: Callable[[Options], "Tokenizer"]) -> Callable[[Options], "Tokenizer"]:
-        _REGISTRY[name] = Method(name, display, factory, m1, tokens or windows, windows)
-        return factory
 
-    return deco
+register("bytes", "Bytes", "simple:bytes_tokenizer")
+register("sentencepiece", "SentencePiece", "simple:sentencepiece_tokenizer")
+register("gzip", "GZip", "compressed:gzip_tokenizer", tokens=True)
+register("ac", "AC", "compressed:ac_tokenizer", m1=True, tokens=True)
+register("static-ac", "StaticAC", "compressed:static_ac_tokenizer", tokens=True)
+register("equal-info", "EqualInfoAC", "equal_info:equal_info_tokenizer", m1=True, windows=True)
 
 
 def method_of(name: str) -> Method:
@@ -165,4 +179,4 @@ def build(
     m = method_of(method)
     if m.needs_m1 and m1 is None:
         raise ValueError(f"{method} needs an M1")
-    return m.factory(Options(m1, token_bits, bits, rule, reset_every, sentencepiece, progress))
+    return m.build(Options(m1, token_bits, bits, rule, reset_every, sentencepiece, progress))

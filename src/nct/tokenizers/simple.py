@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .base import BaseTokenizer, as_bytes
-from .methods import Options, register
+from .methods import Options
 
 
 class Bytes(BaseTokenizer):
@@ -108,13 +108,13 @@ class SentencePiece(BaseTokenizer):
         return self.decode(ids).encode("utf-8")
 
 
-@register("bytes", "Bytes")
-def _bytes(options: Options) -> Bytes:
+def bytes_tokenizer(options: Options) -> Bytes:
+    """The ``bytes`` method."""
     return Bytes()
 
 
-@register("sentencepiece", "SentencePiece")
-def _sentencepiece(options: Options) -> SentencePiece:
+def sentencepiece_tokenizer(options: Options) -> SentencePiece:
+    """The ``sentencepiece`` method (the trained model given)."""
     if options.sentencepiece is None:
         raise ValueError("sentencepiece needs a trained model (SentencePiece.train)")
     return options.sentencepiece
