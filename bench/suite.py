@@ -24,8 +24,8 @@ def main() -> None:
     p.add_argument("--chunk", type=int, default=None, help="compress each CHUNK-byte piece on its own")
     p.add_argument("--results", default="bench/results", help="directory for suite-NAME.json")
     a = p.parse_args()
-    args = argparse.Namespace(data=[f"suite:{a.suite}"], methods=a.methods, model=a.model, block=a.block, chunk=a.chunk, out=None)
-    result = main_bench(args)  # prints the tables
+    methods = [m.strip() for m in a.methods.split(",") if m.strip()]
+    result = main_bench(data=[f"suite:{a.suite}"], methods=methods, model=a.model, block=a.block, chunk=a.chunk)  # prints the tables
     write_result(f"suite-{a.suite}", result, a.results)
 
 

@@ -173,7 +173,11 @@ def test_info(text_file, tmp_path, capsys):
 
 
 def test_bad_option_values(text_file, capsys):
-    assert run("compress", text_file, "--method", "static-ac", "--block", 0, "-o", str(text_file) + ".x") == 1
+    for bad in (["compress", text_file, "--block", 0], ["--threads", -1, "info", text_file], ["sample", "--bytes", -5]):
+        with pytest.raises(SystemExit) as e:
+            run(*bad)
+        assert e.value.code == 2 and "must be at least" in capsys.readouterr().err
+    assert run("compress", text_file, "--method", "static-ac", "--block", 100_000, "-o", str(text_file) + ".x") == 1
     _one_line_error(capsys, "block must be in 1..65536")
     assert run("compress", text_file, "--method", "gzip", "--block", 64) == 1
     _one_line_error(capsys, "--block applies to cm, ac and static-ac")
@@ -204,3 +208,165 @@ def test_models_lists_the_shipped_models(capsys):
     assert run("models") == 0
     out = capsys.readouterr().out
     assert "| default |" in out and "| tiny |" in out and "0e56f5a46020" in out
+
+
+# ----- gzip's habits ---------------------------------------------------------------------------
+def test_several_inputs_go_on_past_a_bad_one(tmp_path, capsys):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_bytes(b"first " * 50)
+    b.write_bytes(b"second " * 50)
+    assert run("compress", a, tmp_path / "missing.txt", b, "--method", "gzip", "-q") == 1
+    _one_line_error(capsys, "missing.txt: no such file")
+    assert Path(f"{a}.nct").exists() and Path(f"{b}.nct").exists()
+    a.unlink()
+    assert run("decompress", f"{a}.nct", tmp_path / "b.txt", "-q") == 1  # b.txt: not an archive name
+    assert a.read_bytes() == b"first " * 50 and "does not end in .nct" in capsys.readouterr().err
+
+
+def test_stdout_decompress_option_and_test_mode(text_file, tmp_path, capsys):
+    assert run("compress", text_file, "--method", "xz", "-q", "-k") == 0
+    archive = Path(f"{text_file}.nct")
+    assert text_file.exists()  # inputs are always kept
+    assert run("compress", "-d", archive, "-o", tmp_path / "back", "-q") == 0
+    assert (tmp_path / "back").read_bytes() == TEXT
+    assert run("decompress", "-t", archive) == 0 and "ok" in capsys.readouterr().err
+    damaged = tmp_path / "damaged.nct"
+    damaged.write_bytes(archive.read_bytes()[:-3])
+    assert run("decompress", "-t", archive, damaged, "-q") == 1
+    _one_line_error(capsys, "damaged.nct: archive is truncated")
+    r = subprocess.run([sys.executable, "-m", "nct.cli", "decompress", "-c", str(archive)], capture_output=True)
+    assert r.returncode == 0 and r.stdout == TEXT
+
+
+def test_refuses_to_write_an_archive_to_a_terminal(text_file):
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        r = subprocess.run([sys.executable, "-m", "nct.cli", "compress", "-c", "--method", "gzip", str(text_file)],
+                           stdout=follower, stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert r.returncode == 1 and "not written to a terminal" in r.stderr and r.stderr.count("\n") == 1
+
+
+def _big_archive(tmp_path) -> Path:
+    big = tmp_path / "big.bin"
+    big.write_bytes(bytes(1_000_000))
+    assert run("compress", big, "--method", "zstd", "-q") == 0
+    return Path(f"{big}.nct")
+
+
+def test_a_file_size_limit_on_stdout_is_an_error(tmp_path):
+    import resource
+
+    archive, sink = _big_archive(tmp_path), tmp_path / "out"
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200 * 1024, 200 * 1024))
+
+    for args in (["decompress", "-q", str(archive), "-o", "-"], ["compress", "-q", "--method", "gzip", "-c", str(tmp_path / "big.bin")]):
+        with open(sink, "wb") as f:
+            r = subprocess.run([sys.executable, "-m", "nct.cli", *args], stdout=f, stderr=subprocess.PIPE, text=True, preexec_fn=limit)
+        if args[0] == "decompress":
+            assert r.returncode == 1 and "stdout: file too large" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+
+
+def test_a_full_disk_and_a_closed_pipe_are_errors(tmp_path):
+    archive = _big_archive(tmp_path)
+    with open("/dev/full", "wb") as full:
+        r = subprocess.run([sys.executable, "-m", "nct.cli", "decompress", "-c", str(archive)], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert r.returncode == 1 and "no space left" in r.stderr and r.stderr.count("\n") == 1
+    p = subprocess.Popen([sys.executable, "-m", "nct.cli", "decompress", "-c", str(archive)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert len(p.stdout.read(10)) == 10
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait() == 1 and "broken pipe" in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_an_interrupted_run_leaves_no_temporary_file(tmp_path):
+    import signal
+    import time
+
+    src = tmp_path / "noise.bin"
+    src.write_bytes(os.urandom(3_000_000))
+    p = subprocess.Popen([sys.executable, "-m", "nct.cli", "compress", "-q", "--method", "xz", str(src)], stderr=subprocess.PIPE)
+    deadline = time.time() + 20
+    while not any(tmp_path.glob(".noise.bin.nct.*")) and time.time() < deadline and p.poll() is None:
+        time.sleep(0.02)
+    p.send_signal(signal.SIGTERM)
+    assert p.wait() in (0, 128 + signal.SIGTERM)
+    assert sorted(x.name for x in tmp_path.iterdir()) in (["noise.bin"], ["noise.bin", "noise.bin.nct"])
+
+
+def test_sample_escapes_bytes_that_are_not_text(capsys):
+    assert run("sample", "--compressor", "gzip", "--bytes", 30, "--temperature", 1, "--seed", 3) == 0
+    out = capsys.readouterr().out
+    assert all(c.isprintable() or c == "\n" for c in out)
+
+
+def test_missing_run_directory_is_a_one_line_error(tmp_path, capsys):
+    assert run("eval-m2", "--checkpoint", tmp_path / "nonexistent") == 1
+    _one_line_error(capsys, "nonexistent: no such M2 run directory")
+
+
+def test_a_bug_shows_its_traceback(monkeypatch, text_file):
+    from nct import api
+
+    def broken(*a, **k):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(api, "compress", broken)
+    with pytest.raises(ZeroDivisionError):
+        run("compress", text_file, "--method", "gzip")
+
+
+def test_help_info_and_classical_methods_do_not_import_torch(tmp_path):
+    src = tmp_path / "a.txt"
+    src.write_bytes(TEXT)
+    code = (
+        "import sys\nfrom nct.cli import main\n"
+        f"assert main(['compress', '-q', '--method', 'xz', {str(src)!r}]) == 0\n"
+        f"assert main(['info', {str(src)!r} + '.nct']) == 0\n"
+        f"assert main(['decompress', '-q', '-t', {str(src)!r} + '.nct']) == 0\n"
+        "print('torch' in sys.modules)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip().endswith("False")
+    r = subprocess.run([sys.executable, "-c", "import sys\nfrom nct.cli import main\ntry:\n    main(['--help'])\n"
+                        "except SystemExit:\n    pass\nprint('torch' in sys.modules)"], capture_output=True, text=True)
+    assert r.stdout.strip().endswith("False")
+
+
+def test_every_option_says_its_default():
+    import argparse
+
+    from nct.cli import build_parser
+
+    missing = []
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, f"{path} {name}")
+            elif action.option_strings and action.dest != "help" and action.required is False:
+                text = action.help or ""
+                if "default" not in text and "(required)" not in text and not text.startswith("keep the inputs") \
+                        and "-t" not in action.option_strings:
+                    missing.append(f"{path} {action.option_strings[-1]}")
+
+    walk(build_parser(), "nct")
+    assert not missing, missing
+
+
+def test_scaling_defaults_agree_with_the_config():
+    from nct.cli.scaling import DEFAULTS
+    from nct.eval.scaling import ScalingConfig
+
+    d = ScalingConfig()
+    assert DEFAULTS["sizes"] == ",".join(d.sizes) and DEFAULTS["train_bytes"] == ",".join(map(str, d.train_bytes))
+    assert (DEFAULTS["steps"], DEFAULTS["batch_size"], DEFAULTS["lr"], DEFAULTS["min_block"], DEFAULTS["seed"]) == (
+        d.steps, d.batch_size, d.lr, d.min_block, d.seed)
+    assert DEFAULTS["eval_bytes"] == str(d.eval_bytes) and DEFAULTS["adjust_for"] == ",".join(map(str, d.adjust_for))

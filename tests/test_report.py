@@ -48,10 +48,7 @@ def test_report_from_a_tiny_run(tmp_path):
     write_shards(tmp_path / "shards" / "ac", m, [bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8))],
                  lambda group: [list(t) for t in group])
 
-    class Args:
-        shards, ngram, max_tokens, seed, out = [str(tmp_path / "shards" / "ac")], "1..8", None, 0, str(tmp_path / "analysis")
-
-    main_uniformity(Args)
+    main_uniformity(shards=[str(tmp_path / "shards" / "ac")], ngram="1..8", out=str(tmp_path / "analysis"))
     assert [s.title for s in collect(tmp_path)] == ["Training over compressed text (reproduce)", "Uniformity of compressed tokens"]
     html_path, md_path = build_report(tmp_path)
     page, md = html_path.read_text(), md_path.read_text()

@@ -87,7 +87,10 @@ def archive_compressor(header: Header, model: Any = None, progress: bool = False
     if needs_m1(header.method):
         params["model"] = load_model(model)
     elif uses_model(header.method) and model is not None and not isinstance(model, (str, Path)):
-        params["model"] = model  # StaticAC's unigram, given as an instance
+        from .compressors.neural import Unigram
+
+        if isinstance(model, Unigram):  # StaticAC's model, given as an instance (an M1 is not one)
+            params["model"] = model
     c = get(header.method, **params)
     if header.model is not None and c.model.fingerprint != header.model:
         raise WrongModel(wrong_model_message(header.model, c.model.fingerprint))

@@ -4,12 +4,17 @@ M1's steps are small tensor operations: two single-threaded processes outrun one
 process (its per-op overhead is not shared). Results are identical however the work is split, since
 M1's CDFs do not depend on batch composition or thread count (DESIGN invariant 2). Workers are
 forked, so they inherit the model without pickling it; inside a worker, maps run inline.
+
+Workers go quietly: they ignore Ctrl-C (the parent stops the pool) and, on Linux, are killed when
+the parent dies (no traceback per worker for a broken result pipe). Work below ``MIN_PARALLEL``
+bytes runs inline: starting a pool costs more than it saves on a small input.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from typing import Callable, Iterator, Sequence, TypeVar
 
 import torch
@@ -19,6 +24,7 @@ R = TypeVar("R")
 
 _TASK: tuple[Callable, Sequence] | None = None
 _IN_WORKER = False
+MIN_PARALLEL = 32 << 10  # bytes of work below which map_batches runs inline
 
 
 def available_workers() -> int:
@@ -71,7 +77,7 @@ def map_batches(
     and the ``size`` of every item of a piece when that piece comes back from a worker."""
     if not items:
         return
-    workers = min(workers, available_workers())
+    workers = min(workers, available_workers()) if sum(map(size, items)) >= MIN_PARALLEL else 1
     rounds = -(-len(items) // (batch * workers))
     pieces = split_evenly(items, rounds * workers)
     inline = progress if workers == 1 else None
@@ -82,10 +88,28 @@ def map_batches(
 
 
 def _init_worker() -> None:
-    """One thread per worker process; nested maps run inline."""
+    """One thread per worker process; nested maps run inline; Ctrl-C is the parent's to handle,
+    and the worker dies with its parent."""
     global _IN_WORKER
     _IN_WORKER = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    _die_with_parent()
     torch.set_num_threads(1)
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel send SIGKILL to this process when its parent exits."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent is already gone
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass
 
 
 def _run(index: int):

@@ -1,4 +1,3 @@
-import argparse
 
 import pytest
 
@@ -59,8 +58,8 @@ def test_a_damaged_payload_is_refused(tiny_hf):
 def test_bench_with_a_hugging_face_model(tiny_hf, tmp_path):
     f = tmp_path / "t.txt"
     f.write_bytes(b"the cat sat on the mat. " * 20)
-    args = argparse.Namespace(data=[str(f)], methods="ac,gzip", model=f"hf:{tiny_hf}", block=None, out=None, chunk=128)
-    rows = {r["method"]: r for r in main_bench(args)["rows"] if r["data"] == "t.txt"}
+    result = main_bench(data=[str(f)], methods=["ac", "gzip"], model=f"hf:{tiny_hf}", chunk=128)
+    rows = {r["method"]: r for r in result["rows"] if r["data"] == "t.txt"}
     assert rows["hf"]["verified"] and rows["hf"]["adjusted_bits_per_byte"] > rows["hf"]["bits_per_byte"]
 
 

@@ -1,4 +1,3 @@
-import argparse
 import json
 
 import numpy as np
@@ -44,8 +43,7 @@ def test_a_broken_compressor_is_reported_unverified():
 def test_main_bench_writes_results(tmp_path, tiny_model_path):
     f = tmp_path / "t.txt"
     f.write_bytes(b"The quick brown fox. " * 40)
-    args = argparse.Namespace(data=[str(f)], methods="ac,zstd", model=tiny_model_path, block=256, out=str(tmp_path / "r"))
-    result = main_bench(args)
+    result = main_bench(data=[str(f)], methods=["ac", "zstd"], model=tiny_model_path, block=256, out=str(tmp_path / "r"))
     saved = json.loads((tmp_path / "r" / "results.json").read_text())
     assert saved["rows"] == result["rows"] and all(r["verified"] for r in saved["rows"])
     assert result["m1"]["scoring_kbps"] > 0 and (tmp_path / "r" / "results.md").exists()
@@ -63,8 +61,7 @@ def test_chunks_count_the_formats_fixed_cost_once():
 def test_chunked_static_ac_codes_its_blocks_as_the_chunks(tmp_path):
     f = tmp_path / "t.txt"
     f.write_bytes(b"the cat sat on the mat. " * 400)
-    args = argparse.Namespace(data=[str(f)], methods="static-ac", model=None, block=None, chunk=2048, out=None)
-    row = main_bench(args)["rows"][0]
+    row = main_bench(data=[str(f)], methods=["static-ac"], chunk=2048)["rows"][0]
     whole = get("static-ac", block=2048).compress(f.read_bytes())
     assert row["verified"] and row["compressed"] == len(whole)  # one payload, one block per chunk
 
@@ -168,16 +165,16 @@ def test_cli_suite_option(monkeypatch):
     from nct.eval import bench
 
     seen = {}
-    monkeypatch.setattr(bench, "main_bench", lambda args: seen.update(vars(args)))
+    monkeypatch.setattr(bench, "main_bench", lambda **options: seen.update(options))
     args = build_parser().parse_args(["bench", "--suite", "unseen", "--suite", "structured"])
     assert args.suite == ["unseen", "structured"] and args.methods is None
     args.func(args)
-    assert seen["data"] == ["suite:unseen", "suite:structured"] and seen["methods"] == bench.SUITE_METHODS
+    assert seen["data"] == ["suite:unseen", "suite:structured"] and seen["methods"] == bench.SUITE_METHODS.split(",")
     args = build_parser().parse_args(["bench", "--suite", "unseen", "--methods", "gzip", "--data", "random:10"])
     args.func(args)
-    assert seen["data"] == ["random:10", "suite:unseen"] and seen["methods"] == "gzip"
+    assert seen["data"] == ["random:10", "suite:unseen"] and seen["methods"] == ["gzip"]
     args = build_parser().parse_args(["bench"])
     args.func(args)
-    assert seen["data"] is None and seen["methods"] == bench.BENCH_METHODS
+    assert seen["data"] is None and seen["methods"] == bench.BENCH_METHODS.split(",")
     with pytest.raises(SystemExit):
         build_parser().parse_args(["bench", "--suite", "nope"])

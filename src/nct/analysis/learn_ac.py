@@ -156,19 +156,22 @@ def markdown(results: Sequence[ProbeResult]) -> str:
     ], "llrrrrr")
 
 
-def main_learn_ac(args) -> ProbeResult:
+def main_learn_ac(
+    *, task: str, method: str, segment_bytes: int, train_pairs: int, held_out_pairs: int, size: str, steps: int,
+    batch_size: int, lr: float, seed: int = 0, corpus: str = "default", model: str | None = None, out: str | Path | None = None,
+) -> ProbeResult:
     """``nct analyze learn-ac``: train and score one probe and its baseline -> table and JSON."""
     from ..api import load_model
     from ..data.corpus import load_corpus
 
     cfg = TrainConfig(
-        steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup=max(1, args.steps // 10),
-        eval_every=max(1, args.steps // 4), checkpoint_every=max(1, args.steps // 4), seed=args.seed,
+        steps=steps, batch_size=batch_size, lr=lr, warmup=max(1, steps // 10),
+        eval_every=max(1, steps // 4), checkpoint_every=max(1, steps // 4), seed=seed,
     )
-    out = Path(args.out or f"runs/learn-ac-{args.task}-{args.method}")
+    out = Path(out or f"runs/learn-ac-{task}-{method}")
     result = run_probe(
-        args.task, args.method, load_model(args.model), load_corpus(args.corpus), out, cfg,
-        size=args.size, segment_bytes=args.segment_bytes, n_train=args.train_pairs, n_held=args.held_out_pairs,
+        task, method, load_model(model), load_corpus(corpus), out, cfg,
+        size=size, segment_bytes=segment_bytes, n_train=train_pairs, n_held=held_out_pairs,
     )
     text = markdown([result])
     print(text)

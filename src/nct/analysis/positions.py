@@ -63,17 +63,17 @@ def plot(ev: Evaluation, log: list[dict], path: Path) -> None:
     save(fig, path)
 
 
-def main_positions(args) -> Evaluation:
+def main_positions(*, checkpoint: str | Path, shards: str | Path | None = None, out: str | Path | None = None) -> Evaluation:
     """``nct analyze positions``: accuracy by window position of a trained M2 -> table, JSON, plot."""
-    ev, log, window = position_figures(args.checkpoint, args.shards)
+    ev, log, window = position_figures(checkpoint, shards)
     if window == 1:
         print("note: this run's tokens are not Equal-Info windows of several tokens; one position only")
     text = markdown(ev, log)
     print(text)
-    if args.out:
-        out = Path(args.out)
+    if out:
+        out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        record = {"checkpoint": str(args.checkpoint), "window_tokens": window, "evaluation": asdict(ev), "log": log}
+        record = {"checkpoint": str(checkpoint), "window_tokens": window, "evaluation": asdict(ev), "log": log}
         (out / "positions.json").write_text(json.dumps(tagged("positions", record), indent=2))
         (out / "positions.md").write_text(text)
         plot(ev, log, out / "positions.png")

@@ -143,7 +143,10 @@ def tokenizer_for(name: str, m1: Any, corpus: Corpus, sp_dir: Path | None = None
     return spec.build(m1, sentencepiece=sp)
 
 
-def main_stability(args) -> list[StabilityRow]:
+def main_stability(
+    *, methods: str, sentence: str, prefixes: int, corpus: str = "default", model: str | None = None,
+    out: str | Path | None = None, seed: int = 0, map_bytes: int = 20_000,
+) -> list[StabilityRow]:
     """``nct analyze stability``: the sentence after ``--prefixes`` common words, per method -> table, JSON, plot."""
     import json
     from dataclasses import asdict
@@ -152,19 +155,19 @@ def main_stability(args) -> list[StabilityRow]:
     from ..data.corpus import load_corpus
     from ..train.m1 import evaluation_sample
 
-    corpus = load_corpus(args.corpus)
-    prefixes = [w + " " for w in common_words(corpus, args.prefixes)]
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    m1 = load_model(args.model) if any(MethodSpec.parse(m).needs_m1 for m in methods) else None
-    out = Path(args.out) if args.out else None
+    corpus = load_corpus(corpus)
+    prefixes = [w + " " for w in common_words(corpus, prefixes)]
+    methods = [m.strip() for m in methods.split(",") if m.strip()]
+    m1 = load_model(model) if any(MethodSpec.parse(m).needs_m1 for m in methods) else None
+    out = Path(out) if out else None
     rows, examples, maps = [], {}, []
-    sample = evaluation_sample(corpus.split("validation"), args.map_bytes)
+    sample = evaluation_sample(corpus.split("validation"), map_bytes)
     for name in methods:
         tok = tokenizer_for(name, m1, corpus, out)
-        seqs = sentence_tokens(tok, prefixes, args.sentence)
-        rows.append(summarize(name, seqs, seed=args.seed))
+        seqs = sentence_tokens(tok, prefixes, sentence)
+        rows.append(summarize(name, seqs, seed=seed))
         examples[name] = {p: s for p, s in list(zip(prefixes, seqs))[:5]}
-        if MethodSpec.parse(name).method == "equal-info" and args.map_bytes:
+        if MethodSpec.parse(name).method == "equal-info" and map_bytes:
             pieces = [sample[i : i + 1024] for i in range(0, len(sample), 1024)]  # coded in lockstep
             maps += position_map(name, window_texts(tok, pieces))
     text = markdown(rows) + (f"\nToken ids by position in a window, on {len(sample):,} validation bytes:\n\n" + position_map_markdown(maps) if maps else "")
@@ -172,7 +175,7 @@ def main_stability(args) -> list[StabilityRow]:
     if out:
         out.mkdir(parents=True, exist_ok=True)
         record = {
-            "sentence": args.sentence, "prefixes": len(prefixes), "rows": [asdict(r) for r in rows], "examples": examples,
+            "sentence": sentence, "prefixes": len(prefixes), "rows": [asdict(r) for r in rows], "examples": examples,
             "position_map": [asdict(r) for r in maps],
         }
         (out / "stability.json").write_text(json.dumps(tagged("stability", record), indent=2))

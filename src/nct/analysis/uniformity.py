@@ -167,23 +167,25 @@ def plot(rows: list[KLRow], path: Path) -> None:
     save(fig, path)
 
 
-def main_uniformity(args) -> list[KLRow]:
+def main_uniformity(
+    *, shards: list[str | Path], ngram: str = "1..16", max_tokens: int | None = None, seed: int = 0, out: str | Path | None = None,
+) -> list[KLRow]:
     """``nct analyze uniformity``: every shard directory plus the random-bits baseline -> table, JSON, plot."""
     import json
     from dataclasses import asdict
 
-    ns = parse_ngram_range(args.ngram)
+    ns = parse_ngram_range(ngram)
     rows: list[KLRow] = []
     longest = 0
-    for d in args.shards:
-        shard_rows = shard_kl(stream_name(d), d, ns, args.max_tokens)
+    for d in shards:
+        shard_rows = shard_kl(stream_name(d), d, ns, max_tokens)
         rows += shard_rows
         longest = max(longest, max((r.pieces * r.n for r in shard_rows if r.n), default=0))
-    rows += random_baseline(longest or 1 << 20, ns, args.seed)
+    rows += random_baseline(longest or 1 << 20, ns, seed)
     text = markdown(rows)
     print(text)
-    if args.out:
-        out = Path(args.out)
+    if out:
+        out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         rows_json = [asdict(r) | {"undersampled": r.undersampled} for r in rows]
         (out / "uniformity.json").write_text(json.dumps(tagged("uniformity", {"rows": rows_json}), indent=2))

@@ -29,6 +29,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..compressors.base import Compressor, fixed_cost, needs_m1
+from ..errors import UsageError
 from ..compressors.neural import BlockCoder, NeuralCompressor
 from ..models.m1 import M1
 from ..plots import pyplot, save
@@ -237,7 +238,7 @@ def load_datasets(specs: list[str] | None) -> dict[str, Dataset]:
             kind, rest = "text", spec
         for name, data in LOADERS[kind](rest).items():
             if name in out:
-                raise ValueError(f"two inputs are named {name!r}; give them different names")
+                raise UsageError(f"two inputs are named {name!r}; give them different names")
             out[name] = Dataset("text" if kind == "suite" else kind, data)
     return out
 
@@ -254,7 +255,7 @@ def _suite(name: str) -> dict[str, bytes]:
     from ..data.suites import SUITES, load_suite
 
     if not name:
-        raise ValueError(f"suite: needs a name, one of {', '.join(SUITES)}")
+        raise UsageError(f"suite: needs a name, one of {', '.join(SUITES)}")
     return load_suite(name)
 
 
@@ -320,24 +321,29 @@ def plot_totals(rows: list[BenchRow], directory: Path) -> list[Path]:
     return paths
 
 
-def main_bench(args) -> dict:
-    """``nct bench``: run, print the table, and write results.json, results.md and the plots with --out."""
+def main_bench(
+    data: list[str] | None = None, methods: list[str] | None = None, model: str | None = None,
+    block: int | None = None, chunk: int | None = None, out: str | Path | None = None,
+) -> dict:
+    """``nct bench``: run, print the table, and with ``out`` write results.json, results.md and the
+    plots there. ``data``: dataset specs (``load_datasets``); ``methods``: default ``BENCH_METHODS``;
+    ``model``: an M1 (shipped name or file) or ``hf:PATH``; ``block``: AC's and CM's block;
+    ``chunk``: compress each piece of this size on its own (LMIC)."""
     from ..api import compressor, load_model
     from ..compressors import get
 
-    datasets = load_datasets(args.data)
-    methods = [m.strip() for m in (getattr(args, "methods", None) or BENCH_METHODS).split(",") if m.strip()]
-    hf = args.model[3:] if args.model and args.model.startswith("hf:") else None
+    datasets = load_datasets(data)
+    methods = list(methods or BENCH_METHODS.split(","))
+    hf = model[3:] if model and model.startswith("hf:") else None
     if hf:  # a Hugging Face LM takes M1's place
         methods = ["hf" if m == "ac" else m for m in methods]
-    chunk = getattr(args, "chunk", None)
     if chunk is not None and chunk < 1:
-        raise ValueError("--chunk must be at least 1 byte")
-    if chunk and args.block and args.block != chunk:
-        raise ValueError("with --chunk, AC's blocks are the chunks: leave out --block")
-    m1 = load_model(args.model) if any(needs_m1(m) for m in methods) else None
+        raise UsageError("--chunk must be at least 1 byte")
+    if chunk and block and block != chunk:
+        raise UsageError("with --chunk, AC's blocks are the chunks: leave out --block")
+    m1 = load_model(model) if any(needs_m1(m) for m in methods) else None
     # AC's blocks are --block, or the chunks; StaticAC's are the chunks in chunked mode; CM's --block
-    blocks = {"ac": chunk or args.block, "static-ac": chunk, "cm": args.block}
+    blocks = {"ac": chunk or block, "static-ac": chunk, "cm": block}
     comps = {
         m: get("hf", path=hf) if m == "hf"
         else compressor(m, m1 if needs_m1(m) else None, **({"block": blocks[m]} if blocks.get(m) else {}))
@@ -345,7 +351,7 @@ def main_bench(args) -> dict:
     }
     runs = run_bench(datasets, comps, chunk)
     if not runs:
-        raise ValueError(f"none of {', '.join(methods)} applies to the data kinds given (png: image, flac: audio)")
+        raise UsageError(f"none of {', '.join(methods)} applies to the data kinds given (png: image, flac: audio)")
     sums = totals(runs)
     rows = runs + sums
     result: dict = {"environment": environment(), "chunk": chunk, "rows": [asdict(r) for r in rows]}
@@ -369,8 +375,8 @@ def main_bench(args) -> dict:
     if bad:
         text += f"\n**{len(bad)} round trips did NOT verify**: " + ", ".join(f"{r.data}/{r.method}" for r in bad) + "\n"
     print(text)
-    if args.out:
-        out = Path(args.out)
+    if out:
+        out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "results.json").write_text(json.dumps(result, indent=2))
         (out / "results.md").write_text(text)

@@ -30,6 +30,7 @@ from typing import Callable
 from tqdm import tqdm
 
 from ..api import compressor
+from ..errors import UsageError
 from ..data.corpus import Corpus, load_corpus
 from ..models.m1 import M1
 from ..models.sizes import m1_config
@@ -297,19 +298,13 @@ def load_scaling_corpus(spec: str) -> Corpus:
     the embedded corpus."""
     kind, _, rest = spec.partition(":")
     if kind in ("image", "audio", "random"):
-        raise ValueError(f"--data {kind}: the scaling study trains M1 on text (text:PATH)")
+        raise UsageError(f"--data {kind}: the scaling study trains M1 on text (text:PATH)")
     return load_corpus((rest or "default") if kind == "text" else spec)
 
 
-def main_scaling(args) -> list[dict]:
-    """``nct scaling``: run the grid and print its tables."""
-    cfg = ScalingConfig(
-        sizes=[s.strip() for s in args.sizes.split(",") if s.strip()],
-        train_bytes=[parse_bytes(b) for b in args.train_bytes.split(",") if b.strip()],
-        steps=args.steps, batch_size=args.batch_size, lr=args.lr, eval_bytes=parse_bytes(args.eval_bytes),
-        block=args.block, min_block=args.min_block, context_all=args.context_all,
-        adjust_for=[parse_bytes(b) for b in args.adjust_for.split(",") if b.strip()], seed=args.seed,
-    )
-    rows = run_scaling(cfg, args.out, load_scaling_corpus(args.data))
+def main_scaling(cfg: ScalingConfig, out: str | Path, data: str = "default") -> list[dict]:
+    """``nct scaling``: run the grid ``cfg`` on the text ``data`` (``load_scaling_corpus``), results
+    under ``out``; print its tables."""
+    rows = run_scaling(cfg, out, load_scaling_corpus(data))
     print(results_markdown(rows, cfg))
     return rows

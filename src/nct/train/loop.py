@@ -43,15 +43,6 @@ class TrainConfig:
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_args(cls, args) -> "TrainConfig":
-        """From the training options of the command line (see ``cli.add_training_args``)."""
-        return cls(
-            steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup=min(args.warmup, max(1, args.steps // 10)),
-            schedule=args.schedule, dtype=args.dtype, device=args.device, eval_every=args.eval_every,
-            checkpoint_every=args.eval_every, seed=args.seed,
-        )
-
-    @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         """Build from plain values, ignoring unknown keys."""
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})

@@ -179,17 +179,21 @@ def engine_bits_per_byte(m1: M1, data: bytes, block: int) -> float:
     return total / max(1, len(data))
 
 
-def main_train_m1(args) -> None:
-    """``nct train-m1``: train (resuming if possible), then export the engine and print its figures."""
-    corpus = load_corpus(args.corpus)
-    init = M1.load(args.init) if args.init else None
-    cfg = init.cfg if init is not None else m1_config(args.size)
-    train_m1(corpus, cfg, TrainConfig.from_args(args), args.out, init=init)
+def main_train_m1(corpus: str, size: str, out: str | Path, train: TrainConfig, init: str | None = None) -> None:
+    """``nct train-m1``: train an M1 of preset ``size`` (or go on from the M1 ``init``, whose shape
+    replaces it) on ``corpus`` into the run directory ``out`` (resuming if possible), then export
+    the engine and print its figures."""
+    from ..api import load_model
+
+    text = load_corpus(corpus)
+    start = load_model(init) if init else None
+    cfg = start.cfg if start is not None else m1_config(size)
+    train_m1(text, cfg, train, out, init=start)
     if not is_main():  # torchrun: process 0 exports
         return
-    started = {"fingerprint": init.fingerprint, "manifest": init.meta} if init is not None else None
-    m1 = export_m1(args.out, corpus, seed=args.seed, init=started)
+    started = {"fingerprint": start.fingerprint, "manifest": start.meta} if start is not None else None
+    m1 = export_m1(out, text, seed=train.seed, init=started)
     print(
-        f"M1 {args.size}: validation {m1.meta['val_bpb_float']:.3f} bits/byte (float), "
-        f"{m1.meta['val_bpb_engine']:.3f} (exact engine) -> {Path(args.out) / 'm1.safetensors'}"
+        f"M1 {size}: validation {m1.meta['val_bpb_float']:.3f} bits/byte (float), "
+        f"{m1.meta['val_bpb_engine']:.3f} (exact engine) -> {Path(out) / 'm1.safetensors'}"
     )

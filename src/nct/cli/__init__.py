@@ -1,0 +1,113 @@
+"""The ``nct`` command line: one module per subcommand, each registering its parser beside its
+handler (``register(subparsers)``, ``run(args) -> exit status``); shared option groups and checked
+input/output in ``nct.cli.common``.
+
+Only the CLI knows argparse: handlers turn options into the library's typed parameters. Errors:
+an ``nct.errors.NctError`` is printed as one line (``nct: error: ...``) with exit status 1; any
+other exception is a bug and shows its traceback; ``--debug`` shows the traceback always.
+Start-up is kept light: only the chosen subcommand's parser is built, and nothing imports PyTorch
+until a command needs it (``nct --help``, ``nct info`` and the classical methods never do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import signal
+import sys
+import traceback
+
+from ..errors import NctError
+from . import common
+from .common import positive
+
+# subcommand -> module (in the order ``nct --help`` lists them)
+COMMANDS = {
+    "compress": "compress", "decompress": "decompress", "info": "info", "models": "models", "bench": "bench",
+    "tokenize": "tokenize", "compression-table": "compression_table", "train-m2": "train_m2", "eval-m2": "eval_m2",
+    "generate": "generate", "sample": "sample", "reproduce": "reproduce", "analyze": "analyze", "report": "report",
+    "scaling": "scaling", "corpus": "corpus", "train-m1": "train_m1",
+}
+
+
+def _module(command: str):
+    return importlib.import_module(f"{__name__}.{COMMANDS[command]}")
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser: every subcommand listed; the full options of the one ``argv`` names (of all of
+    them when ``argv`` is None)."""
+    p = argparse.ArgumentParser(prog="nct", description="Neurally compressed text: LMs as exact lossless compressors.")
+    p.add_argument("--threads", type=positive, default=None,
+                   help="CPU threads for PyTorch, and processes for block coding (default: all cores)")
+    p.add_argument("--debug", action="store_true", help="show the traceback of every error (default: off)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chosen = _command(argv) if argv is not None else None
+    for name in COMMANDS:
+        if argv is None or name == chosen:
+            _module(name).register(sub)
+        else:  # listed for --help; its options are built only when it is the one run
+            sub.add_parser(name, help=_module(name).HELP, add_help=False)
+    return p
+
+
+def _command(argv: list[str]) -> str | None:
+    """The subcommand ``argv`` names: its first word that is not a global option or its value."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == "--threads":
+            skip = True
+        elif not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+class _Terminated(BaseException):
+    """SIGTERM or SIGHUP: unwinds like Ctrl-C, so that temporary files are removed."""
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    raise _Terminated(signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``nct`` command."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv[: argv.index(_command(argv)) if _command(argv) in argv else len(argv)]
+    try:
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, _on_signal)
+        args = build_parser(argv).parse_args(argv)
+        common.THREADS = args.threads
+        if getattr(_module(args.command), "TORCH", True):  # compress, decompress, info...: only if a model is used
+            common.torch_ready()
+        return args.func(args) or 0
+    except NctError as e:
+        if debug:
+            traceback.print_exc()
+        print(f"nct: error: {e}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # stdout closed while printing text (nct info | head -1)
+        _silence_stdout()
+        print("nct: error: stdout: broken pipe (the reader closed it)", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
+        print("nct: interrupted", file=sys.stderr)
+        return 130
+    except _Terminated as e:
+        print(f"nct: terminated by signal {e.args[0]}", file=sys.stderr)
+        return 128 + e.args[0]
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
