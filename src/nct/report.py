@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .errors import InputError, UsageError
 from .results import ANALYSIS_FILES, kind_of
 from .tokenizers.methods import MethodSpec
 from .util import markdown_table
@@ -307,12 +308,12 @@ def collect(root: str | Path) -> list[Section]:
     """Every result under ``root`` as a section: TLNCT's grid, LMIC's results, then the analyses."""
     root = Path(root)
     if not root.exists():
-        raise FileNotFoundError(2, "no such directory", str(root))
+        raise InputError(f"{root}: no such directory")
     found = sorted(p for name in ("results.json", *ANALYSIS_FILES) for p in root.rglob(name) if "shards" not in p.parts)
     order = ["Training over compressed text", "LM as compressor", "Token stability", "Uniformity", "Accuracy", "Learning"]
     sections = sorted((s for s in map(section_for, found) if s), key=lambda s: next(i for i, o in enumerate(order) if s.title.startswith(o)))
     if not sections:
-        raise ValueError(f"no nct results under {root} (results.json of reproduce/bench/scaling, or analysis JSON)")
+        raise UsageError(f"no nct results under {root} (results.json of reproduce/bench/scaling, or analysis JSON)")
     return sections
 
 

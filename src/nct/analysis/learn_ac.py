@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ..data.corpus import Corpus
+from ..errors import UsageError
 from ..models.sizes import m2_config
 from ..models.transformer import IGNORE, Transformer, TransformerConfig
 from ..results import tagged
@@ -51,7 +52,7 @@ def segments(corpus: Corpus, n: int, size: int, seed: int) -> list[bytes]:
     """``n`` segments of ``size`` bytes at seeded offsets of the corpus's documents (long enough ones)."""
     docs = [d.data for d in corpus.documents if len(d.data) > size]
     if not docs:
-        raise ValueError(f"no document is longer than {size} bytes")
+        raise UsageError(f"no document is longer than {size} bytes")
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(docs), n)
     return [docs[i][(o := int(rng.integers(0, len(docs[i]) - size))) : o + size] for i in picks]
@@ -64,14 +65,14 @@ def probe_tokenizer(method: str, m1: Any) -> Tokenizer:
     except ValueError:
         spec = None
     if spec is None or spec.method not in ("ac", "equal-info") or spec.token_bits != 8:
-        raise ValueError(f"learn-ac probes ac or equal-info<B>, not {method!r}")
+        raise UsageError(f"learn-ac probes ac or equal-info<B>, not {method!r}")
     return spec.build(m1)
 
 
 def pairs(task: str, texts: Sequence[bytes], tokens: Sequence[Sequence[int]]) -> list[tuple[list[int], list[int]]]:
     """(input, target) per segment: text -> tokens for ``compress``, tokens -> text for ``decompress``."""
     if task not in ("compress", "decompress"):
-        raise ValueError("task must be compress or decompress")
+        raise UsageError("task must be compress or decompress")
     both = [(list(t), list(k)) for t, k in zip(texts, tokens)]
     return both if task == "compress" else [(k, t) for t, k in both]
 
@@ -85,7 +86,7 @@ def to_batch(examples: Sequence[tuple[list[int], list[int]]], length: int, with_
         head = inp + [SEP] if with_input else []
         seq = head + tgt
         if len(seq) > length:
-            raise ValueError(f"a sequence of {len(seq)} tokens does not fit the probe's context of {length}")
+            raise UsageError(f"a sequence of {len(seq)} tokens does not fit the probe's context of {length}")
         x[r, 0] = VOCAB  # BOS
         x[r, 1 : len(seq)] = torch.tensor(seq[:-1])
         y[r, len(head) : len(seq)] = torch.tensor(tgt)

@@ -22,6 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..data.corpus import Corpus
+from ..errors import UsageError
 from ..plots import pyplot, save
 from ..results import tagged
 from ..util import markdown_table
@@ -70,7 +71,7 @@ def common_words(corpus: Corpus, n: int = 500) -> list[str]:
         counts.update(re.findall(r"[A-Za-z]+", d.data.decode("utf-8", errors="ignore")))
     words = [w for w, _ in counts.most_common(n)]
     if len(words) < n:
-        raise ValueError(f"the corpus has only {len(words)} distinct words; asked for {n} prefixes")
+        raise UsageError(f"the corpus has only {len(words)} distinct words; asked for {n} prefixes")
     return words
 
 
@@ -203,7 +204,7 @@ def window_texts(tok: Any, texts: Sequence[bytes]) -> list[tuple[list[int], byte
     from ..tokenizers import bits_to_tokens
 
     if getattr(tok, "reset_every", None) != 1:
-        raise ValueError("the token map needs an Equal-Info tokenizer that resets M1 at every window")
+        raise UsageError("the token map needs an Equal-Info tokenizer that resets M1 at every window")
     ids = [bits_to_tokens(w, tok.token_bits) for ws in tok.windows_batch(texts) for w in ws]
     return list(zip(ids, tok.decode_batch(ids)))
 

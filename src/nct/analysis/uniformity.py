@@ -21,6 +21,7 @@ from typing import Iterable
 import numpy as np
 
 from ..data.shards import Manifest, Shards
+from ..errors import UsageError
 from ..plots import pyplot, save
 from ..results import tagged
 from ..util import markdown_table
@@ -59,7 +60,7 @@ def miller_madow_entropy_bits(counts: np.ndarray) -> float:
 def kl_from_uniform(counts: np.ndarray, support: int) -> tuple[float, float]:
     """(corrected, plug-in) KL divergence in bits of ``counts`` from uniform over ``support`` values."""
     if counts.sum() == 0:
-        raise ValueError("no samples: cannot estimate a distribution")
+        raise UsageError("no samples: cannot estimate a distribution")
     top = math.log2(support)
     return top - miller_madow_entropy_bits(counts), top - plugin_entropy_bits(counts)
 
@@ -81,7 +82,7 @@ def ngram_counts(bits: np.ndarray, n: int) -> np.ndarray:
     """Counts of each value of the consecutive non-overlapping ``n``-bit pieces of ``bits`` (a tail
     shorter than n is dropped)."""
     if not 1 <= n <= 24:
-        raise ValueError("n-grams of 1 to 24 bits")
+        raise UsageError("n-grams of 1 to 24 bits")
     k = len(bits) // n
     values = bits[: k * n].reshape(k, n).astype(np.int64) @ (1 << np.arange(n - 1, -1, -1, dtype=np.int64))
     return np.bincount(values, minlength=1 << n)

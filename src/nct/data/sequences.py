@@ -7,6 +7,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..errors import UsageError
 from .shards import Shards
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -32,7 +33,7 @@ def sequence_batches(shards: Shards, examples: Sequence[int], length: int, batch
     """``batches(step)``: deterministic in (seed, step); each epoch is a new seeded permutation."""
     all_pieces = pieces(shards, examples, length)
     if not all_pieces:
-        raise ValueError("no training tokens in the shards")
+        raise UsageError("no training tokens in the shards")
     orders: dict[int, np.ndarray] = {}
 
     def batches(step: int) -> Batch:

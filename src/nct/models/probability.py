@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from ..errors import ModelError
 from .m1 import DEFAULT_FREQ_BITS
 
 
@@ -56,7 +57,7 @@ class Unigram:
     def __post_init__(self) -> None:
         self.counts = np.asarray(self.counts, dtype=np.int64)
         if self.counts.shape != (256,) or (self.counts < 0).any():
-            raise ValueError("a unigram model needs 256 non-negative byte counts")
+            raise ModelError("a unigram model needs 256 non-negative byte counts")
         self.fingerprint = hashlib.sha256(self.counts.astype("<i8").tobytes()).hexdigest()
 
     @classmethod

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Iterable, Protocol, Sequence, runtime_checkabl
 
 import numpy as np
 
+from ..errors import UsageError
+
 if TYPE_CHECKING:
     from ..data.corpus import Corpus
 
@@ -160,6 +162,6 @@ def tokens_to_bits(ids: Sequence[int], token_bits: int) -> np.ndarray:
     """Inverse of ``bits_to_tokens`` (including its padding)."""
     a = np.asarray(ids, dtype=np.int64)
     if a.size and (a.min() < 0 or a.max() >= 1 << token_bits):
-        raise ValueError(f"ids must be in [0, 2^{token_bits})")
+        raise UsageError(f"ids must be in [0, 2^{token_bits})")
     shifts = np.arange(token_bits - 1, -1, -1, dtype=np.int64)
     return ((a[:, None] >> shifts[None, :]) & 1).reshape(-1).astype(np.uint8)

@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from ..coding.arithmetic import DEFAULT_PRECISION, Encoder
 from ..coding.symbols import GreedyReader, Interval, bit_array, encode_intervals, interval, stopping_window
+from ..errors import UsageError
 from ..models.m1 import M1
 from ..parallel import available_workers, map_batches
 from .base import BaseTokenizer, Decoding, Encoding, as_bytes, bits_to_tokens, tokens_to_bits
@@ -105,12 +106,12 @@ class EqualInfoAC(BaseTokenizer):
         progress: bool = False,
     ):
         if rule not in RULES:
-            raise ValueError(f"rule must be one of {RULES}")
+            raise UsageError(f"rule must be one of {RULES}")
         self.freq_bits = min(14, bits - 2) if freq_bits is None else freq_bits
         if self.freq_bits > bits - 2 or self.freq_bits < 9:
-            raise ValueError("every byte must fit in a window: freq_bits must be in 9..bits-2")
+            raise UsageError("every byte must fit in a window: freq_bits must be in 9..bits-2")
         if reset_every < 0:
-            raise ValueError("reset_every must be >= 0 (0: never reset M1's context)")
+            raise UsageError("reset_every must be >= 0 (0: never reset M1's context)")
         self.m1, self.bits, self.token_bits, self.rule = m1, bits, token_bits, rule
         self.reset_every, self.batch, self.progress = reset_every, batch, progress
         self.vocab_size = 1 << token_bits

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..errors import UsageError
 if TYPE_CHECKING:
     from .base import Tokenizer
     from .simple import SentencePiece
@@ -82,7 +83,7 @@ def method_of(name: str) -> Method:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise ValueError(f"unknown tokenizer method {name!r}; choose one of {', '.join(available())}") from None
+        raise UsageError(f"unknown tokenizer method {name!r}; choose one of {', '.join(available())}") from None
 
 
 def available() -> tuple[str, ...]:
@@ -104,7 +105,7 @@ def _token_bits(label: str) -> int:
     """Inverse of ``vocab_label``."""
     v = 1 << 16 if label == "65k" else int(label)
     if v < 2 or v & (v - 1):
-        raise ValueError(f"a vocabulary of {label} is not a power of two")
+        raise UsageError(f"a vocabulary of {label} is not a power of two")
     return v.bit_length() - 1
 
 
@@ -125,9 +126,9 @@ class MethodSpec:
         if m.windows and self.bits is None:
             object.__setattr__(self, "bits", 16)
         if self.bits is not None and not m.windows:
-            raise ValueError(f"{self.method} has no windows (bits)")
+            raise UsageError(f"{self.method} has no windows (bits)")
         if self.token_bits != 8 and not m.tokens:
-            raise ValueError(f"{self.method} has no token width other than 8 bits")
+            raise UsageError(f"{self.method} has no token width other than 8 bits")
 
     @classmethod
     def parse(cls, text: str) -> "MethodSpec":
@@ -140,7 +141,7 @@ class MethodSpec:
         display = _DISPLAY.fullmatch(text)
         names = {m.display: m.name for m in _REGISTRY.values()}
         if not display or display["name"] not in names:
-            raise ValueError(f"not a tokenizer method: {text!r} (e.g. {', '.join(available())}, equal-info16-v65k, "
+            raise UsageError(f"not a tokenizer method: {text!r} (e.g. {', '.join(available())}, equal-info16-v65k, "
                              "EqualInfoAC[b=16, v=65k])")
         args = dict(a.split("=", 1) for a in re.split(r",\s*", display["args"]) if "=" in a) if display["args"] else {}
         return cls(names[display["name"]], _token_bits(args["v"]) if "v" in args else 8, int(args["b"]) if "b" in args else None)
@@ -178,5 +179,5 @@ def build(
         return method.build(m1, rule=rule, reset_every=reset_every, sentencepiece=sentencepiece, progress=progress)
     m = method_of(method)
     if m.needs_m1 and m1 is None:
-        raise ValueError(f"{method} needs an M1")
+        raise UsageError(f"{method} needs an M1")
     return m.build(Options(m1, token_bits, bits, rule, reset_every, sentencepiece, progress))

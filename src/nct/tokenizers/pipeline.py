@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from ..data.corpus import Corpus
 from ..data.shards import EXAMPLE_BYTES, Manifest, examples, write_shards
+from ..errors import ModelError
 from .base import Tokenizer
 from .methods import build, needs_m1
 from .simple import SentencePiece
@@ -83,7 +84,7 @@ def tokenizer_from_shards(directory: str | Path, m1: Any = None) -> Tokenizer:
     m = Manifest.load(directory)
     p = m.params
     if m.m1 is not None and (m1 is None or m1.fingerprint != m.m1):
-        raise ValueError(f"{directory} was made with M1 {m.m1[:12]}; pass that model with --model")
+        raise ModelError(f"{directory} was made with M1 {m.m1[:12]}; pass that model with --model")
     sp = SentencePiece.load(Path(m.extra.get("sentencepiece_dir", directory)) / SP_FILE) if m.method == "sentencepiece" else None
     return build(m.method, m1=m1, token_bits=p.get("token_bits", 8), bits=p.get("bits", 16), rule=p.get("rule", "greedy"),
                  reset_every=p.get("reset_every", 1), sentencepiece=sp)

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from ..errors import UsageError
 from .base import BaseTokenizer, as_bytes
 from .methods import Options
 
@@ -78,7 +79,7 @@ class SentencePiece(BaseTokenizer):
                 unk_surface="\u2047",
             )
         except RuntimeError as e:  # e.g. a vocabulary smaller than the 256 byte pieces + characters
-            raise ValueError(f"SentencePiece training failed: {str(e).splitlines()[-1]}") from None
+            raise UsageError(f"SentencePiece training failed: {str(e).splitlines()[-1]}") from None
         return cls(out.getvalue())
 
     @classmethod
@@ -116,5 +117,5 @@ def bytes_tokenizer(options: Options) -> Bytes:
 def sentencepiece_tokenizer(options: Options) -> SentencePiece:
     """The ``sentencepiece`` method (the trained model given)."""
     if options.sentencepiece is None:
-        raise ValueError("sentencepiece needs a trained model (SentencePiece.train)")
+        raise UsageError("sentencepiece needs a trained model (SentencePiece.train)")
     return options.sentencepiece
