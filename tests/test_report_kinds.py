@@ -42,3 +42,12 @@ def test_papers_numbers_are_keyed_by_method_spec():
     for table in (tlnct["m2_25m_bits_per_byte"], tlnct["trivial_uniform_unigram"]):
         assert all(MethodSpec.parse(k).short == k for k in table)
     assert tlnct["m2_25m_bits_per_byte"]["equal-info16-v65k"] == 1.25
+
+
+def test_environment_and_write_result(tmp_path, capsys):
+    from nct.results import environment, write_result
+
+    env = environment()
+    assert {"python", "torch", "nct", "machine", "processor", "threads", "date"} <= env.keys()
+    write_result("x", tagged("bench", {"rows": []}), tmp_path / "r")
+    assert json.loads((tmp_path / "r" / "x.json").read_text())["kind"] == "bench" and '"schema": 1' in capsys.readouterr().out
