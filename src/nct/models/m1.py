@@ -9,8 +9,8 @@ makes every reduction exact instead (DESIGN invariant 2):
 * Every matmul multiplies int8-valued fp32 tensors. Products and all partial sums are integers
   below 2^24, so the sum is exact in any order, on any BLAS, at any batch size or thread count.
   On the CPU the weight matmuls run as int8 x int8 -> int32 GEMMs (``torch._int_mm``: the same
-  integers), and a cached step's attention runs compiled over an int8 cache
-  (``nct.models.cached_attention``: the same operations as ``_attend``, in the same order).
+  integers). Attention is one compiled routine per query (``nct.models.exact_attention``) that
+  the full-sequence and the cached-step paths share.
   Activations are quantized per row (per token, or per token and head) from the row's max
   magnitude; weights per output channel; values with a fixed per-channel scale.
 * Everything else is elementwise with correctly rounded IEEE operations (+, -, x, /, sqrt,
@@ -35,11 +35,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
 from ..util import atomic_path
-from .cached_attention import attend_step
+from .exact_attention import attend_sequence, attend_step
 from .transformer import Transformer, TransformerConfig, bucket_table
 
 QMAX = 127.0  # int8 grid
@@ -136,19 +137,17 @@ class M1:
             raise ValueError("the exact engine runs ReLU MLPs only")
         if (cfg.window or cfg.context) * ATTN_LUT_SCALE > 1 << 24:
             raise ValueError("attention span too long for exact softmax sums")
-        self._buckets = bucket_table(cfg, cfg.max_distance + 1)
-        self._attn_lut = tensors["attn_lut"].float()
         self._out_lut = tensors["out_lut"]
         # Attention logits are computed directly in units of the exp table's step (1/64 nat).
         self._q_scale = ATTN_LUT_STEPS / math.sqrt(cfg.head_dim)
-        self._rel_bias = tensors["rel_bias"] * float(ATTN_LUT_STEPS)
         kv, dh = cfg.n_kv_heads, cfg.head_dim
         self._v_inv = [tensors[f"{i}.v_s"].reciprocal() for i in range(cfg.n_layers)]
-        self._v_out = [tensors[f"{i}.v_s"].view(kv, 1, dh) * (1.0 / ATTN_ONE) for i in range(cfg.n_layers)]
-        # for the cached step's compiled attention: [H, max_distance + 1] biases, tables as numpy
-        self._bias_np = self._rel_bias[:, self._buckets].contiguous().numpy()
-        self._attn_lut_np = self._attn_lut.numpy()
-        self._v_out_np = [t.contiguous().numpy() for t in self._v_out]
+        # for the compiled attention (numpy): biases [H, max_distance + 1] by distance, the exp
+        # table, and each layer's value output scale [kv, 1, dh]
+        rel_bias = tensors["rel_bias"] * float(ATTN_LUT_STEPS)
+        self._bias_np = rel_bias[:, bucket_table(cfg, cfg.max_distance + 1)].contiguous().numpy()
+        self._attn_lut_np = tensors["attn_lut"].float().numpy()
+        self._v_out_np = [(tensors[f"{i}.v_s"].view(kv, 1, dh) * (1.0 / ATTN_ONE)).contiguous().numpy() for i in range(cfg.n_layers)]
         self._int8 = {k: v.to(torch.int8).contiguous() for k, v in tensors.items() if k in self._weight_names()}
         self.fingerprint = fingerprint(cfg, self.stored())
 
@@ -297,33 +296,6 @@ class M1:
         v = v.view(b, t, kv, dh).transpose(1, 2).reshape(b * kv, t, dh)
         return q, q_s.mul_(self._q_scale), k, k_s, v
 
-    def _attend(self, q, q_s, k, k_s, v, bias, layer: int) -> torch.Tensor:
-        """Exact softmax attention. q [B*kv, G*Tq, dh]; k, v [B*kv, S, dh]; k_s [B*kv, 1, S]; bias
-        [kv, G*Tq, S] or [B, kv, G*Tq, S] (relative positions, -inf where masked). Returns [B, Tq, d]."""
-        cfg = self.cfg
-        kv, g, dh = cfg.n_kv_heads, cfg.n_heads // cfg.n_kv_heads, cfg.head_dim
-        bk, gt, s = q.shape[0], q.shape[1], k.shape[1]
-        b, tq = bk // kv, gt // g
-        logits = torch.bmm(q, k.transpose(1, 2)).mul_(q_s).mul_(k_s)  # in exp-table steps
-        logits = logits.view(b, kv, gt, s).add_(bias).view(bk, gt, s)
-        idx = logits.sub_(logits.amax(-1, keepdim=True)).neg_().round_().clamp_(max=len(self._attn_lut) - 1)
-        e = self._attn_lut.index_select(0, idx.int().view(-1)).view(idx.shape)
-        p = e.mul_(e.sum(-1, keepdim=True).reciprocal_().mul_(ATTN_ONE)).floor_()
-        out = torch.bmm(p, v).view(b, kv, gt, dh).mul_(self._v_out[layer])
-        return out.view(b, kv, g, tq, dh).permute(0, 3, 1, 2, 4).reshape(b, tq, cfg.d_model)
-
-    def _bias(self, t_q: torch.Tensor, t_k: torch.Tensor) -> torch.Tensor:
-        """[kv, G*Tq, S] attention bias for query positions t_q and key positions t_k."""
-        cfg = self.cfg
-        dist = t_q[:, None] - t_k[None, :]
-        allowed = dist >= 0
-        if cfg.window is not None:
-            allowed &= dist < cfg.window
-        buckets = self._buckets[dist.clamp(0, cfg.max_distance)]
-        bias = self._rel_bias[:, buckets].masked_fill(~allowed, float("-inf"))  # [H, Tq, S]
-        g = cfg.n_heads // cfg.n_kv_heads
-        return bias.reshape(cfg.n_kv_heads, g * len(t_q), len(t_k))
-
     def _block(self, x: torch.Tensor, layer: int, attention: torch.Tensor) -> torch.Tensor:
         """Residual attention output (given) and ReLU MLP (ReLU commutes with w1's row scale)."""
         y, r = self._matmul(attention, f"{layer}.o")
@@ -344,39 +316,31 @@ class M1:
 
     # ----- the two paths --------------------------------------------------------------------
     @torch.no_grad()
-    def cdfs(self, inputs: torch.Tensor, freq_bits: int = DEFAULT_FREQ_BITS, chunk: int = 64) -> torch.Tensor:
+    def cdfs(self, inputs: torch.Tensor, freq_bits: int = DEFAULT_FREQ_BITS) -> torch.Tensor:
         """Integer CDFs [B, T, V+1] of the symbol after each input position (teacher forcing).
 
-        Attention runs in query chunks over only the keys a chunk can see, so long windowed
-        blocks cost O(T x window)."""
+        Each query attends only the keys its window holds, so long windowed blocks cost
+        O(T x window)."""
         with exact_matmul():
-            return self._cdf(self._hidden(inputs, chunk), freq_bits)
+            return self._cdf(self._hidden(inputs), freq_bits)
 
-    def _hidden(self, inputs: torch.Tensor, chunk: int) -> torch.Tensor:
+    def _hidden(self, inputs: torch.Tensor) -> torch.Tensor:
         """Final hidden states [B, T, d] for a full sequence."""
         cfg = self.cfg
         b, t = inputs.shape
         if cfg.window is None and t > cfg.context:
             raise ValueError(f"block of {t} tokens is longer than the model's context ({cfg.context})")
+        kv, g, dh = cfg.n_kv_heads, cfg.n_heads // cfg.n_kv_heads, cfg.head_dim
         x = self.t["embed"][inputs]
-        pos = torch.arange(t)
-        g = cfg.n_heads // cfg.n_kv_heads
-        chunks = []  # (queries c0:c1, first visible key k0, their bias), shared by all layers
-        for c0 in range(0, t, chunk):
-            c1 = min(t, c0 + chunk)
-            k0 = max(0, c0 - cfg.window + 1) if cfg.window else 0
-            chunks.append((c0, c1, k0, self._bias(pos[c0:c1], pos[k0:c1])))
-        bk = b * cfg.n_kv_heads
         for layer in range(cfg.n_layers):
             q, q_s, k, k_s, v = self._qkv(x, layer)
-            q = q.view(bk, g, t, -1)
-            q_s = q_s.view(bk, g, t, 1)
-            parts = []
-            for c0, c1, k0, bias in chunks:
-                qc = q[:, :, c0:c1].reshape(bk, g * (c1 - c0), -1)
-                qsc = q_s[:, :, c0:c1].reshape(bk, g * (c1 - c0), 1)
-                parts.append(self._attend(qc, qsc, k[:, k0:c1], k_s[..., k0:c1], v[:, k0:c1], bias, layer))
-            x = self._block(x, layer, torch.cat(parts, dim=1))
+            kt, vt = (_padded_rows(a.transpose(1, 2)) for a in (k, v))  # int8 [B*kv, dh, T (+ padding)]
+            out = torch.empty(b, t, kv, g, dh)
+            q = q.view(b * kv, g, t, dh).transpose(1, 2).contiguous()  # [B*kv, T, G, dh]
+            q_s = q_s.view(b * kv, g, t).transpose(1, 2).contiguous()
+            attend_sequence(q.numpy(), q_s.numpy(), kt, k_s.contiguous().numpy(), vt, cfg.window or 0,
+                            self._bias_np, self._attn_lut_np, self._v_out_np[layer], out.numpy())
+            x = self._block(x, layer, out.view(b, t, cfg.d_model))
         return x
 
     def start(self, batch: int) -> Cache:
@@ -409,7 +373,6 @@ class M1:
             raise ValueError(f"sequence longer than the model's context ({cfg.context})")
         cache.reserve(int(pos.max()))
         b = len(tokens)
-        span = min(int(pos.max()) + 1, slots)  # slots any row can see
         kv, g, dh = cfg.n_kv_heads, cfg.n_heads // cfg.n_kv_heads, cfg.head_dim
         with exact_matmul():
             x = self.t["embed"][tokens][:, None]
@@ -417,10 +380,18 @@ class M1:
                 new = [t.contiguous().numpy() for t in self._qkv(x, layer)]  # q, q_s, k, k_s, v
                 caches = (cache.k[layer].numpy(), cache.k_scale[layer].numpy(), cache.v[layer].numpy())
                 out = torch.empty(b, kv, g, dh)
-                attend_step(*new, *caches, pos.numpy(), span, self._bias_np, self._attn_lut_np, self._v_out_np[layer], out.numpy())
+                attend_step(*new, *caches, pos.numpy(), self._bias_np, self._attn_lut_np, self._v_out_np[layer], out.numpy())
                 x = self._block(x, layer, out.view(b, 1, cfg.d_model))
             cache.position = pos + 1
             return self._cdf(x[:, 0], freq_bits)
+
+
+def _padded_rows(x: torch.Tensor) -> np.ndarray:
+    """int8 copy of ``x`` [..., T] whose rows are 16 bytes longer (a row stride of a multiple of
+    4 KiB would map a query's keys, one piece per row, onto the same few cache sets)."""
+    out = np.zeros((*x.shape[:-1], x.shape[-1] + 16), np.int8)
+    out[..., : x.shape[-1]] = x.numpy()
+    return out
 
 
 @torch.no_grad()
