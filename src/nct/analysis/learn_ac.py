@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..data.corpus import Corpus
+from ..data.corpus import Corpus, MappedCorpus
 from ..errors import UsageError
 from ..models.sizes import m2_config
 from ..models.transformer import IGNORE, Transformer, TransformerConfig
@@ -48,7 +48,7 @@ class ProbeResult:
     held_out_pairs: int
 
 
-def segments(corpus: Corpus, n: int, size: int, seed: int) -> list[bytes]:
+def segments(corpus: "Corpus | MappedCorpus", n: int, size: int, seed: int) -> list[bytes]:
     """``n`` segments of ``size`` bytes at seeded offsets of the corpus's documents (long enough ones)."""
     docs = [d.data for d in corpus.documents if len(d.data) > size]
     if not docs:
@@ -130,7 +130,7 @@ def fit(
 
 
 def run_probe(
-    task: str, method: str, m1: Any, corpus: Corpus, out: str | Path, cfg: TrainConfig,
+    task: str, method: str, m1: Any, corpus: "Corpus | MappedCorpus", out: str | Path, cfg: TrainConfig,
     size: str | TransformerConfig = "cpu-1m", segment_bytes: int = 32, n_train: int = 20_000, n_held: int = 500,
 ) -> ProbeResult:
     """Build the pairs (training split -> training pairs, validation split -> held-out ones), train

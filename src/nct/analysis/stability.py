@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..data.corpus import Corpus
+from ..data.corpus import Corpus, MappedCorpus
 from ..errors import UsageError
 from ..plots import pyplot, save
 from ..results import tagged
@@ -64,7 +64,7 @@ def levenshtein(a: Sequence[int], b: Sequence[int]) -> int:
     return int(row[-1])
 
 
-def common_words(corpus: Corpus, n: int = 500) -> list[str]:
+def common_words(corpus: "Corpus | MappedCorpus", n: int = 500) -> list[str]:
     """The ``n`` most frequent words (letters only, as written) of the corpus's training split."""
     counts: Counter[str] = Counter()
     for d in corpus.split("train").documents:
@@ -134,7 +134,7 @@ def plot(rows: list[StabilityRow], path: Path) -> None:
     save(fig, path)
 
 
-def tokenizer_for(name: str, m1: Any, corpus: Corpus, sp_dir: Path | None = None, sp_vocab: int = 8000) -> Tokenizer:
+def tokenizer_for(name: str, m1: Any, corpus: "Corpus | MappedCorpus", sp_dir: Path | None = None, sp_vocab: int = 8000) -> Tokenizer:
     """A tokenizer by ``MethodSpec`` name: bytes, sentencepiece, gzip, ac, static-ac, equal-info<B>
     (B-bit windows, 8-bit tokens), equal-info<B>-v65k (16-bit tokens), or a display name."""
     from ..tokenizers.pipeline import sentencepiece_for
@@ -156,32 +156,34 @@ def main_stability(
     from ..data.corpus import load_corpus
     from ..train.m1 import evaluation_sample
 
-    corpus = load_corpus(corpus)
-    prefixes = [w + " " for w in common_words(corpus, prefixes)]
-    methods = [m.strip() for m in methods.split(",") if m.strip()]
-    m1 = load_model(model) if any(MethodSpec.parse(m).needs_m1 for m in methods) else None
-    out = Path(out) if out else None
-    rows, examples, maps = [], {}, []
-    sample = evaluation_sample(corpus.split("validation"), map_bytes)
-    for name in methods:
-        tok = tokenizer_for(name, m1, corpus, out)
-        seqs = sentence_tokens(tok, prefixes, sentence)
+    data = load_corpus(corpus)
+    words = [w + " " for w in common_words(data, prefixes)]
+    names = [m.strip() for m in methods.split(",") if m.strip()]
+    m1 = load_model(model) if any(MethodSpec.parse(m).needs_m1 for m in names) else None
+    out_dir = Path(out) if out else None
+    rows: list[StabilityRow] = []
+    examples: dict[str, dict[str, list[int]]] = {}
+    maps: list[PositionMapRow] = []
+    sample = evaluation_sample(data.split("validation"), map_bytes)
+    for name in names:
+        tok = tokenizer_for(name, m1, data, out_dir)
+        seqs = sentence_tokens(tok, words, sentence)
         rows.append(summarize(name, seqs, seed=seed))
-        examples[name] = {p: s for p, s in list(zip(prefixes, seqs))[:5]}
+        examples[name] = {p: s for p, s in list(zip(words, seqs))[:5]}
         if MethodSpec.parse(name).method == "equal-info" and map_bytes:
             pieces = [sample[i : i + 1024] for i in range(0, len(sample), 1024)]  # coded in lockstep
             maps += position_map(name, window_texts(tok, pieces))
     text = markdown(rows) + (f"\nToken ids by position in a window, on {len(sample):,} validation bytes:\n\n" + position_map_markdown(maps) if maps else "")
     print(text)
-    if out:
-        out.mkdir(parents=True, exist_ok=True)
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
         record = {
-            "sentence": sentence, "prefixes": len(prefixes), "rows": [asdict(r) for r in rows], "examples": examples,
+            "sentence": sentence, "prefixes": len(words), "rows": [asdict(r) for r in rows], "examples": examples,
             "position_map": [asdict(r) for r in maps],
         }
-        (out / "stability.json").write_text(json.dumps(tagged("stability", record), indent=2))
-        (out / "stability.md").write_text(text)
-        plot(rows, out / "stability.png")
+        (out_dir / "stability.json").write_text(json.dumps(tagged("stability", record), indent=2))
+        (out_dir / "stability.md").write_text(text)
+        plot(rows, out_dir / "stability.png")
     return rows
 
 

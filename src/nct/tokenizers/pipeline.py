@@ -8,7 +8,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ..data.corpus import Corpus
+from ..data.corpus import Corpus, MappedCorpus
 from ..data.shards import EXAMPLE_BYTES, Manifest, examples, write_shards
 from ..errors import ModelError
 from .base import Tokenizer
@@ -23,7 +23,7 @@ def split_of(corpus: Corpus, split: str) -> Corpus:
     return corpus if split == "all" else corpus.split(split)
 
 
-def sentencepiece_for(corpus: Corpus, vocab_size: int, directory: Path | None = None) -> SentencePiece:
+def sentencepiece_for(corpus: "Corpus | MappedCorpus", vocab_size: int, directory: Path | None = None) -> SentencePiece:
     """A SentencePiece model trained on the corpus's training split (reused from ``directory``)."""
     path = directory / SP_FILE if directory else None
     if path and path.exists():
