@@ -37,6 +37,7 @@ from typing import Iterator
 
 import numpy as np
 import torch
+from numba import njit
 from safetensors.torch import load_file, save_file
 
 from ..util import atomic_path
@@ -137,7 +138,7 @@ class M1:
             raise ValueError("the exact engine runs ReLU MLPs only")
         if (cfg.window or cfg.context) * ATTN_LUT_SCALE > 1 << 24:
             raise ValueError("attention span too long for exact softmax sums")
-        self._out_lut = tensors["out_lut"]
+        self._out_lut_np = tensors["out_lut"].numpy()
         # Attention logits are computed directly in units of the exp table's step (1/64 nat).
         self._q_scale = ATTN_LUT_STEPS / math.sqrt(cfg.head_dim)
         kv, dh = cfg.n_kv_heads, cfg.head_dim
@@ -307,12 +308,11 @@ class M1:
     def _cdf(self, x: torch.Tensor, freq_bits: int) -> torch.Tensor:
         """Final norm + head -> integer CDF [..., V+1] (int64, cdf[0] = 0, every frequency >= 1)."""
         z, r = self._matmul(x, "head", normalize=True)  # logits = z * r
-        steps = (z.amax(-1, keepdim=True) - z).mul_(r.mul_(float(OUT_LUT_STEPS)))
-        idx = steps.round_().clamp_(max=len(self._out_lut) - 1)
-        e = self._out_lut[idx.long()]
-        spare = (1 << freq_bits) - z.shape[-1]
-        freq = e * spare // e.sum(-1, keepdim=True) + 1
-        return torch.nn.functional.pad(freq.cumsum(-1), (1, 0))
+        shape = z.shape
+        z, r = z.reshape(-1, shape[-1]).contiguous(), r.reshape(-1, 1).contiguous()
+        out = torch.empty(len(z), shape[-1] + 1, dtype=torch.int64)
+        _integer_cdf(z.numpy(), r.numpy(), self._out_lut_np, (1 << freq_bits) - shape[-1], out.numpy())
+        return out.view(*shape[:-1], -1)
 
     # ----- the two paths --------------------------------------------------------------------
     @torch.no_grad()
@@ -384,6 +384,28 @@ class M1:
                 x = self._block(x, layer, out.view(b, 1, cfg.d_model))
             cache.position = pos + 1
             return self._cdf(x[:, 0], freq_bits)
+
+
+@njit(cache=True)
+def _integer_cdf(z: np.ndarray, r: np.ndarray, lut: np.ndarray, spare: int, out: np.ndarray) -> None:
+    """out[n] = the integer CDF of logits z[n] * r[n]: e = lut[min(round((max z - z) * (r * 256)),
+    last)] (fp32 operations, rounding half to even), frequencies e * spare // sum(e) + 1 (int64),
+    and their running sums after a leading 0."""
+    last = np.float32(len(lut) - 1)
+    e = np.empty(z.shape[1], np.int64)
+    for n in range(len(z)):
+        top, s = z[n, 0], r[n, 0] * np.float32(OUT_LUT_STEPS)
+        for v in range(z.shape[1]):
+            top = max(top, z[n, v])
+        total = 0
+        for v in range(z.shape[1]):
+            e[v] = lut[np.int64(min(np.rint((top - z[n, v]) * s), last))]
+            total += e[v]
+        acc = 0
+        out[n, 0] = 0
+        for v in range(z.shape[1]):
+            acc += e[v] * spare // total + 1
+            out[n, v + 1] = acc
 
 
 def _padded_rows(x: torch.Tensor) -> np.ndarray:
