@@ -3,7 +3,8 @@
     python bench/cli_start.py [--runs 5]
 
 Each figure is the wall time of a whole `nct` process (start-up, imports, model load, coding,
-exit), the minimum and median over ``--runs`` runs: `nct --help`, `nct info` of an archive, and
+exit), the minimum and median over ``--runs`` runs (with the machine's 1-minute load average before
+and after, since other work slows every figure): `nct --help`, `nct info` of an archive, and
 `nct compress` then `nct decompress` of a 4 KB text file with the default method (cm, the shipped
 M1) and with xz. The issue's targets: `--help` under 1 s, compress and decompress of 4 KB under
 3 s each. Also records whether `--help`, `info` and xz import PyTorch (they must not).
@@ -12,6 +13,7 @@ M1) and with xz. The issue's targets: `--help` under 1 s, compress and decompres
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -47,6 +49,7 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=5, help="runs per figure (default: 5)")
     p.add_argument("--results", default="bench/results", help="directory for cli_start.json (default: bench/results)")
     runs = p.parse_args().runs
+    load_before = os.getloadavg()[0]  # other work on the machine slows every figure
     with tempfile.TemporaryDirectory() as tmp:
         text = Path(tmp) / "notes.txt"
         text.write_bytes(embedded("validation").documents[0].data[:4096])
@@ -60,7 +63,8 @@ def main() -> None:
             "help": imports_torch(["--help"]), "info": imports_torch(["info", str(Path(tmp) / "notes-cm.nct")]),
             "xz_round_trip": imports_torch(["decompress", "-q", "-t", str(Path(tmp) / "notes-xz.nct")]),
         }
-    result = {"environment": environment(), "bytes": 4096, "figures": figures, "imports_torch": torch}
+    result = {"environment": environment(), "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+              "bytes": 4096, "figures": figures, "imports_torch": torch}
     write_result("cli_start", result, p.parse_args().results)
 
 

@@ -76,3 +76,55 @@ def test_equal_info_tokens_and_texts_do_not_depend_on_workers(tiny_m1, two_threa
     torch.set_num_threads(2)
     assert tok.encode_batch(texts) == ids
     assert tok.decode_batch(ids) == back
+
+
+WORKER_SCRIPT = """
+import os, sys, time, torch
+from nct.parallel import parallel_map
+torch.set_num_threads(2)
+
+def work(i):
+    with open(os.path.join(sys.argv[1], str(os.getpid())), "w"):
+        pass
+    time.sleep(60)
+    return i
+
+list(parallel_map(work, range(2), 2))
+"""
+
+
+@needs_two_cores
+@pytest.mark.parametrize("how", ["kill", "interrupt"])
+def test_workers_go_quietly_with_their_parent(how, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    p = subprocess.Popen([sys.executable, "-c", WORKER_SCRIPT, str(tmp_path)], stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 30
+    while len(list(tmp_path.iterdir())) < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    workers = [int(f.name) for f in tmp_path.iterdir()]
+    assert len(workers) == 2
+    if how == "kill":
+        p.kill()  # the parent dies at once: the kernel kills the workers (PR_SET_PDEATHSIG)
+    else:
+        p.send_signal(signal.SIGINT)
+        for w in workers:  # Ctrl-C reaches the whole process group: the workers ignore it
+            os.kill(w, signal.SIGINT)
+    err = p.communicate(timeout=30)[1]
+    deadline = time.time() + 10
+    while time.time() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.05)
+    assert not any(_alive(w) for w in workers)
+    assert "ForkPoolWorker" not in err and "BrokenPipeError" not in err, err  # only the parent's own KeyboardInterrupt
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a live (not zombie) process."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -103,13 +103,18 @@ THREADS: int | None = None  # nct --threads
 _MODELS: dict[str | None, Any] = {}
 
 
-def torch_ready() -> None:
+SMALL = 32 << 10  # inputs below this are coded on one thread (as nct.parallel.MIN_PARALLEL)
+
+
+def torch_ready(length: int | None = None) -> None:
     """Import PyTorch and give it ``--threads`` threads (default: the cores, shared by the torchrun
-    processes of this machine). Commands call this before they first need PyTorch, not before."""
+    processes of this machine; one for an input of fewer than ``SMALL`` bytes, where thread
+    hand-offs cost more than they save). Commands call this before they first need PyTorch."""
     import torch
 
     processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))  # as nct.train.distributed.processes_per_node
-    torch.set_num_threads(THREADS or max(1, (os.cpu_count() or 1) // processes))
+    small = length is not None and length < SMALL
+    torch.set_num_threads(THREADS or (1 if small else max(1, (os.cpu_count() or 1) // processes)))
 
 
 def model(name: str | None) -> Any:
@@ -117,7 +122,8 @@ def model(name: str | None) -> Any:
     if name not in _MODELS:
         from ..api import load_model
 
-        torch_ready()
+        if "torch" not in sys.modules:
+            torch_ready()
         _MODELS[name] = load_model(name)
     return _MODELS[name]
 

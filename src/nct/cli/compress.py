@@ -91,15 +91,14 @@ def run(args: argparse.Namespace) -> int:
     if to_stdout and not args.force and sys.stdout.isatty():
         raise UsageError("compressed data not written to a terminal (redirect it, or use -f to force)")
 
-    if uses_model(args.method):
-        common.torch_ready()
-
     def one(source: str) -> None:
         from .. import api
 
         out = output_name(args, source, compressing=True)
         common.refuse_existing(out, args.force)
         data = common.read_input(source)
+        if uses_model(args.method):
+            common.torch_ready(len(data))
         model = common.model(args.model) if needs_m1(args.method) else None
         archive = api.compress(data, args.method, model, check=args.verify, progress=not args.quiet, **params)
         common.write_output(out, archive, args.force)

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         archive = common.read_input(source)
         header = api.inspect(archive)
         if uses_model(header.method):
-            common.torch_ready()
+            common.torch_ready(header.length)
         model = common.model(args.model) if needs_m1(header.method) else None
         data = api.decompress(archive, model=model, progress=not args.quiet)
         if out is None:
