@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+
 if TYPE_CHECKING:
     from .base import Tokenizer
     from .simple import SentencePiece
