@@ -60,7 +60,7 @@ def test_repetition_is_learnt():
     assert cost[-100:].mean() < 0.5  # the match and context models have it
 
 
-@pytest.mark.parametrize("bad", [{"orders": [3, 2]}, {"orders": [17]}, {"table_bits": 30}, {"match_min": 1}, {"lr": 0}, {"version": 3}, {"nope": 1}])
+@pytest.mark.parametrize("bad", [{"orders": [3, 2]}, {"orders": [17]}, {"table_bits": 30}, {"match_min": 1}, {"lr": 0}, {"version": 4}, {"nope": 1}])
 def test_bad_configs_are_refused(bad):
     with pytest.raises((ValueError, TypeError)):
         MixConfig.from_dict(bad)

@@ -76,7 +76,7 @@ class MixConfig:
     match_bits: int = 20  # entries of the match model's hash table
     rate_limit: int = 255  # context counters adapt at 1/(n + 1.5), n capped here
     lr: int = 3  # mixer learning rate
-    version: int = 2  # 1: no APM stage
+    version: int = 3  # 1: no APM stage; 2: no column models (the bytes above, in the last line)
 
     def __post_init__(self) -> None:
         if not self.orders or any(not 1 <= k <= _HISTORY_PAD for k in self.orders) or list(self.orders) != sorted(set(self.orders)):
@@ -87,7 +87,7 @@ class MixConfig:
             raise ValueError(f"match_min must be in 2..{_HISTORY_PAD}")
         if not 1 <= self.rate_limit <= 255 or not 1 <= self.lr <= 64:
             raise ValueError("rate_limit must be in 1..255 and lr in 1..64")
-        if self.version not in (1, 2):
+        if self.version not in (1, 2, 3):
             raise ValueError(f"unknown mixing model version {self.version}")
 
     def to_dict(self) -> dict:
@@ -110,6 +110,7 @@ def table_bits(cfg: MixConfig, size: int) -> int:
     return max(12, min(cfg.table_bits, (16 * max(1, size) - 1).bit_length()))
 
 
+_COLUMN_MODELS = 2  # version 3: (column, byte above) and (the 3 bytes around the one above, last byte)
 _WEIGHT_SETS = 16 * 8 * 3  # by match length bucket, bit of the byte, and M1's sign and confidence
 _MATCH_SLOTS = 16 * 8
 
@@ -132,6 +133,8 @@ class _State(NamedTuple):
     ctx: np.ndarray  # uint64 [lanes, models]: this byte's context hashes
     c0: np.ndarray  # int64 [lanes]: a leading 1 and the bits of this byte so far
     apm_ctx: np.ndarray
+    line: np.ndarray  # int64 [lanes]: where the lane's current line starts
+    above_line: np.ndarray  # and the line before it (-1: none in this block)
     bits: np.ndarray  # int64 [lanes]: the bit just coded
     idx: np.ndarray  # int64 [lanes, models]: the slots predicted from, kept for the update
     saved: np.ndarray  # int64 [lanes, models]: their counts before the update
@@ -168,7 +171,7 @@ class ContextMixer:
     def __init__(self, lanes: int, length: int, cfg: MixConfig | None = None):
         self.cfg = cfg = cfg if cfg is not None else MixConfig()
         self.lanes, self.length = lanes, length
-        n_models = len(cfg.orders) + 1  # order 0 too
+        n_models = len(cfg.orders) + 1 + (_COLUMN_MODELS if cfg.version >= 3 else 0)  # order 0 too
         n_inputs = n_models + 3  # M1, the context models, the match model, a bias
         size = 1 << table_bits(cfg, lanes * length)
         weights = np.zeros((_WEIGHT_SETS, n_inputs), np.int64)
@@ -193,6 +196,7 @@ class ContextMixer:
             orders=np.array(cfg.orders, np.int64),
             ctx=z(lanes, n_models, dtype=np.uint64),
             c0=np.ones(lanes, np.int64), apm_ctx=z(lanes), bits=z(lanes),
+            line=z(lanes), above_line=np.full(lanes, -1, np.int64),
             idx=z(lanes, n_models), saved=z(lanes, n_models), st=z(lanes, n_inputs),
             p=z(lanes), wset=z(lanes), apm_idx=z(lanes), mslot=z(lanes), mon=z(lanes, dtype=np.bool_), mbit=z(lanes),
             final=z(lanes, 8),
@@ -239,6 +243,8 @@ def _begin(s: _State, t: int, active: np.ndarray) -> None:
                 key = acc
         s.c0[i] = 1
         s.apm_ctx[i] = s.history[i, t + _HISTORY_PAD - 1] * 256 * 33
+        if s.version >= 3:
+            _column_contexts(s, i, t, n_orders + 1)
         if t > 0:  # the byte just coded confirms or ends the match
             if s.m_len[i] > 0 and s.history[i, t - 1 + _HISTORY_PAD] == s.m_byte[i]:
                 s.m_len[i] += 1
@@ -267,6 +273,26 @@ def _begin(s: _State, t: int, active: np.ndarray) -> None:
         for i in range(lanes):  # insert every lane's context ending before t (the latest lane wins)
             if active[i]:
                 s.match_table[slots[i]] = max(s.match_table[slots[i]], t * lanes + i + 1)
+
+
+@njit(cache=True)
+def _column_contexts(s: _State, i: int, t: int, k: int) -> None:
+    """Context hashes k, k + 1 of lane ``i`` at byte ``t`` from the line above (records, tables,
+    indented code): (column, the byte above) and (the byte above, the ones after and before it,
+    the last byte)."""
+    if t > 0 and s.history[i, t - 1 + _HISTORY_PAD] == 10:  # a new line starts at t
+        s.above_line[i] = s.line[i]
+        s.line[i] = t
+    col = t - s.line[i]
+    a = s.above_line[i] + col
+    above = s.history[i, a + _HISTORY_PAD] if s.above_line[i] >= 0 and a < s.line[i] else 256
+    after = s.history[i, a + 1 + _HISTORY_PAD] if s.above_line[i] >= 0 and a + 1 < s.line[i] else 256
+    left = s.history[i, a - 1 + _HISTORY_PAD] if s.above_line[i] >= 0 and a - 1 < s.line[i] else 256
+    last = s.history[i, t - 1 + _HISTORY_PAD]
+    h = np.uint64(min(col, 255) * 257 + above + 1) * _HASH_MULT[3] + np.uint64(17) * _BIT_MULT
+    s.ctx[i, k] = h ^ (h >> np.uint64(29))
+    h = np.uint64(((above * 257 + after) * 257 + last) * 257 + left + 1) * _HASH_MULT[5] + np.uint64(18) * _BIT_MULT
+    s.ctx[i, k + 1] = h ^ (h >> np.uint64(29))
 
 
 @njit(cache=True)
