@@ -354,8 +354,7 @@ def test_every_option_says_its_default():
                     walk(sub, f"{path} {name}")
             elif action.option_strings and action.dest != "help" and action.required is False:
                 text = action.help or ""
-                if "default" not in text and "(required)" not in text and not text.startswith("keep the inputs") \
-                        and "-t" not in action.option_strings:
+                if "default" not in text and "(required)" not in text:
                     missing.append(f"{path} {action.option_strings[-1]}")
 
     walk(build_parser(), "nct")

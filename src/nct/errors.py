@@ -7,6 +7,7 @@ exception escaping the library is a bug and is shown with its traceback.
     NctError
     ├── UsageError          a bad option or parameter value from the caller (also a ValueError)
     ├── InputError          an input that cannot be read (missing, a directory, no permission)
+    │   └── MissingInput    a named file or directory that does not exist (also a FileNotFoundError)
     ├── OutputError         an output that cannot be written completely (exists, disk full, closed pipe)
     ├── ModelError          a model that cannot be loaded or does not fit the task (also a ValueError)
     └── ArchiveError        an archive that cannot be decoded (also a ValueError)
@@ -31,6 +32,10 @@ class UsageError(NctError, ValueError):
 
 class InputError(NctError):
     """An input that cannot be read."""
+
+
+class MissingInput(InputError, FileNotFoundError):
+    """A file or directory the user named that does not exist (a corpus, shards, a preset)."""
 
 
 class OutputError(NctError):

@@ -45,3 +45,14 @@ def test_ppmd_payload_states_order_and_memory():
         get("ppmd").decompress(bytes([6, 40]) + p[2:])  # memory beyond 256 MiB: refused
     with pytest.raises(CorruptPayload):
         get("ppmd").decompress(p[:3] + p[3:5])  # stream short of the stated length
+
+
+@pytest.mark.parametrize("name", sorted(CODECS))
+@settings(max_examples=15, deadline=None)
+@given(data=st.binary(min_size=1, max_size=600))
+def test_the_limit_is_the_length_exactly(name, data):
+    c = get(name)
+    payload = c.compress(data)
+    assert c.decompress(payload, limit=len(data)) == data
+    with pytest.raises(CorruptPayload):
+        c.decompress(payload, limit=len(data) - 1)

@@ -84,9 +84,13 @@ def train_config(args: argparse.Namespace) -> Any:
 
 def from_options(build: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``build(...)`` of values the user gave: a ValueError it raises (a config's own checks,
-    a size it cannot parse) is a usage error."""
+    a size it cannot parse) is a usage error, a missing file it was given an input error."""
     try:
         return build(*args, **kwargs)
+    except FileNotFoundError as e:
+        if isinstance(e, NctError):
+            raise
+        raise InputError(f"{e.filename or e}: no such file") from None
     except ValueError as e:
         if isinstance(e, NctError):
             raise

@@ -25,7 +25,7 @@ def add_io_options(p: argparse.ArgumentParser, compressing: bool) -> None:
     p.add_argument("-o", "--output", help=f"output path ('-' for stdout; one input only) (default: {default})")
     p.add_argument("-c", "--stdout", action="store_true", help="write to standard output, as -o - (default: off)")
     p.add_argument("-k", "--keep", action="store_true",
-                   help="keep the inputs: nct always does (unlike gzip, it never deletes them); accepted for gzip's habit")
+                   help="keep the inputs, accepted for gzip's habit (default: kept; unlike gzip, nct never deletes them)")
     p.add_argument("-f", "--force", action="store_true",
                    help="overwrite existing outputs" + (", and write an archive to a terminal" if compressing else "") + " (default: off)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary (default: off)")
@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(NAME, help=HELP, description=HELP + "; -d decompresses")
     add_io_options(p, compressing=True)
     p.add_argument("-d", "--decompress", action="store_true", help="decompress instead (as nct decompress) (default: off)")
-    p.add_argument("-t", "--test", action="store_true", help="with -d: decode and check against the stored checksum, write nothing")
+    p.add_argument("-t", "--test", action="store_true", help="with -d: decode and check against the stored checksum, write nothing (default: off)")
     methods = [m for m in sorted(BUILTIN) if m not in NOT_OFFERED]
     p.add_argument("--method", default="cm", choices=methods,
                    help="compression method (default: cm = M1 mixed with adaptive context and match models)")

@@ -21,16 +21,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", default="default", help="text:PATH (or PATH): a text file or directory (default: the embedded corpus)")
     p.add_argument("--train-bytes", default=d["train_bytes"],
                    help=f"training text per run (250k, 1M, ...): the head of the training split (default: {d['train_bytes']})")
-    p.add_argument("--steps", type=common.positive, default=d["steps"], help=f"training steps of every run (default: {d['steps']})")
-    p.add_argument("--batch-size", type=common.positive, default=d["batch_size"], help=f"rows of one context each per step (default: {d['batch_size']})")
-    p.add_argument("--lr", type=float, default=d["lr"], help=f"(default: {d['lr']:g})")
+    common.add_training(p, steps=d["steps"], batch_size=d["batch_size"], lr=d["lr"], full=False)  # of every run; and --seed
     p.add_argument("--eval-bytes", default=d["eval_bytes"], help=f"validation text coded, decoded and compared (default: {d['eval_bytes']})")
     p.add_argument("--block", type=common.positive, default=None, help="AC block of the main rate (default: the smallest context)")
     p.add_argument("--min-block", type=common.positive, default=d["min_block"],
                    help=f"rate vs context: blocks from this length, doubling (default: {d['min_block']})")
     p.add_argument("--context-all", action="store_true", help="rate vs context for every run (default: the runs with the most text)")
     p.add_argument("--adjust-for", default=d["adjust_for"], help=f"dataset sizes N for the computed adjusted rates (default: {d['adjust_for']})")
-    p.add_argument("--seed", type=int, default=d["seed"], help=f"(default: {d['seed']})")
     p.add_argument("--out", default="results/scaling", help="output directory; finished runs and rates are skipped (default: results/scaling)")
     p.set_defaults(func=run)
 

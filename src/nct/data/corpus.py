@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from ..errors import MissingInput
+
 EMBEDDED = ("devil", "jargon", "kjv", "shakespeare")
 VALIDATION_EVERY = 20  # 1 document in 20, or the last 1/20 of each document
 
@@ -81,7 +83,7 @@ def load_corpus(spec: str | Path) -> "Corpus | MappedCorpus":
         return _load_parquet(Path(path + ".parquet"), column)
     p = Path(s)
     if not p.exists():
-        raise FileNotFoundError(f"corpus not found: {s}")
+        raise MissingInput(f"corpus not found: {s}")
     if p.is_dir():
         files = sorted(f for f in p.rglob("*") if f.is_file() and f.name.endswith((".txt", ".txt.xz", ".txt.gz")))
         if not files:

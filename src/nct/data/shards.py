@@ -20,6 +20,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from ..errors import MissingInput
 from ..util import atomic_path
 from .corpus import Corpus
 
@@ -67,7 +68,7 @@ class Manifest:
         """Read a shard directory's manifest."""
         path = Path(directory) / "manifest.json"
         if not path.exists():
-            raise FileNotFoundError(f"{directory}: no manifest.json (not a shard directory)")
+            raise MissingInput(f"{directory}: no manifest.json (not a shard directory)")
         return cls(**json.loads(path.read_text()))
 
 

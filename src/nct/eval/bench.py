@@ -263,6 +263,8 @@ def _random(size: str) -> dict[str, bytes]:
     """``size`` (default 1 MiB) seeded uniform random bytes."""
     import numpy as np
 
+    if size and not size.isdigit():
+        raise UsageError(f"random:{size}: the size must be a number of bytes")
     n = int(size) if size else 1 << 20
     return {f"random-{n}": np.random.default_rng(0).integers(0, 256, n, dtype=np.uint8).tobytes()}
 
