@@ -370,3 +370,9 @@ def test_scaling_defaults_agree_with_the_config():
     assert (DEFAULTS["steps"], DEFAULTS["batch_size"], DEFAULTS["lr"], DEFAULTS["min_block"], DEFAULTS["seed"]) == (
         d.steps, d.batch_size, d.lr, d.min_block, d.seed)
     assert DEFAULTS["eval_bytes"] == str(d.eval_bytes) and DEFAULTS["adjust_for"] == ",".join(map(str, d.adjust_for))
+
+
+def test_debug_shows_the_traceback_of_an_error(tmp_path, capsys):
+    assert run("--debug", "decompress", tmp_path / "missing.nct") == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.strip().splitlines()[-1] == f"nct: error: {tmp_path / 'missing.nct'}: no such file"

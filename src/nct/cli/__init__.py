@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         for sig in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, _on_signal)
         args = build_parser(argv).parse_args(argv)
-        common.THREADS = args.threads
+        common.THREADS, common.DEBUG = args.threads, debug
         if getattr(_module(args.command), "TORCH", True):  # compress, decompress, info...: only if a model is used
             common.torch_ready()
         return args.func(args) or 0

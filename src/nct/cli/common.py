@@ -104,6 +104,7 @@ def split_list(text: str) -> list[str]:
 
 # ----- PyTorch and the model, set up once ---------------------------------------------------------
 THREADS: int | None = None  # nct --threads
+DEBUG = False  # nct --debug
 _MODELS: dict[str | None, Any] = {}
 
 
@@ -232,13 +233,19 @@ def each(items: Iterable[T], work: Callable[[T], None], label: Callable[[T], str
         except NctError as e:
             text = str(e)
             name = label(item)
-            report(e if text.startswith(f"{name}:") else type(e)(f"{name}: {text}"))
+            if not text.startswith(f"{name}:"):
+                e.args = (f"{name}: {text}",)  # the same exception (and traceback), named by its input
+            report(e)
             ok = False
     return ok
 
 
 def report(e: BaseException) -> None:
-    """One line on stderr."""
+    """One line on stderr (after the traceback, with --debug)."""
+    if DEBUG:
+        import traceback
+
+        traceback.print_exception(e)
     print(f"nct: error: {e}", file=sys.stderr)
 
 

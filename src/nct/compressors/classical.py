@@ -70,7 +70,7 @@ def _ppmd_decompress(payload: bytes, limit: int) -> bytes:
     else:
         raise _Damaged("bad PPMd length")
     if n > limit:
-        raise _Damaged(f"PPMd payload claims {n} bytes, more than the {limit} expected")
+        raise _Damaged(f"it claims {n} bytes, more than the {limit} expected")
     out = pyppmd.Ppmd7Decoder(payload[0], 1 << payload[1]).decode(payload[i + 1 :], n) if n else b""
     if len(out) != n:
         raise _Damaged(f"PPMd stream holds {len(out)} of {n} bytes")
@@ -100,14 +100,14 @@ def _zpaq_decompress(payload: bytes, limit: int) -> bytes:
         raise _Damaged(str(e)) from None
 
 
-def _capped(decoder, payload: bytes, limit: int, name: str) -> bytes:
+def _capped(decoder, payload: bytes, limit: int) -> bytes:
     """``decoder.decompress(payload, max_length)`` (zlib, bz2, lzma decompressor objects) stopped
     at ``limit`` + 1 bytes: more is damage, found without inflating the rest."""
     out = decoder.decompress(payload, limit + 1)
     if len(out) > limit:
-        raise _Damaged(f"{name} payload decodes to more than the {limit} bytes expected")
+        raise _Damaged(f"it decodes to more than the {limit} bytes expected")
     if not decoder.eof:
-        raise _Damaged(f"{name} payload is truncated")
+        raise _Damaged("truncated")
     return out
 
 
@@ -118,11 +118,11 @@ def _zstd_decompress(payload: bytes, limit: int) -> bytes:
     for i in range(0, len(payload), 64):
         out += d.decompress(payload[i : i + 64])
         if len(out) > limit:
-            raise _Damaged(f"zstd payload decodes to more than the {limit} bytes expected")
+            raise _Damaged(f"it decodes to more than the {limit} bytes expected")
         if d.eof:
             break
     if not d.eof:
-        raise _Damaged("zstd payload is truncated")
+        raise _Damaged("truncated")
     return bytes(out)
 
 
@@ -140,9 +140,9 @@ def _brotli_decompress(payload: bytes, limit: int) -> bytes:
         else:
             out += d.process(chunk)
         if len(out) > limit:
-            raise _Damaged(f"brotli payload decodes to more than the {limit} bytes expected")
+            raise _Damaged(f"it decodes to more than the {limit} bytes expected")
     if not d.is_finished():
-        raise _Damaged("brotli payload is truncated")
+        raise _Damaged("truncated")
     return bytes(out)
 
 
@@ -160,17 +160,17 @@ class Codec:
 CODECS: dict[str, Codec] = {
     "gzip": Codec(
         lambda d, level: gzip.compress(d, level, mtime=0),  # mtime fixed: reproducible output
-        lambda p, limit: _capped(zlib.decompressobj(16 + zlib.MAX_WBITS), p, limit, "gzip"),
+        lambda p, limit: _capped(zlib.decompressobj(16 + zlib.MAX_WBITS), p, limit),
         (_Damaged, zlib.error),
         9,
         "gzip -9 (DEFLATE with the gzip header)",
     ),
     "bz2": Codec(
-        bz2.compress, lambda p, limit: _capped(bz2.BZ2Decompressor(), p, limit, "bz2"), (_Damaged, OSError), 9, "bzip2 -9"
+        bz2.compress, lambda p, limit: _capped(bz2.BZ2Decompressor(), p, limit), (_Damaged, OSError), 9, "bzip2 -9"
     ),
     "xz": Codec(
         lambda d, level: lzma.compress(d, preset=level),
-        lambda p, limit: _capped(lzma.LZMADecompressor(lzma.FORMAT_XZ, memlimit=XZ_MEMLIMIT), p, limit, "xz"),
+        lambda p, limit: _capped(lzma.LZMADecompressor(lzma.FORMAT_XZ, memlimit=XZ_MEMLIMIT), p, limit),
         (_Damaged, lzma.LZMAError),
         XZ_9E,
         "xz -9e (LZMA2)",
