@@ -239,6 +239,16 @@ def test_decompression_bombs_stop_at_the_stated_length(method):
     _bounded(decode, megabytes=20)
 
 
+def test_zpaq_decodes_in_a_contained_child():
+    import zpaq
+
+    archive = craft(fields(method="zpaq", params={}, length=1000), zpaq.compress(bytes(4 << 20), 1, threads=1))
+    with pytest.raises(CorruptPayload, match="more than 1000 bytes"):
+        nct.decompress(archive)
+    with pytest.raises(CorruptPayload, match="zpaq payload is corrupt"):
+        nct.decompress(craft(fields(method="zpaq", params={}, length=1000), b"zPQ\x01garbage"))
+
+
 def test_png_and_ppmd_sizes_are_read_before_decoding():
     ihdr = struct.pack(">IIBBBBB", 64, 2_000_000, 8, 0, 0, 0, 0)  # 128 MB of pixels claimed
     chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))  # noqa: E731
