@@ -196,6 +196,23 @@ def test_crafted_ac_payloads_fail_fast(n, block, streams, needle, tiny_m1):
     _bounded(decode)
 
 
+@pytest.mark.parametrize("lanes, k", [(1024, 0), (1024, 1), (16, 10)])
+def test_crafted_cm_payloads_fail_before_allocating_their_lanes(lanes, k, tiny_m1):
+    from nct.coding.varint import write_varint
+
+    block = 65536
+    n = block * lanes  # 1024 lanes of 64 KiB: the decoder's arrays alone would be over 1 GB
+    payload = write_varint(n) + write_varint(block) + write_varint(min(n, 1024 * block))
+    payload += b"".join(write_varint(k + 1) + bytes(k) for _ in range(lanes))
+    archive = craft(fields(method="cm", params={"block": block}, model=tiny_m1.fingerprint, length=n), payload)
+
+    def decode():
+        with pytest.raises(CorruptPayload, match="cannot be coded in"):
+            nct.decompress(archive, model=tiny_m1)
+
+    _bounded(decode)
+
+
 def test_the_stated_length_must_match_the_payloads(tiny_m1):
     a = nct.compress(TEXT, method="ac", model=tiny_m1, block=32)
     h, payload = unpack(a)

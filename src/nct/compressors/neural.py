@@ -8,6 +8,7 @@ varint(original length) varint(block) then, per block, varint(stream bytes) and 
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
@@ -276,7 +277,31 @@ class NeuralCompressor:
             raise CorruptPayload(f"payload holds {n} bytes but the archive says {limit}")
         if n > len(payload) * max(1, block):
             raise CorruptPayload(f"payload of {len(payload)} bytes cannot hold {n} bytes in blocks of {block}")
+        if self.name == "cm":
+            _check_cm_lanes(payload, n, block)
         return self.coder.decompress(payload)
+
+
+# A binary-coded bit costs at least log2(4096/4095) bits (12-bit probabilities), so a byte costs at
+# least 8 times that and a stream byte holds at most 1 / log2(4096/4095) ~ 2839 bytes of a block
+# (1% more allowed for the coder's integer rounding; the decoder's 4-byte look-ahead is added per stream).
+CM_BYTES_PER_STREAM_BYTE = int(1.01 / math.log2(4096 / 4095)) + 1
+
+
+def _check_cm_lanes(payload: bytes, n: int, block: int) -> None:
+    """cm's blocks, each varint(0) + raw bytes or varint(k + 1) + a k-byte stream, against what
+    their streams can hold: a coded block has at least the coder's final byte and at most
+    ``CM_BYTES_PER_STREAM_BYTE`` * (k + 4) bytes. Checked before the decoder allocates its
+    lanes (a crafted kilobyte could otherwise claim 1024 lanes of 64 KiB each, over 1 GB)."""
+    pos = _varint(payload, _varint(payload, 0)[1])[1]  # past the length and the block
+    pos = _varint(payload, pos)[1]  # past the segment size
+    for start in range(0, n, block):
+        m = min(block, n - start)
+        v, pos = _varint(payload, pos)
+        k = m if v == 0 else v - 1
+        if v and not 1 <= k <= m or v and m > CM_BYTES_PER_STREAM_BYTE * (k + 4) or pos + k > len(payload):
+            raise CorruptPayload(f"a cm block of {m} bytes cannot be coded in {k} stream bytes (or the payload is truncated)")
+        pos += k
 
 
 def _varint(payload: bytes, pos: int) -> tuple[int, int]:
