@@ -1,4 +1,3 @@
-
 import pytest
 
 from nct.compressors import get
