@@ -43,15 +43,15 @@ def _one_of(*values: int) -> Callable[[Any], str | None]:
 
 
 def _mix(v: Any) -> str | None:
-    """cm's mixing parameters: a dict of integers (``orders`` a short list of them) that
-    ``MixConfig`` accepts."""
+    """cm's mixing parameters: an object of integers (or booleans) and short lists of them
+    (``orders``...) that ``MixConfig`` accepts (it knows the keys and their ranges)."""
     if not isinstance(v, dict):
         return f"must be an object, not {type(v).__name__}"
-    orders = v.get("orders", [])
-    if not isinstance(orders, list) or len(orders) > 32 or any(_int(0, 1 << 16)(k) for k in orders):
-        return "orders must be a list of at most 32 integers"
-    if any(_int(-(1 << 16), 1 << 16)(x) for k, x in v.items() if k != "orders"):
-        return "values must be integers"
+    small = _int(-(1 << 16), 1 << 16)
+    for key, x in v.items():
+        values = x if isinstance(x, list) else [x]
+        if len(values) > 32 or any(not isinstance(e, bool) and small(e) for e in values):
+            return f"{key} must be an integer or a list of at most 32 integers"
     from ..models.context_mixing import MixConfig
 
     try:
