@@ -89,16 +89,26 @@ def _inline_if_small(c: Any, length: int) -> None:
         coder.workers = 1
 
 
-def archive_compressor(header: Header, model: Any = None, progress: bool = False) -> Any:
-    """The compressor that decodes an archive with this (schema-checked) header, its parameters
-    checked and its model's fingerprint matched; ``model`` is used only if the method needs one."""
-    from .compressors.base import get, needs_m1, uses_model
+def check_header(header: Header) -> dict:
+    """The parameters of a (schema-checked) header, after checking them against their method's
+    bounds and that a model-based method, and only one, names a model: CorruptArchive or
+    UnsupportedArchive otherwise. Needs no model, so callers check before loading one."""
+    from .compressors.base import uses_model
     from .compressors.params import check_params
 
     params = dict(check_params(header.method, header.params, CorruptArchive))
     if uses_model(header.method) != (header.model is not None):
         need = "needs a model fingerprint" if uses_model(header.method) else "uses no model but names one"
         raise CorruptArchive(f"archive is corrupt: method {header.method} {need}")
+    return params
+
+
+def archive_compressor(header: Header, model: Any = None, progress: bool = False) -> Any:
+    """The compressor that decodes an archive with this (schema-checked) header, its parameters
+    checked and its model's fingerprint matched; ``model`` is used only if the method needs one."""
+    from .compressors.base import get, needs_m1, uses_model
+
+    params = check_header(header)
     if needs_m1(header.method):
         params["model"] = load_model(model)
     elif uses_model(header.method) and model is not None and not isinstance(model, (str, Path)):

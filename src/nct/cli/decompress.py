@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
             common.refuse_existing(out, args.force)
         archive = common.read_input(source)
         header = api.inspect(archive)
+        api.check_header(header)  # before any model is loaded for it
         if uses_model(header.method):
             common.torch_ready(header.length)
         model = common.model(args.model) if needs_m1(header.method) else None

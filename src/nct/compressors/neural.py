@@ -179,9 +179,14 @@ class BlockCoder:
             return self._decode_lockstep([s for s, _ in piece], [n for _, n in piece], progress)
 
         items = list(zip(streams, lengths))
-        pieces = map_batches(decode, items, self.batch, worker_count(self.workers), bar.update, size=lambda item: item[1])
-        out = b"".join(b"".join(blocks) for blocks in pieces)
-        bar.close()
+        try:
+            pieces = map_batches(decode, items, self.batch, worker_count(self.workers), bar.update, size=lambda item: item[1])
+            out = b"".join(b"".join(blocks) for blocks in pieces)
+        except BaseException:
+            bar.leave = False  # a failed decode leaves no half-drawn bar before its one-line error
+            raise
+        finally:
+            bar.close()
         return out
 
     def _decode_lockstep(
