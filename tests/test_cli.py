@@ -376,3 +376,26 @@ def test_debug_shows_the_traceback_of_an_error(tmp_path, capsys):
     assert run("--debug", "decompress", tmp_path / "missing.nct") == 1
     err = capsys.readouterr().err
     assert "Traceback" in err and err.strip().splitlines()[-1] == f"nct: error: {tmp_path / 'missing.nct'}: no such file"
+
+
+def test_crafted_archives_are_one_line_errors_in_a_real_process(tmp_path):
+    import json
+    import struct
+    import time
+    import zlib
+
+    def craft(head: bytes, payload: bytes = b"") -> bytes:
+        body = b"\x89NCT\x01" + struct.pack("<I", len(head)) + head + struct.pack("<Q", len(payload)) + payload
+        return body + struct.pack("<I", zlib.crc32(body))
+
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    bomb = b"".join(c.compress(bytes(1 << 20)) for _ in range(50)) + c.flush()
+    fields = {"method": "gzip", "params": {"level": 9}, "model": None, "length": 1000, "sha256": "0" * 64}
+    cases = {"nested": craft(b"[" * 30000 + b"]" * 30000), "bomb": craft(json.dumps(fields).encode(), bomb),
+             "model": craft(json.dumps({**fields, "model": 123}).encode())}
+    for name, archive in cases.items():
+        (tmp_path / f"{name}.nct").write_bytes(archive)
+        t0 = time.time()
+        r = subprocess.run([sys.executable, "-m", "nct.cli", "decompress", str(tmp_path / f"{name}.nct")], capture_output=True, text=True)
+        assert r.returncode == 1 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
+        assert time.time() - t0 < 5 and not (tmp_path / name).exists()
