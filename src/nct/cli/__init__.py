@@ -77,9 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``nct`` command."""
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv[: argv.index(_command(argv)) if _command(argv) in argv else len(argv)]
+    before = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, _on_signal)
         args = build_parser(argv).parse_args(argv)
         common.THREADS, common.DEBUG = args.threads, debug
         if getattr(_module(args.command), "TORCH", True):  # compress, decompress, info...: only if a model is used
@@ -102,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     except _Terminated as e:
         print(f"nct: terminated by signal {e.args[0]}", file=sys.stderr)
         return 128 + e.args[0]
+    finally:  # main may run inside another program (the tests)
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def _silence_stdout() -> None:
