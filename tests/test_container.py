@@ -86,6 +86,7 @@ def test_archive_from_a_newer_version(archive):
 
 # ----- crafted archives: the checksum is valid, the contents are hostile (DESIGN invariant 5) -----
 import json as _json  # noqa: E402
+import os  # noqa: E402
 import struct  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
@@ -316,3 +317,32 @@ def test_real_archives_round_trip_and_their_payload_mutations_raise_nct_errors(d
             nct.decompress(pack(h, payload[:cut] + payload[cut + 1:]), model=tiny_m1)
         except NctError:
             pass
+
+
+@st.composite
+def _block_payloads(draw, method: str):
+    """Payloads shaped like ac's or cm's (length, block, [segment,] then per block a length and
+    bytes) with random lengths and stream bytes."""
+    from nct.coding.varint import write_varint
+
+    block = draw(st.integers(16, 64))
+    n = draw(st.integers(0, 4 * block))
+    out = write_varint(n) + write_varint(block) + (write_varint(draw(st.sampled_from([block, 4 * block, 3]))) if method == "cm" else b"")
+    for _ in range(-(-n // block)):
+        stream = draw(st.binary(max_size=block + 2))
+        v = draw(st.sampled_from([len(stream), len(stream) + 1, 0]))
+        out += write_varint(v) + stream
+    return block, n, out + draw(st.binary(max_size=2))
+
+
+@settings(max_examples=int(os.environ.get("NCT_FUZZ_EXAMPLES", 60)), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(method=st.sampled_from(["ac", "cm"]), shaped=st.data())
+def test_shaped_model_payloads_raise_only_nct_errors(method, shaped, tiny_m1):
+    block, n, payload = shaped.draw(_block_payloads(method))
+    params = {"block": block} if method == "cm" else {"block": block, "precision": 32, "freq_bits": 24}
+    head = fields(method=method, params=params, model=tiny_m1.fingerprint, length=n)
+    try:
+        nct.decompress(craft(head, payload), model=tiny_m1)
+    except NctError:
+        pass
