@@ -116,7 +116,7 @@ def archive_compressor(header: Header, model: Any = None, progress: bool = False
 
         if isinstance(model, Unigram):  # StaticAC's model, given as an instance (an M1 is not one)
             params["model"] = model
-    c = get(header.method, **params)
+    c: Any = get(header.method, **params)
     if header.model is not None and c.model.fingerprint != header.model:
         raise WrongModel(wrong_model_message(header.model, c.model.fingerprint))
     if hasattr(c, "coder"):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-from typing import Callable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 import torch
 
@@ -70,7 +70,7 @@ def map_batches(
     batch: int,
     workers: int,
     progress: Callable[[int], object] | None = None,
-    size: Callable[[T], int] = len,
+    size: Callable[[Any], int] = len,
 ) -> Iterator[R]:
     """``fn(piece, progress)`` over pieces of at most ``batch`` items, as many pieces per round as
     workers, results in order. ``progress`` gets fine-grained updates from ``fn`` when it runs inline
@@ -114,5 +114,6 @@ def _die_with_parent() -> None:
 
 def _run(index: int):
     """Apply the inherited task's function to its ``index``-th item."""
+    assert _TASK is not None, "set by parallel_map before the pool forks"
     fn, items = _TASK
     return fn(items[index])

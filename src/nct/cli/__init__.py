@@ -76,7 +76,8 @@ def _on_signal(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``nct`` command."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    debug = "--debug" in argv[: argv.index(_command(argv)) if _command(argv) in argv else len(argv)]
+    command = _command(argv)
+    debug = "--debug" in argv[: argv.index(command) if command is not None else len(argv)]
     before = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         args = build_parser(argv).parse_args(argv)

@@ -214,7 +214,7 @@ def _why(e: OSError) -> str:
     """An OSError in words: the usual write failures by name."""
     known = {errno.EPIPE: "broken pipe (the reader closed it)", errno.ENOSPC: "no space left on device",
              errno.EFBIG: "file too large (a file-size limit?)", errno.EDQUOT: "disk quota exceeded"}
-    return known.get(e.errno, e.strerror or str(e))
+    return known.get(e.errno or 0, e.strerror or str(e))
 
 
 def each(items: Iterable[T], work: Callable[[T], None], label: Callable[[T], str] = str) -> bool:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from . import common
 
 NAME, HELP = "scaling", "LMIC's scaling study: raw and adjusted rate vs M1 size, data size and context (resumable)"
 # ScalingConfig's defaults, kept here so that building the parser imports no PyTorch; the test
 # of the help texts checks they agree.
-DEFAULTS = dict(sizes="200k,800k,3m", train_bytes="100000,300000,1000000", steps=150, batch_size=4, lr=2e-3,
+DEFAULTS: dict[str, Any] = dict(sizes="200k,800k,3m", train_bytes="100000,300000,1000000", steps=150, batch_size=4, lr=2e-3,
                 eval_bytes="65536", min_block=64, adjust_for="1000000,100000000,10000000000", seed=0)
 
 
