@@ -399,3 +399,16 @@ def test_crafted_archives_are_one_line_errors_in_a_real_process(tmp_path):
         r = subprocess.run([sys.executable, "-m", "nct.cli", "decompress", str(tmp_path / f"{name}.nct")], capture_output=True, text=True)
         assert r.returncode == 1 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
         assert time.time() - t0 < 5 and not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize("delay", [0.2, 0.8])
+def test_ctrl_c_during_start_up_is_one_line(delay, text_file):
+    import signal
+    import time
+
+    p = subprocess.Popen([sys.executable, "-m", "nct.cli", "compress", "-q", str(text_file)], stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)  # importing PyTorch, or loading M1
+    p.send_signal(signal.SIGINT)
+    err = p.communicate(timeout=60)[1]
+    assert p.returncode in (0, 130) and "Traceback" not in err, err
+    assert not [f for f in text_file.parent.iterdir() if f.name.endswith(".tmp")]
