@@ -234,8 +234,10 @@ def test_stdout_decompress_option_and_test_mode(text_file, tmp_path, capsys):
     damaged.write_bytes(archive.read_bytes()[:-3])
     assert run("decompress", "-t", archive, damaged, "-q") == 1
     _one_line_error(capsys, "damaged.nct: archive is truncated")
-    r = subprocess.run([sys.executable, "-m", "nct.cli", "decompress", "-c", str(archive)], capture_output=True)
-    assert r.returncode == 0 and r.stdout == TEXT
+    r = subprocess.run([sys.executable, "-m", "nct.cli", "decompress", "-c", str(archive), str(archive)], capture_output=True)
+    assert r.returncode == 0 and r.stdout == TEXT + TEXT  # as gzip -dc a b
+    assert run("compress", "-c", "-f", text_file, text_file) == 1
+    _one_line_error(capsys, "cannot decode")
 
 
 def test_refuses_to_write_an_archive_to_a_terminal(text_file):

@@ -82,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
     if args.test:
         raise UsageError("-t tests archives: give it with -d (or use nct decompress -t)")
     check_io_options(args)
+    if args.stdout and len(args.inputs) > 1:
+        raise UsageError("-c with several inputs would write archives one after another, which nct cannot decode; give one")
     from ..compressors.base import needs_m1, uses_model
 
     params = {"block": args.block} if args.block is not None else {}
