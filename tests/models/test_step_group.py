@@ -22,6 +22,6 @@ def test_split_steps_equal_one_cache(tiny_m1):
 
 
 def test_small_batches_stay_in_process(tiny_m1):
-    with step_group(tiny_m1, 100, workers=2) as group:
-        assert group.children == []  # one part of at least 64 rows only
-        assert group.step(np.full(100, tiny_m1.bos)).shape == (100, 257)
+    with step_group(tiny_m1, 20, workers=2) as group:
+        assert group.children == []  # one part of at least 16 rows only
+        assert group.step(np.full(20, tiny_m1.bos)).shape == (20, 257)

@@ -118,8 +118,8 @@ _MATCH_SLOTS = 16 * 8
 class _State(NamedTuple):
     """What the compiled loops read and update: tables, per-lane state, scratch, sizes."""
 
-    prob: np.ndarray  # int32 [models * size]: 16-bit P(bit = 1) of each context slot
-    count: np.ndarray  # uint8, same shape: updates seen (the adaptation rate)
+    slots: np.ndarray  # uint16 [models * size, 2]: each context slot's 16-bit P(bit = 1) and how
+    # many updates it has seen (the adaptation rate), side by side: one cache line per slot
     history: np.ndarray  # int64 [lanes, length + 16]: each lane's bytes; 256 before its start
     match_table: np.ndarray  # int64 [2^match_bits]: t * lanes + lane + 1 of a context's latest end
     m_lane: np.ndarray  # int64 [lanes] each lane's match: where (lane, position), how long, which byte
@@ -128,7 +128,7 @@ class _State(NamedTuple):
     m_byte: np.ndarray
     match_prob: np.ndarray  # int64 [16 * 8]: P(the predicted bit is right) by match length and bit
     weights: np.ndarray  # int64 [weight sets, inputs]: the mixer's, 16 fractional bits
-    apm: np.ndarray  # int32 [257 * 256 * 33]: the APM's interpolation points
+    apm: np.ndarray  # uint16 [257 * 256 * 33]: the APM's interpolation points
     orders: np.ndarray  # int64 context orders
     ctx: np.ndarray  # uint64 [lanes, models]: this byte's context hashes
     c0: np.ndarray  # int64 [lanes]: a leading 1 and the bits of this byte so far
@@ -185,14 +185,13 @@ class ContextMixer:
             return np.zeros(shape, dtype)
 
         self.state = _State(
-            prob=np.full(n_models * size, 1 << 15, np.int32),
-            count=z(n_models * size, dtype=np.uint8),
+            slots=np.tile(np.array([1 << 15, 0], np.uint16), (n_models * size, 1)),
             history=np.full((lanes, length + _HISTORY_PAD), 256, np.int64),
             match_table=z(1 << cfg.match_bits),
             m_lane=z(lanes), m_pos=z(lanes), m_len=z(lanes), m_byte=z(lanes),
             match_prob=np.full(_MATCH_SLOTS, 3 << 14, np.int64),
             weights=weights,
-            apm=np.tile(points, 257 * 256).astype(np.int32),
+            apm=np.tile(points, 257 * 256).astype(np.uint16),
             orders=np.array(cfg.orders, np.int64),
             ctx=z(lanes, n_models, dtype=np.uint64),
             c0=np.ones(lanes, np.int64), apm_ctx=z(lanes), bits=z(lanes),
@@ -312,11 +311,11 @@ def _predict(s: _State, i: int, j: int, p1: int) -> int:
     st0 = STRETCH[p1]
     s.st[i, 0] = st0
     s.idx[i, 0] = c0  # order 0: the bits of this byte alone
-    s.st[i, 1] = STRETCH[s.prob[c0] >> 4]
+    s.st[i, 1] = STRETCH[s.slots[c0, 0] >> 4]
     for k in range(1, nm):
         e = np.int64((s.ctx[i, k] ^ cb) & s.mask) + k * s.size
         s.idx[i, k] = e
-        s.st[i, k + 1] = STRETCH[s.prob[e] >> 4]
+        s.st[i, k + 1] = STRETCH[s.slots[e, 0] >> 4]
     # match: does the predicted byte agree with this byte's bits so far?
     mb, ml = s.m_byte[i], min(s.m_len[i], 15)
     on = s.m_len[i] > 0 and ((mb + 256) >> (8 - j)) == c0
@@ -395,10 +394,10 @@ def _update(s: _State, active: np.ndarray) -> None:
         if active[i]:
             for k in range(nm):
                 e = s.idx[i, k]
-                c = np.int64(s.count[e])
+                c = np.int64(s.slots[e, 1])
                 s.saved[i, k] = c
-                used = _add(s, e, ((s.bits[i] << 16) - np.int64(s.prob[e])) * 2 // (2 * c + 3), used)
-    _apply(s, s.prob, used, 32, 65535 - 32)
+                used = _add(s, e, ((s.bits[i] << 16) - np.int64(s.slots[e, 0])) * 2 // (2 * c + 3), used)
+    _apply(s, s.slots[:, 0], used, 32, 65535 - 32)
     if s.version >= 2:
         used = 0
         for i in range(lanes):
@@ -409,7 +408,7 @@ def _update(s: _State, active: np.ndarray) -> None:
     for i in range(lanes):
         if active[i]:
             for k in range(nm):
-                s.count[s.idx[i, k]] = min(s.saved[i, k] + 1, s.rate_limit)
+                s.slots[s.idx[i, k], 1] = min(s.saved[i, k] + 1, s.rate_limit)
             if s.mon[i]:  # match model: was the predicted bit right?
                 m = s.mslot[i]
                 s.msum[m] += ((65536 if s.mbit[i] == s.bits[i] else 0) - s.match_prob[m]) >> 6

@@ -77,10 +77,10 @@ def _serve(model: M1, batch: int, freq_bits: int, pipe) -> None:
 
 @contextmanager
 def step_group(model: M1, batch: int, workers: int, freq_bits: int = DEFAULT_FREQ_BITS) -> Iterator[StepGroup]:
-    """A ``StepGroup`` over at most ``workers`` processes (one per 64 rows at most: smaller parts
+    """A ``StepGroup`` over at most ``workers`` processes (one per 16 rows at most: smaller parts
     cost more in hand-offs than they save), single-threaded in this process too while it lasts
     (a step's small operations gain little from threads and, on a busy machine, lose a lot)."""
-    parts = max(1, min(workers, available_workers(), batch // 64))
+    parts = max(1, min(workers, available_workers(), batch // 16))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     group = StepGroup(model, batch, parts, freq_bits)
