@@ -101,3 +101,22 @@ def test_payloads_made_by_earlier_releases_are_reproduced_and_decode(fixture, so
     c = get("cm", block=block, mix=mix, workers=1)
     assert c.coder.compress(data) == payload
     assert c.coder.decompress(payload) == data
+
+
+def test_streams_that_claim_more_than_they_hold_stop_early(tiny_m1):
+    """16 blocks of 64 KiB from 20-byte random streams: each decoder runs past its stream long
+    before its block is done, and decoding stops there (not after a million steps)."""
+    import time
+
+    from nct.coding.varint import write_varint
+
+    block, lanes = 1 << 16, 16
+    rng = np.random.default_rng(5)
+    payload = write_varint(block * lanes) + write_varint(block) + write_varint(block * lanes)
+    for _ in range(lanes):
+        payload += write_varint(21) + rng.integers(0, 256, 20, dtype=np.uint8).tobytes()
+    c = get("cm", model=tiny_m1, block=block, mix=SMALL, workers=1)
+    start = time.perf_counter()
+    with pytest.raises(CorruptPayload):
+        c.coder.decompress(payload)
+    assert time.perf_counter() - start < 20

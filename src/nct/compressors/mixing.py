@@ -168,9 +168,14 @@ class MixingCoder:
         mixer = ContextMixer(n_lanes, self.block, self.cfg)
         columns = np.ascontiguousarray(raw.T)  # stored lanes' bytes; the decoded ones are written in
         tokens = np.full(n_lanes, self.model.bos, np.int64)
+        # a decoder reads at most 4 bytes past its stream (the first 4 it loads, then one per byte
+        # the encoder wrote); a crafted stream that leads it further is corrupt: stop early
+        limit = np.array([0 if s else len(b) + 4 for s, b, _ in lanes])
         with step_group(self.model, n_lanes, worker_count(self.workers), self.freq_bits) as m1:
             for t in range(int(lengths.max())):
                 mixer.decode_byte(t, t < lengths, stored, columns[t], m1.step(tokens), dec)
+                if (dec.pos > limit)[~stored].any():
+                    raise CorruptPayload(f"a block's stream ends before its {int(lengths.max())} bytes")
                 tokens = columns[t]
         out = columns.T
         return b"".join(out[i, :m].astype(np.uint8).tobytes() for i, m in enumerate(lengths.tolist()))

@@ -40,6 +40,7 @@ import torch
 from numba import njit
 from safetensors.torch import load_file, save_file
 
+from ..errors import ModelError
 from ..util import atomic_path
 from .exact_attention import attend_sequence, attend_step
 from .transformer import Transformer, TransformerConfig, bucket_table
@@ -65,10 +66,6 @@ def exp_table(scale: int, steps_per_nat: int) -> torch.Tensor:
         if v == 0:
             return torch.tensor(values, dtype=torch.int64)
         i += 1
-
-
-class ModelError(ValueError):
-    """A model file that is missing, damaged, or not an nct M1."""
 
 
 @contextmanager
