@@ -40,13 +40,17 @@ class StepGroup:
             self.children.append(p)
 
     def step(self, tokens: np.ndarray) -> np.ndarray:
-        """Integer CDFs [batch, 257] (int64) of the next symbol after feeding ``tokens`` [batch]."""
+        """Integer CDFs [batch, 257] (int32: CDF values are below 2^24) of the next symbol after
+        feeding ``tokens`` [batch]."""
         tokens = np.ascontiguousarray(tokens, np.int64)
         for pipe, s in zip(self.pipes, self.slices[1:]):
             pipe.send_bytes(tokens[s].tobytes())
         first = self.model.step(self.cache, torch.from_numpy(tokens[self.slices[0]]), self.freq_bits).numpy()
-        parts = [first] + [np.frombuffer(pipe.recv_bytes(), np.int32).reshape(s.stop - s.start, -1) for pipe, s in zip(self.pipes, self.slices[1:])]
-        return np.concatenate(parts).astype(np.int64, copy=False)
+        out = np.empty((len(tokens), first.shape[1]), np.int32)
+        out[self.slices[0]] = first
+        for pipe, s in zip(self.pipes, self.slices[1:]):
+            pipe.recv_bytes_into(memoryview(out[s]).cast("B"))
+        return out
 
     def close(self) -> None:
         """Stop the children."""
