@@ -7,10 +7,9 @@ varint(original length) varint(block) then, per block, varint(stream bytes) and 
 
 from __future__ import annotations
 
-import hashlib
 import math
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Protocol, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -18,66 +17,11 @@ from tqdm import tqdm
 
 from ..coding.arithmetic import DEFAULT_PRECISION, DecoderBatch, Encoder, max_total, pack_bits
 from ..coding.varint import read_varint, write_varint
+from ..data.unigram import default_unigram
 from ..models.m1 import DEFAULT_FREQ_BITS, M1
+from ..models.probability import ProbabilityModel, Unigram
 from ..parallel import map_batches, parallel_map, worker_count
 from .base import CorruptPayload, register
-
-
-class ProbabilityModel(Protocol):
-    """Integer next-symbol CDFs, teacher-forced or one step at a time (identical by contract)."""
-
-    fingerprint: str
-    bos: int
-
-    def cdfs(self, inputs: torch.Tensor, freq_bits: int = DEFAULT_FREQ_BITS) -> torch.Tensor:
-        """[B, T, V+1] CDFs of the symbol after each input position."""
-        ...
-
-    def start(self, batch: int) -> Any:
-        """Decoding state for ``batch`` sequences."""
-        ...
-
-    def step(self, state: Any, tokens: torch.Tensor, freq_bits: int = DEFAULT_FREQ_BITS) -> torch.Tensor:
-        """Feed one token per sequence; [B, V+1] CDFs of the next symbol."""
-        ...
-
-
-@dataclass
-class Unigram:
-    """A context-free byte model from byte counts: StaticAC's probability model."""
-
-    counts: np.ndarray
-    bos: int = 256
-    fingerprint: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.counts = np.asarray(self.counts, dtype=np.int64)
-        if self.counts.shape != (256,) or (self.counts < 0).any():
-            raise ValueError("a unigram model needs 256 non-negative byte counts")
-        self.fingerprint = hashlib.sha256(self.counts.astype("<i8").tobytes()).hexdigest()
-
-    @classmethod
-    def fit(cls, data: bytes) -> "Unigram":
-        """Count the bytes of ``data``."""
-        return cls(np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256))
-
-    def cdf(self, freq_bits: int = DEFAULT_FREQ_BITS) -> torch.Tensor:
-        """The one CDF [257] (every byte has frequency >= 1)."""
-        c = torch.from_numpy(self.counts)
-        freq = c * ((1 << freq_bits) - 256) // max(1, int(c.sum())) + 1
-        return torch.nn.functional.pad(freq.cumsum(0), (1, 0))
-
-    def cdfs(self, inputs: torch.Tensor, freq_bits: int = DEFAULT_FREQ_BITS) -> torch.Tensor:
-        """The same CDF at every position."""
-        return self.cdf(freq_bits).expand(*inputs.shape, 257)
-
-    def start(self, batch: int) -> int:
-        """No state."""
-        return batch
-
-    def step(self, state: int, tokens: torch.Tensor, freq_bits: int = DEFAULT_FREQ_BITS) -> torch.Tensor:
-        """The same CDF for every sequence."""
-        return self.cdf(freq_bits).expand(len(tokens), 257).contiguous()
 
 
 @dataclass
@@ -229,19 +173,6 @@ def arithmetic_coding(model: M1 | None = None, block: int = 1024, **kw) -> "Neur
     if model.cfg.window is None:
         block = min(block, model.cfg.context)
     return NeuralCompressor("ac", BlockCoder(model, block, **kw))
-
-
-_DEFAULT_UNIGRAM: Unigram | None = None
-
-
-def default_unigram() -> Unigram:
-    """Byte unigram of the embedded corpus's training split (StaticAC's default model)."""
-    global _DEFAULT_UNIGRAM
-    if _DEFAULT_UNIGRAM is None:
-        from ..data.corpus import embedded
-
-        _DEFAULT_UNIGRAM = Unigram.fit(b"".join(d.data for d in embedded("train").documents))
-    return _DEFAULT_UNIGRAM
 
 
 @register("static-ac", model=True)
