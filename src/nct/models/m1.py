@@ -262,15 +262,22 @@ class M1:
     def _matmul(self, x: torch.Tensor, name: str, normalize: bool = False, row_scale: torch.Tensor | None = None):
         """(y, r) for x @ W (x scaled by ``row_scale`` if given), or RMSNorm(x) @ W with ``normalize``
         (the norm's gain is folded into W)."""
-        q, r = quantize_rows(x)
-        if q.is_cpu:  # int8 x int8 -> int32: the same integers as the fp32 product, 3-5x sooner
-            y = torch._int_mm(q.reshape(-1, q.shape[-1]).to(torch.int8), self._int8[name]).view(*q.shape[:-1], -1).float()
+        if x.is_cpu:  # quantized in one compiled pass, then int8 x int8 -> int32: the same integers
+            flat = x.reshape(-1, x.shape[-1]).contiguous()
+            q8 = torch.empty(flat.shape, dtype=torch.int8)
+            r = torch.empty(len(flat), 1)
+            _quantize_int8(flat.numpy(), normalize, q8.numpy(), r.numpy())
+            y = torch._int_mm(q8, self._int8[name]).view(*x.shape[:-1], -1).float()
+            r = r.view(*x.shape[:-1], 1)
+            if normalize:  # r holds sum(q^2); the rest as below, in torch's own fp32 operations
+                r = r.clamp_min_(1.0).mul_(1.0 / x.shape[-1]).sqrt_().reciprocal_()
         else:  # (CUDA's _int_mm wants over 16 rows and multiples of 8; fp32 without TF32 is exact)
+            q, r = quantize_rows(x)
             y = torch.matmul(q, self.t[name])
+            if normalize:  # x / rms(x) ~ q / sqrt(mean(q^2)): the quantization scale cancels
+                ss = (q * q).sum(-1, keepdim=True).clamp_min_(1.0)
+                r = ss.mul_(1.0 / x.shape[-1]).sqrt_().reciprocal_()
         y = y.mul_(self.t[name + "_s"])
-        if normalize:  # x / rms(x) ~ q / sqrt(mean(q^2)): the quantization scale cancels
-            ss = (q * q).sum(-1, keepdim=True).clamp_min_(1.0)
-            r = ss.mul_(1.0 / x.shape[-1]).sqrt_().reciprocal_()
         if row_scale is not None:
             r = r.mul_(row_scale)
         return y, r
@@ -381,6 +388,29 @@ class M1:
                 x = self._block(x, layer, out.view(b, 1, cfg.d_model))
             cache.position = pos + 1
             return self._cdf(x[:, 0], freq_bits)
+
+
+@njit(cache=True)
+def _quantize_int8(x: np.ndarray, normalize: bool, q: np.ndarray, r: np.ndarray) -> None:
+    """``quantize_rows`` of each row of x into int8 q, with the same fp32 operations: amax =
+    max(max |x|, 1e-30), q = round(x * ((1 / amax) * 127)); r = amax * (1 / 127), or with
+    ``normalize`` sum(q^2) (exact: integers below 2^24), from which the caller takes RMSNorm's scale
+    with torch's operations (its reciprocal square root is not numpy's to the last bit)."""
+    k = x.shape[1]
+    for n in range(len(x)):
+        amax = np.float32(1e-30)
+        for j in range(k):
+            amax = max(amax, abs(x[n, j]))
+        inv = (np.float32(1.0) / amax) * np.float32(QMAX)
+        total = 0
+        for j in range(k):
+            v = np.rint(x[n, j] * inv)
+            q[n, j] = np.int8(v)
+            total += np.int64(v) * np.int64(v)
+        if normalize:
+            r[n, 0] = np.float32(total)
+        else:
+            r[n, 0] = amax * np.float32(1.0 / QMAX)
 
 
 @njit(cache=True)
