@@ -75,6 +75,7 @@ def _on_signal(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``nct`` command."""
+    as_program = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     command = _command(argv)
     debug = "--debug" in argv[: argv.index(command) if command is not None else len(argv)]
@@ -98,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         print("nct: interrupted", file=sys.stderr)
+        if as_program:  # the interpreter's shutdown (atexit handlers of half-imported libraries) is
+            _exit_now(130)  # not interruptible cleanly: a late SIGINT there would exit with -2
         return 130
     except _Terminated as e:
         print(f"nct: terminated by signal {e.args[0]}", file=sys.stderr)
@@ -105,6 +108,18 @@ def main(argv: list[str] | None = None) -> int:
     finally:  # main may run inside another program (the tests)
         for sig, handler in before.items():
             signal.signal(sig, handler)
+        if as_program:  # the work is done (or undone): Ctrl-C during the interpreter's shutdown
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # must not turn its exit status into -2
+
+
+def _exit_now(code: int) -> None:
+    """Flush what was written and end the process at once (temporary files are already gone)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def _silence_stdout() -> None:
