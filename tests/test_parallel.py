@@ -70,9 +70,10 @@ def test_equal_info_tokens_and_texts_do_not_depend_on_workers(tiny_m1, two_threa
     texts = [d.data[:300] for d in embedded("validation").documents]
     tok = EqualInfoAC(tiny_m1, bits=16, token_bits=8, batch=2)
     torch.set_num_threads(1)
-    ids = tok.encode_batch(texts)
+    encoding = tok.encode_result(texts)
+    ids = encoding.ids
     back = tok.decode_batch(ids)
-    assert tok.last_ambiguous == 0 and back == texts
+    assert encoding.ambiguous == 0 and back == texts
     torch.set_num_threads(2)
     assert tok.encode_batch(texts) == ids
     assert tok.decode_batch(ids) == back

@@ -39,9 +39,9 @@ class TableRow:
 def measure(tok: Any, texts: Sequence[bytes], token_bits: int, method: str) -> TableRow:
     """Encode and decode ``texts`` with ``tok``; sizes, speeds and the exact-decode fraction."""
     t0 = time.perf_counter()
-    ids = tok.encode_batch(list(texts))
+    encoding = tok.encode_result(list(texts))
+    ids, ambiguous = encoding.ids, encoding.ambiguous
     t1 = time.perf_counter()
-    ambiguous = getattr(tok, "last_ambiguous", 0)
     back = tok.decode_batch(ids)
     t2 = time.perf_counter()
     n_bytes, n_tokens = sum(map(len, texts)), sum(map(len, ids))
