@@ -58,7 +58,7 @@ def parallel_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iter
         return
     _TASK = (fn, items)
     try:
-        with multiprocessing.get_context("fork").Pool(workers, initializer=_init_worker) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, initializer=init_worker) as pool:
             yield from pool.imap(_run, range(len(items)))
     finally:
         _TASK = None
@@ -87,7 +87,7 @@ def map_batches(
         yield result
 
 
-def _init_worker() -> None:
+def init_worker() -> None:
     """One thread per worker process; nested maps run inline; Ctrl-C is the parent's to handle,
     and the worker dies with its parent."""
     global _IN_WORKER

@@ -72,7 +72,7 @@ def _decode_lanes(x, x1, x2, buf, pos, limit, p, active, out) -> None:
 
 class BinaryEncoderBatch:
     """Encoders for ``lanes`` streams of at most ``capacity`` bytes each (a lane that would write
-    more keeps counting, so ``lengths`` tells it; its bytes past ``capacity`` are dropped).
+    more keeps counting in ``pos``; its bytes past ``capacity`` are dropped).
     ``x1, x2, buf, pos, limit`` are what ``encode_bit`` works on."""
 
     def __init__(self, lanes: int, capacity: int):
@@ -81,11 +81,6 @@ class BinaryEncoderBatch:
         self.buf = np.zeros((lanes, capacity + 1), np.uint8)
         self.pos = np.zeros(lanes, np.int64)
         self.limit = capacity
-
-    @property
-    def lengths(self) -> np.ndarray:
-        """Bytes each lane has written so far (possibly past ``capacity``)."""
-        return self.pos
 
     def encode(self, bits: np.ndarray, p: np.ndarray, active: np.ndarray) -> None:
         """Code one bit per active lane with probability ``p`` (of a 1) in 12 bits."""

@@ -170,7 +170,6 @@ class ContextMixer:
 
     def __init__(self, lanes: int, length: int, cfg: MixConfig | None = None):
         self.cfg = cfg = cfg if cfg is not None else MixConfig()
-        self.lanes, self.length = lanes, length
         n_models = len(cfg.orders) + 1 + (_COLUMN_MODELS if cfg.version >= 3 else 0)  # order 0 too
         n_inputs = n_models + 3  # M1, the context models, the match model, a bias
         size = 1 << table_bits(cfg, lanes * length)

@@ -73,10 +73,10 @@ def _attend(logits, j0, here, wrap, q_s, k_s, bias, lut, vt, v_out, out) -> None
 @njit(cache=True)
 def attend_sequence(q, q_s, kt, k_s, vt, window, bias_by_distance, lut, v_out, out) -> None:
     """Teacher forcing: out[b, t, h, gi] = attention of query q[b * kv + h, t, gi] (int-valued
-    fp32 [dh], scale q_s[b * kv + h, t, gi]) over the keys kt[b * kv + h] (int8 [dh, >= T]; scales
-    k_s[b * kv + h, 0]) and values vt (int8 [dh, >= T]) at positions t - window < p <= t (all p <= t
+    fp32 [dh], scale q_s[b * kv + h, t, gi]) over the keys kt[b * kv + h] (int8 [dh, T]; scales
+    k_s[b * kv + h, 0]) and values vt (int8 [dh, T]) at positions t - window < p <= t (all p <= t
     when ``window`` is 0)."""
-    n, t_len, kv, g, _ = out.shape  # kt, vt may have longer rows than t_len
+    n, t_len, kv, g, _ = out.shape
     logits = np.empty((g, t_len), np.float32)
     for row in range(n * kv):
         b, h = row // kv, row % kv

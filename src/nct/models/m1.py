@@ -6,11 +6,11 @@ probabilities in a full-sequence forward, a KV-cached step, another batch size, 
 CPU, and an arithmetic decoder fed different probabilities than its encoder fails. This engine
 makes every reduction exact instead (DESIGN invariant 2):
 
-* Every matmul multiplies int8-valued fp32 tensors. Products and all partial sums are integers
-  below 2^24, so the sum is exact in any order, on any BLAS, at any batch size or thread count.
-  On the CPU the weight matmuls run as int8 x int8 -> int32 GEMMs (``torch._int_mm``: the same
-  integers). Attention is one compiled routine per query (``nct.models.exact_attention``) that
-  the full-sequence and the cached-step paths share.
+* Every matmul multiplies int8 values. Products and all partial sums are integers below 2^24, so
+  the sum is exact in any order, at any batch size or thread count: the weight matmuls run as
+  int8 x int8 -> int32 GEMMs (``torch._int_mm``), and attention is one compiled routine per query
+  (``nct.models.exact_attention``) that the full-sequence and the cached-step paths share. The
+  engine runs on the CPU (its compiled parts take numpy arrays).
   Activations are quantized per row (per token, or per token and head) from the row's max
   magnitude; weights per output channel; values with a fixed per-channel scale.
 * Everything else is elementwise with correctly rounded IEEE operations (+, -, x, /, sqrt,
@@ -30,10 +30,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -66,20 +64,6 @@ def exp_table(scale: int, steps_per_nat: int) -> torch.Tensor:
         if v == 0:
             return torch.tensor(values, dtype=torch.int64)
         i += 1
-
-
-@contextmanager
-def exact_matmul() -> Iterator[None]:
-    """Forbid reduced-precision fp32 matmuls (TF32, bf16 internals) while the engine runs."""
-    prev = torch.get_float32_matmul_precision()
-    prev_cuda = torch.backends.cuda.matmul.allow_tf32
-    torch.set_float32_matmul_precision("highest")
-    torch.backends.cuda.matmul.allow_tf32 = False
-    try:
-        yield
-    finally:
-        torch.set_float32_matmul_precision(prev)
-        torch.backends.cuda.matmul.allow_tf32 = prev_cuda
 
 
 def quantize_rows(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -262,22 +246,15 @@ class M1:
     def _matmul(self, x: torch.Tensor, name: str, normalize: bool = False, row_scale: torch.Tensor | None = None):
         """(y, r) for x @ W (x scaled by ``row_scale`` if given), or RMSNorm(x) @ W with ``normalize``
         (the norm's gain is folded into W)."""
-        if x.is_cpu:  # quantized in one compiled pass, then int8 x int8 -> int32: the same integers
-            flat = x.reshape(-1, x.shape[-1]).contiguous()
-            q8 = torch.empty(flat.shape, dtype=torch.int8)
-            r = torch.empty(len(flat), 1)
-            _quantize_int8(flat.numpy(), normalize, q8.numpy(), r.numpy())
-            y = torch._int_mm(q8, self._int8[name]).view(*x.shape[:-1], -1).float()
-            r = r.view(*x.shape[:-1], 1)
-            if normalize:  # r holds sum(q^2); the rest as below, in torch's own fp32 operations
-                r = r.clamp_min_(1.0).mul_(1.0 / x.shape[-1]).sqrt_().reciprocal_()
-        else:  # (CUDA's _int_mm wants over 16 rows and multiples of 8; fp32 without TF32 is exact)
-            q, r = quantize_rows(x)
-            y = torch.matmul(q, self.t[name])
-            if normalize:  # x / rms(x) ~ q / sqrt(mean(q^2)): the quantization scale cancels
-                ss = (q * q).sum(-1, keepdim=True).clamp_min_(1.0)
-                r = ss.mul_(1.0 / x.shape[-1]).sqrt_().reciprocal_()
-        y = y.mul_(self.t[name + "_s"])
+        # quantized in one compiled pass, then int8 x int8 -> int32: the same integers as fp32
+        flat = x.reshape(-1, x.shape[-1]).contiguous()
+        q8 = torch.empty(flat.shape, dtype=torch.int8)
+        r = torch.empty(len(flat), 1)
+        _quantize_int8(flat.numpy(), normalize, q8.numpy(), r.numpy())
+        y = torch._int_mm(q8, self._int8[name]).view(*x.shape[:-1], -1).float().mul_(self.t[name + "_s"])
+        r = r.view(*x.shape[:-1], 1)
+        if normalize:  # x / rms(x) ~ q / sqrt(mean(q^2)): the quantization scale cancels; r holds
+            r = r.clamp_min_(1.0).mul_(1.0 / x.shape[-1]).sqrt_().reciprocal_()  # sum(q^2), in torch's fp32
         if row_scale is not None:
             r = r.mul_(row_scale)
         return y, r
@@ -325,8 +302,7 @@ class M1:
 
         Each query attends only the keys its window holds, so long windowed blocks cost
         O(T x window)."""
-        with exact_matmul():
-            return self._cdf(self._hidden(inputs), freq_bits)
+        return self._cdf(self._hidden(inputs), freq_bits)
 
     def _hidden(self, inputs: torch.Tensor) -> torch.Tensor:
         """Final hidden states [B, T, d] for a full sequence."""
@@ -338,7 +314,7 @@ class M1:
         x = self.t["embed"][inputs]
         for layer in range(cfg.n_layers):
             q, q_s, k, k_s, v = self._qkv(x, layer)
-            kt, vt = (_padded_rows(a.transpose(1, 2)) for a in (k, v))  # int8 [B*kv, dh, T (+ padding)]
+            kt, vt = (a.to(torch.int8).transpose(1, 2).contiguous().numpy() for a in (k, v))  # [B*kv, dh, T]
             out = torch.empty(b, t, kv, g, dh)
             q = q.view(b * kv, g, t, dh).transpose(1, 2).contiguous()  # [B*kv, T, G, dh]
             q_s = q_s.view(b * kv, g, t).transpose(1, 2).contiguous()
@@ -378,16 +354,15 @@ class M1:
         cache.reserve(int(pos.max()))
         b = len(tokens)
         kv, g, dh = cfg.n_kv_heads, cfg.n_heads // cfg.n_kv_heads, cfg.head_dim
-        with exact_matmul():
-            x = self.t["embed"][tokens][:, None]
-            for layer in range(cfg.n_layers):
-                new = [t.contiguous().numpy() for t in self._qkv(x, layer)]  # q, q_s, k, k_s, v
-                caches = (cache.k[layer].numpy(), cache.k_scale[layer].numpy(), cache.v[layer].numpy())
-                out = torch.empty(b, kv, g, dh)
-                attend_step(*new, *caches, pos.numpy(), self._bias_np, self._attn_lut_np, self._v_out_np[layer], out.numpy())
-                x = self._block(x, layer, out.view(b, 1, cfg.d_model))
-            cache.position = pos + 1
-            return self._cdf(x[:, 0], freq_bits)
+        x = self.t["embed"][tokens][:, None]
+        for layer in range(cfg.n_layers):
+            new = [t.contiguous().numpy() for t in self._qkv(x, layer)]  # q, q_s, k, k_s, v
+            caches = (cache.k[layer].numpy(), cache.k_scale[layer].numpy(), cache.v[layer].numpy())
+            out = torch.empty(b, kv, g, dh)
+            attend_step(*new, *caches, pos.numpy(), self._bias_np, self._attn_lut_np, self._v_out_np[layer], out.numpy())
+            x = self._block(x, layer, out.view(b, 1, cfg.d_model))
+        cache.position = pos + 1
+        return self._cdf(x[:, 0], freq_bits)
 
 
 @njit(cache=True)
@@ -433,14 +408,6 @@ def _integer_cdf(z: np.ndarray, r: np.ndarray, lut: np.ndarray, spare: int, out:
         for v in range(z.shape[1]):
             acc += e[v] * spare // total + 1
             out[n, v + 1] = acc
-
-
-def _padded_rows(x: torch.Tensor) -> np.ndarray:
-    """int8 copy of ``x`` [..., T] whose rows are 16 bytes longer (a row stride of a multiple of
-    4 KiB would map a query's keys, one piece per row, onto the same few cache sets)."""
-    out = np.zeros((*x.shape[:-1], x.shape[-1] + 16), np.int8)
-    out[..., : x.shape[-1]] = x.numpy()
-    return out
 
 
 @torch.no_grad()

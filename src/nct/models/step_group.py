@@ -18,7 +18,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from ..parallel import _init_worker, available_workers, split_evenly
+from ..parallel import init_worker, available_workers, split_evenly
 from .m1 import DEFAULT_FREQ_BITS, M1
 
 
@@ -69,7 +69,7 @@ class StepGroup:
 
 def _serve(model: M1, batch: int, freq_bits: int, pipe) -> None:
     """A child's loop: tokens in, CDFs out, until an empty message (or the pipe's end)."""
-    _init_worker()
+    init_worker()
     cache = model.start(batch)
     try:
         while message := pipe.recv_bytes():
