@@ -170,11 +170,11 @@ class MixingCoder:
         tokens = np.full(n_lanes, self.model.bos, np.int64)
         # a decoder reads at most 4 bytes past its stream (the first 4 it loads, then one per byte
         # the encoder wrote); a crafted stream that leads it further is corrupt: stop early
-        limit = np.array([0 if s else len(b) + 4 for s, b, _ in lanes])
+        limit = np.array([np.iinfo(np.int64).max if s else len(b) + 4 for s, b, _ in lanes])  # stored: no stream
         with step_group(self.model, n_lanes, worker_count(self.workers), self.freq_bits) as m1:
             for t in range(int(lengths.max())):
                 mixer.decode_byte(t, t < lengths, stored, columns[t], m1.step(tokens), dec)
-                if (dec.pos > limit)[~stored].any():
+                if (dec.pos > limit).any():
                     raise CorruptPayload(f"a block's stream ends before its {int(lengths.max())} bytes")
                 tokens = columns[t]
         out = columns.T
