@@ -23,7 +23,8 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from ..coding.arithmetic import DEFAULT_PRECISION, Decoder, Encoder, pack_bits, unpack_bits
+from ..coding.arithmetic import DEFAULT_PRECISION, Decoder, pack_bits, unpack_bits
+from ..coding.symbols import encode_intervals, find_symbol, interval
 from ..coding.varint import read_varint, write_varint
 from ..errors import CorruptPayload, ModelError
 from .base import register
@@ -127,9 +128,7 @@ class HFCompressor:
         ids = self.tokenizer.encode(text, add_special_tokens=False)
         if self.tokenizer.decode(ids) != text:
             raise ModelError(f"{self.path}: the tokenizer does not reproduce this input exactly; use another model")
-        enc = Encoder(DEFAULT_PRECISION)
-        for cdf, t in zip(self._cdfs(ids), ids):
-            enc.encode(int(cdf[t]), int(cdf[t + 1]), int(cdf[-1]))
+        enc = encode_intervals((interval(cdf, t) for cdf, t in zip(self._cdfs(ids), ids)), DEFAULT_PRECISION)
         return bytes([mode]) + write_varint(len(ids)) + pack_bits(enc.finish())
 
     def decompress(self, payload: bytes, limit: int | None = None) -> bytes:
@@ -147,8 +146,8 @@ class HFCompressor:
         for cdf in self._cdfs(ids):
             if len(ids) == n:
                 break
-            t = int(np.searchsorted(cdf, dec.target(int(cdf[-1])), side="right")) - 1
-            dec.decode(int(cdf[t]), int(cdf[t + 1]), int(cdf[-1]))
+            t = find_symbol(cdf, dec.target(int(cdf[-1])))
+            dec.decode(*interval(cdf, t))
             ids.append(t)
         try:
             return self.tokenizer.decode(ids).encode(MODES[payload[0]])
