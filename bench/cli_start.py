@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from nct.data.corpus import embedded
-from nct.eval.bench import environment, write_result
+from nct.results import environment, write_result
 
 NCT = [sys.executable, "-m", "nct.cli"]
 

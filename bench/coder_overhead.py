@@ -15,7 +15,7 @@ import torch
 
 from nct.coding.arithmetic import Encoder, pack_bits
 from nct.data.corpus import embedded
-from nct.eval.bench import write_result
+from nct.results import write_result
 from nct.models.m1 import M1
 from nct.train.m1 import blocks_of
 

@@ -13,7 +13,7 @@ import time
 
 from nct.data.corpus import embedded
 from nct.data.shards import examples
-from nct.eval.bench import write_result
+from nct.results import write_result
 from nct.models.m1 import M1
 from nct.parallel import available_workers
 from nct.tokenizers import EqualInfoAC

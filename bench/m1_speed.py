@@ -11,7 +11,7 @@ import time
 
 import torch
 
-from nct.eval.bench import write_result
+from nct.results import write_result
 from nct.models.m1 import M1
 
 

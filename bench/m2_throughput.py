@@ -16,7 +16,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from nct.eval.bench import write_result
+from nct.results import write_result
 from nct.models.sizes import m2_config
 from nct.models.transformer import IGNORE, Transformer
 from nct.train.loop import TrainConfig, autocast_dtype, train

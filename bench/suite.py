@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 
 from nct.data.suites import SUITES
-from nct.eval.bench import SUITE_METHODS, main_bench, write_result
+from nct.eval.bench import SUITE_METHODS, main_bench
+from nct.results import write_result
 
 
 def main() -> None:

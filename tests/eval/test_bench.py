@@ -46,6 +46,7 @@ def test_main_bench_writes_results(tmp_path, tiny_model_path):
     result = main_bench(data=[str(f)], methods=["ac", "zstd"], model=tiny_model_path, block=256, out=str(tmp_path / "r"))
     saved = json.loads((tmp_path / "r" / "results.json").read_text())
     assert saved["rows"] == result["rows"] and all(r["verified"] for r in saved["rows"])
+    assert (saved["kind"], saved["schema"]) == ("bench", 1)
     assert result["m1"]["scoring_kbps"] > 0 and (tmp_path / "r" / "results.md").exists()
 
 

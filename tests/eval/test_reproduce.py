@@ -23,7 +23,7 @@ def test_tiny_grid_end_to_end_and_resume(tmp_path, tiny_m1):
     assert [r["bits_per_byte"] for r in again] == [r["bits_per_byte"] for r in reports]
     assert ReproduceConfig.load(str(tmp_path / "config.yaml")) == cfg
     result = json.loads((tmp_path / "results.json").read_text())
-    assert result["config"]["steps"] == 3
+    assert result["config"]["steps"] == 3 and (result["kind"], result["schema"]) == ("reproduce", 1)
     assert set(result["seconds"]["tokenize_by_shards"]) == {"bytes", "bytes-val", "equalinfoac-b-16-v-256", "equalinfoac-b-16-v-256-val"}
     assert result["seconds"]["total"] == result["seconds"]["tokenize"] + result["seconds"]["train_and_evaluate"] > 0
     assert result["autocast"] in ("bf16", "fp32") and result["environment"]["torch"]

@@ -79,7 +79,7 @@ def test_reports_and_plots_are_written(grid):
         assert (out / name).stat().st_size > 0
     result = json.loads((out / "results.json").read_text())
     assert result["rows"] == rows and result["config"]["steps"] == 2 and result["rate_block"] == 512
-    assert "torch" in result["environment"]
+    assert "torch" in result["environment"] and (result["kind"], result["schema"]) == ("scaling", 1)
     md = (out / "results.md").read_text()
     assert md.count("| 200k |") == 3 and "N = 1 GB" in md and "not verified" not in md
 

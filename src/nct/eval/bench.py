@@ -33,7 +33,8 @@ from ..errors import UsageError
 from ..compressors.neural import BlockCoder, NeuralCompressor
 from ..models.m1 import M1
 from ..plots import pyplot, save
-from ..results import environment, write_result  # noqa: F401 (write_result: the bench scripts import it from here)
+from ..results import environment, tagged
+from ..util import markdown_table
 
 
 @dataclass(frozen=True)
@@ -149,15 +150,12 @@ def scoring_kbps(m1: M1, data: bytes, block: int) -> float:
 
 def markdown(rows: list[BenchRow]) -> str:
     """A markdown table of benchmark rows."""
-    head = "| data | kind | method | bytes | bits/byte | adjusted | compress KB/s | decompress KB/s | peak RSS MB | verified |\n"
-    head += "|---|---|---|---:|---:|---:|---:|---:|---:|---|\n"
-    lines = [
-        f"| {r.data} | {r.kind} | {r.method} | {r.bytes:,} | {r.bits_per_byte:.3f} | "
-        f"{'–' if r.adjusted_bits_per_byte is None else f'{r.adjusted_bits_per_byte:.3f}'} | {r.compress_kbps:,.1f} | "
-        f"{r.decompress_kbps:,.1f} | {r.peak_rss_mb:,.0f} | {'yes' if r.verified else '**NO**'} |"
-        for r in rows
-    ]
-    return head + "\n".join(lines) + "\n"
+    head = ["data", "kind", "method", "bytes", "bits/byte", "adjusted", "compress KB/s", "decompress KB/s", "peak RSS MB", "verified"]
+    return markdown_table(head, [[
+        r.data, r.kind, r.method, f"{r.bytes:,}", f"{r.bits_per_byte:.3f}",
+        "–" if r.adjusted_bits_per_byte is None else f"{r.adjusted_bits_per_byte:.3f}", f"{r.compress_kbps:,.1f}",
+        f"{r.decompress_kbps:,.1f}", f"{r.peak_rss_mb:,.0f}", "yes" if r.verified else "**NO**",
+    ] for r in rows], "lllrrrrrrl")
 
 
 def summary_markdown(sums: list[BenchRow]) -> str:
@@ -166,7 +164,7 @@ def summary_markdown(sums: list[BenchRow]) -> str:
     kinds = list(dict.fromkeys(r.kind for r in sums))
     methods = list(dict.fromkeys(r.method for r in sums))
     by = {(r.kind, r.method): r for r in sums}
-    lines = ["| kind | bytes | " + " | ".join(methods) + " |", "|---|---:|" + "---:|" * len(methods)]
+    rows = []
     for kind in kinds:
         rs = [by[kind, m] for m in methods if (kind, m) in by]
         best = min(r.bits_per_byte for r in rs)
@@ -178,8 +176,8 @@ def summary_markdown(sums: list[BenchRow]) -> str:
                 continue
             cell = f"**{r.bits_per_byte:.3f}**" if r.bits_per_byte == best else f"{r.bits_per_byte:.3f}"
             cells.append(cell + (f" [{r.adjusted_bits_per_byte:.2f}]" if r.adjusted_bits_per_byte is not None else ""))
-        lines.append(f"| {kind} | {rs[0].bytes:,} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+        rows.append([kind, f"{rs[0].bytes:,}", *cells])
+    return markdown_table(["kind", "bytes", *methods], rows, "lr" + "r" * len(methods))
 
 
 def run_bench(datasets: dict[str, Dataset], compressors: dict[str, Compressor], chunk: int | None = None) -> list[BenchRow]:
@@ -356,7 +354,7 @@ def main_bench(
         raise UsageError(f"none of {', '.join(methods)} applies to the data kinds given (png: image, flac: audio)")
     sums = totals(runs)
     rows = runs + sums
-    result: dict = {"environment": environment(), "chunk": chunk, "rows": [asdict(r) for r in rows]}
+    result = tagged("bench", {"environment": environment(), "chunk": chunk, "rows": [asdict(r) for r in rows]})
     if hf:
         result["hf"] = {"path": hf, "fingerprint": comps["hf"].fingerprint}
     text = f"Total bits/byte per data kind (adjusted rate in brackets):\n\n{summary_markdown(sums)}\n{markdown(rows)}"

@@ -16,6 +16,7 @@ from ..data.corpus import Corpus
 from ..data.shards import EXAMPLE_BYTES, examples
 from ..tokenizers import build
 from ..tokenizers.pipeline import sentencepiece_for, split_of
+from ..util import markdown_table
 
 
 @dataclass
@@ -99,8 +100,7 @@ def compression_table(
 def table_markdown(rows: list[TableRow]) -> str:
     """Bytes per token at v=256 and v=65k beside the paper's, with exact-decode fractions."""
     by = {(r.method, r.token_bits): r for r in rows}
-    out = "| method | bytes/token v=256 | v=65k | paper v=256 | paper v=65k | bits/byte | exact decode |\n"
-    out += "|---|---:|---:|---:|---:|---:|---:|\n"
+    out = []
     for name, _ in TABLE_METHODS:
         r8, r16 = by.get((name, 8)), by.get((name, 16))
         if name == "SentencePiece" and r8:
@@ -110,8 +110,9 @@ def table_markdown(rows: list[TableRow]) -> str:
         paper = [f"{p:.2f}" if p else "–" for p in PAPER_BYTES_PER_TOKEN.get(name, (None, None))]
         ref = r8 or r16
         exact = ", ".join(f"{r.exact:.1%}" for r in (r8, r16) if r)
-        out += f"| {name} | {cells[0]} | {cells[1]} | {paper[0]} | {paper[1]} | {ref.bits_per_byte:.3f} | {exact} |\n"
-    return out
+        out.append([name, *cells, *paper, f"{ref.bits_per_byte:.3f}", exact])
+    head = ["method", "bytes/token v=256", "v=65k", "paper v=256", "paper v=65k", "bits/byte", "exact decode"]
+    return markdown_table(head, out, "lrrrrrr")
 
 
 def save_table(rows: list[TableRow], directory: str | Path, meta: dict) -> str:

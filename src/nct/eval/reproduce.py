@@ -24,6 +24,8 @@ from ..tokenizers.pipeline import tokenize_corpus
 from ..train.loop import TrainConfig
 from ..train.m2 import train_m2
 from ..plots import pyplot, save
+from ..results import environment, tagged
+from ..util import markdown_table
 
 
 @dataclass
@@ -161,23 +163,15 @@ def training_flops(report: dict, cfg: ReproduceConfig) -> float:
 
 def results_markdown(reports: list[dict], cfg: ReproduceConfig) -> str:
     """One row per (method, size): held-out bits/byte beside the trivial baselines, and costs."""
-    head = (
-        "| method | M2 | non-emb params | bits/byte | uniform | unigram | FLOPs/byte | bytes/step | train FLOPs |\n"
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
-    )
-    rows = [
-        f"| {r['name']} | {r['size']} | {r['non_embedding_params']:,} | {r['bits_per_byte']:.3f} | "
-        f"{r['baselines']['uniform']:.3f} | {r['baselines']['unigram']:.3f} | {r['flops_per_byte']:.3g} | "
-        f"{r['bytes_per_step']:.2f} | {training_flops(r, cfg):.3g} |"
-        for r in reports
-    ]
-    return head + "\n".join(rows) + "\n"
+    head = ["method", "M2", "non-emb params", "bits/byte", "uniform", "unigram", "FLOPs/byte", "bytes/step", "train FLOPs"]
+    return markdown_table(head, [[
+        r["name"], r["size"], f"{r['non_embedding_params']:,}", f"{r['bits_per_byte']:.3f}", f"{r['baselines']['uniform']:.3f}",
+        f"{r['baselines']['unigram']:.3f}", f"{r['flops_per_byte']:.3g}", f"{r['bytes_per_step']:.2f}", f"{training_flops(r, cfg):.3g}",
+    ] for r in reports], "llrrrrrrr")
 
 
 def write_results(reports: list[dict], cfg: ReproduceConfig, out: Path, timings: dict[str, float] | None = None) -> None:
     """results.json (with the environment and the time every part took), results.md and the two plots."""
-    from .bench import environment
-
     slim = [{k: v for k, v in r.items() if k != "log"} for r in reports]
     tokenize = dict(timings or {})
     seconds = {
@@ -186,7 +180,9 @@ def write_results(reports: list[dict], cfg: ReproduceConfig, out: Path, timings:
         "tokenize_by_shards": tokenize,
     }
     seconds["total"] = seconds["tokenize"] + seconds["train_and_evaluate"]
-    result = {"config": asdict(cfg), "environment": environment(), **_training_precision(_train_config(cfg)), "seconds": seconds, "runs": slim}
+    result = tagged("reproduce", {
+        "config": asdict(cfg), "environment": environment(), **_training_precision(_train_config(cfg)), "seconds": seconds, "runs": slim,
+    })
     (out / "results.json").write_text(json.dumps(result, indent=2))
     (out / "results.md").write_text(results_markdown(reports, cfg))
     plot_results(reports, out)

@@ -36,8 +36,10 @@ from ..models.m1 import M1
 from ..models.sizes import m1_config
 from ..train.loop import TrainConfig
 from ..train.m1 import evaluation_sample, export_m1, train_m1
-from .bench import bench_one, environment, model_bytes
+from .bench import bench_one, model_bytes
 from ..plots import pyplot, save
+from ..results import environment, tagged
+from ..util import markdown_table
 
 
 @dataclass
@@ -186,9 +188,9 @@ def run_scaling(cfg: ScalingConfig, out: str | Path, corpus: Corpus) -> list[dic
 
 def write_results(rows: list[dict], cfg: ScalingConfig, corpus: Corpus, out: Path) -> None:
     """results.json (config, environment, rows), results.md and the plots."""
-    result = {
+    result = tagged("scaling", {
         "config": asdict(cfg), "rate_block": cfg.rate_block(), "corpus": corpus.name, "environment": environment(), "rows": rows,
-    }
+    })
     (out / "results.json").write_text(json.dumps(result, indent=2))
     (out / "results.md").write_text(results_markdown(rows, cfg))
     plot_results(rows, cfg, out)
@@ -208,26 +210,21 @@ def results_markdown(rows: list[dict], cfg: ScalingConfig) -> str:
         "(output + model) / evaluated bytes. **Computed** from the measured bits/byte: adjusted at N bytes = "
         "bits/byte + 8 x model bytes / N, for N = the run's training text and hypothetical N. Model bytes: "
         f"the exact engine's stored tensors (int8 weights). {cfg.steps} steps of {cfg.batch_size} x context bytes per run.\n\n"
-        "| M1 | params | model bytes | train text | train s | bits/byte | adjusted (eval) | adjusted (N = train) | "
-        + " | ".join(f"N = {h}" for h in hypothetical) + " |\n"
-        + "|---|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(hypothetical) + "\n"
     )
-    for r in rows:
-        cells = [r["adjusted_bits_per_byte"], r["adjusted_at_train_bytes"], *r["adjusted_at"].values()]
-        text += (
-            f"| {r['size']} | {r['params']:,} | {r['model_bytes']:,} | {byte_label(r['train_bytes_used'])} | "
-            f"{r['train_seconds']:,.0f} | {_rate(r, r['bits_per_byte'])} | " + " | ".join(_rate(r, v) for v in cells) + " |\n"
-        )
+    head = ["M1", "params", "model bytes", "train text", "train s", "bits/byte", "adjusted (eval)", "adjusted (N = train)",
+            *(f"N = {h}" for h in hypothetical)]
+    text += markdown_table(head, [[
+        r["size"], f"{r['params']:,}", f"{r['model_bytes']:,}", byte_label(r["train_bytes_used"]), f"{r['train_seconds']:,.0f}",
+        *(_rate(r, v) for v in [r["bits_per_byte"], r["adjusted_bits_per_byte"], r["adjusted_at_train_bytes"], *r["adjusted_at"].values()]),
+    ] for r in rows], "l" + "r" * (len(head) - 1))
     swept = [r for r in rows if r["context"]]
     blocks = sorted({c["block"] for r in swept for c in r["context"]})
-    text += (
-        "\nRate vs context (measured): bits/byte of the same text coded in blocks of each length, every block "
-        "from BOS.\n\n| M1 | train text | " + " | ".join(f"{b}" for b in blocks) + " |\n|---|---:|" + "---:|" * len(blocks) + "\n"
-    )
-    for r in swept:
-        by_block = {c["block"]: c for c in r["context"]}
-        figures = [_rate(by_block[b], by_block[b]["bits_per_byte"]) if b in by_block else "–" for b in blocks]
-        text += f"| {r['size']} | {byte_label(r['train_bytes_used'])} | " + " | ".join(figures) + " |\n"
+    text += "\nRate vs context (measured): bits/byte of the same text coded in blocks of each length, every block from BOS.\n\n"
+    by_block = [{c["block"]: c for c in r["context"]} for r in swept]
+    text += markdown_table(["M1", "train text", *map(str, blocks)], [
+        [r["size"], byte_label(r["train_bytes_used"]), *(_rate(by[b], by[b]["bits_per_byte"]) if b in by else "–" for b in blocks)]
+        for r, by in zip(swept, by_block)
+    ], "lr" + "r" * len(blocks))
     bad = [f"{r['size']}-{r['train_bytes']}" for r in rows if not all(c["verified"] for c in [r, *r["context"]])]
     if bad:
         text += f"\n**Round trips that did NOT verify** (their figures are not used): {', '.join(bad)}\n"
