@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from nct.report import SECTIONS, papers, section_for
-from nct.results import KINDS, kind_of, tagged
+from nct.report import SECTIONS, section_for
+from nct.results import KINDS, kind_of, papers, tagged
 
 
 def test_every_kind_has_a_section_and_tags_come_first():

@@ -22,15 +22,9 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .errors import InputError, UsageError
-from .results import ANALYSIS_FILES, kind_of
+from .results import ANALYSIS_FILES, kind_of, papers
 from .tokenizers.methods import MethodSpec
 from .util import markdown_table
-
-
-@functools.lru_cache(maxsize=1)
-def papers() -> dict:
-    """The papers' numbers (``report_data/papers.json``; methods by ``MethodSpec`` short name)."""
-    return json.loads(resources.files("nct").joinpath("report_data/papers.json").read_text())
 
 
 def _short(name: str) -> str | None:
@@ -135,9 +129,11 @@ def reproduce_section(path: Path, result: dict) -> Section:
         timing = f"{t['total'] / 3600:.2f} h in all: tokenizing {t['tokenize'] / 60:.1f} min, M2 runs {t['train_and_evaluate'] / 60:.1f} min"
         where = result.get("environment", {}).get("processor", "this machine") if result.get("device", "cpu") == "cpu" else result["device"]
         timing += f"; training in {result.get('autocast', 'fp32')} on {where}"
+    paper_tokens = papers()["tlnct"]["tokens_per_m2"]
     text = (
         f"{len(runs)} runs, {cfg['steps']} steps of {cfg['batch_size']} x {cfg['context']} tokens per M2 ({timing}).\n\n"
-        + (path.parent / "results.md").read_text() + "\nBeside the paper (its smallest M2, 25m, trained 26.2B tokens):\n\n" + paper_table(runs)
+        + (path.parent / "results.md").read_text()
+        + f"\nBeside the paper (its smallest M2, 25m, trained {paper_tokens / 1e9:.1f}B tokens):\n\n" + paper_table(runs)
     )
     figures = [p for p in (path.parent / "bpb_vs_flops.png", path.parent / "bpb_vs_size.png") if p.exists()]
     return Section("Training over compressed text (reproduce)", path, text, figures, reproduce_checks(runs, cfg["steps"], tokens))
@@ -160,13 +156,13 @@ def stability_section(path: Path, result: dict) -> Section:
     """Token stability: SentencePiece stable, AC unstable, Equal-Info between (the paper's order)."""
     d = {r["method"]: r["mean_normalized"] for r in result["rows"]}
     by = {_short(k): v for k, v in d.items()}
-    checks = []
+    m1, checks = papers()["tlnct"]["m1"], []
     if {"sentencepiece", "ac"} <= by.keys():
         eq = [v for k, v in d.items() if MethodSpec.parse(k).method == "equal-info"]
         ok = by["sentencepiece"] < min(eq or [by["ac"]]) <= max(eq or [by["ac"]]) <= by["ac"]
         checks.append(Check("token stability: SentencePiece most stable, AC least, EqualInfoAC between", ok,
                             ", ".join(f"{k} {v:.3f}" for k, v in d.items()),
-                            "" if ok else "our M1 and windows differ from the paper's (M1 3m at 1.46 bits/byte)"))
+                            "" if ok else f"our M1 and windows differ from the paper's (M1 {m1['size']} at {m1['bits_per_byte']:.2f} bits/byte)"))
     return Section("Token stability", path, _md(path), [p for p in _pngs(path) if p.stem == "stability"], checks)
 
 

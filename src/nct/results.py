@@ -1,5 +1,5 @@
 """What every result file shares: the environment it was measured in, the ``kind``/``schema`` tag
-the report dispatches on, and the bench scripts' ``write_result``.
+the report dispatches on, the bench scripts' ``write_result``, and the papers' numbers (``papers``).
 
 A result producer writes ``tagged(kind, result)`` as its JSON: ``{"kind": ..., "schema": N, ...}``.
 The kinds are ``KINDS``; ``kind_of`` also recognises files written before the tag existed.
@@ -7,9 +7,11 @@ The kinds are ``KINDS``; ``kind_of`` also recognises files written before the ta
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import time
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,12 @@ def kind_of(path: Path, result: Any) -> str | None:
         if key in result:
             return kind
     return None
+
+
+@functools.lru_cache(maxsize=1)
+def papers() -> dict:
+    """The papers' numbers (``report_data/papers.json``; methods by ``MethodSpec`` short name)."""
+    return json.loads(resources.files("nct").joinpath("report_data/papers.json").read_text())
 
 
 def environment() -> dict:

@@ -1,4 +1,5 @@
-from nct.eval.compression_table import compression_table, table_markdown
+from nct.eval.compression_table import TABLE_METHODS, TableRow, compression_table, table_markdown
+from nct.results import papers
 from tests.tokenizers.test_pipeline import CORPUS
 
 
@@ -14,3 +15,11 @@ def test_compression_table(tiny_m1):
         assert round((1 - r.exact) * r.examples) <= r.ambiguous, r
     assert all(r.exact == 1.0 for r in rows if r.method in ("Bytes", "GZip", "SentencePiece"))
     assert "| EqualInfoAC[b=16] |" in table_markdown(rows)
+
+
+def test_table_markdown_sets_the_papers_figures_beside_ours():
+    rows = [TableRow(name, n, 1 << n, 1000, 1000 // (n // 4), n / 4, 8.0, 1.0, 0, 2, 1.0, 1.0) for name, _ in TABLE_METHODS for n in (8, 16)]
+    md = table_markdown(rows)
+    assert "| AC | 2.00 | 4.00 | 5.49 | 10.98 | 8.000 | 100.0%, 100.0% |" in md
+    assert "| EqualInfoAC[b=16, delay] | 2.00 | 4.00 | 2.20 | – |" in md
+    assert set(papers()["tlnct"]["bytes_per_token"]) - {"_about"} == {name for name, _ in TABLE_METHODS}

@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from ..data.corpus import Corpus
 from ..data.shards import EXAMPLE_BYTES, examples
+from ..results import papers
 from ..tokenizers import build
 from ..tokenizers.pipeline import sentencepiece_for, split_of
 from ..util import markdown_table
@@ -75,13 +76,6 @@ TABLE_METHODS: list[tuple[str, dict]] = [
     ("EqualInfoAC[b=128]", {"method": "equal-info", "bits": 128}),
 ]
 
-PAPER_BYTES_PER_TOKEN = {  # TLNCT's table on C4 (v=256, v=65k)
-    "Bytes": (1.00, None), "SentencePiece": (4.28, None), "AC": (5.49, 10.98), "StaticAC": (1.73, 3.46),
-    "GZip": (2.23, 4.47), "EqualInfoAC[b=16]": (2.66, 5.31), "EqualInfoAC[b=16, delay]": (2.20, None),
-    "EqualInfoAC[b=32]": (3.49, 6.97), "EqualInfoAC[b=64]": (4.16, 8.33), "EqualInfoAC[b=128]": (4.61, 9.22),
-}
-
-
 def compression_table(
     corpus: Corpus, m1: Any, max_bytes: int = 102_400, example_bytes: int = EXAMPLE_BYTES, vocab_size: int = 32000,
     split: str = "validation", seed: int = 0,
@@ -100,6 +94,7 @@ def compression_table(
 def table_markdown(rows: list[TableRow]) -> str:
     """Bytes per token at v=256 and v=65k beside the paper's, with exact-decode fractions."""
     by = {(r.method, r.token_bits): r for r in rows}
+    paper_figures = papers()["tlnct"]["bytes_per_token"]
     out = []
     for name, _ in TABLE_METHODS:
         r8, r16 = by.get((name, 8)), by.get((name, 16))
@@ -107,7 +102,7 @@ def table_markdown(rows: list[TableRow]) -> str:
             cells = [f"{r8.bytes_per_token:.2f} (v={r8.vocab_size})", "–"]
         else:
             cells = [f"{r.bytes_per_token:.2f}" if r else "–" for r in (r8, r16)]
-        paper = [f"{p:.2f}" if p else "–" for p in PAPER_BYTES_PER_TOKEN.get(name, (None, None))]
+        paper = [f"{p:.2f}" if p else "–" for p in paper_figures.get(name, (None, None))]
         ref = r8 or r16
         exact = ", ".join(f"{r.exact:.1%}" for r in (r8, r16) if r)
         out.append([name, *cells, *paper, f"{ref.bits_per_byte:.3f}", exact])
