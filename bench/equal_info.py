@@ -35,7 +35,8 @@ def main() -> None:
     tok = EqualInfoAC(m1, bits=args.bits, token_bits=args.token_bits, rule=args.rule, batch=args.batch, progress=True)
     n = sum(map(len, texts))
     t0 = time.perf_counter()
-    ids = tok.encode_batch(texts)
+    encoding = tok.encode_result(texts)
+    ids = encoding.ids
     t1 = time.perf_counter()
     back = tok.decode_batch(ids)
     t2 = time.perf_counter()
@@ -52,7 +53,7 @@ def main() -> None:
         "encode_kbps": n / (t1 - t0) / 1e3,
         "decode_kbps": n / (t2 - t1) / 1e3,
         "exact_examples": sum(a == b for a, b in zip(back, texts)),
-        "ambiguous_windows": tok.last_ambiguous,
+        "ambiguous_windows": encoding.ambiguous,
     }
     write_result("equal_info", result)
 

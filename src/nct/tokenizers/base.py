@@ -89,14 +89,11 @@ class BaseTokenizer:
     """Shared behaviour: text decoding, batch methods, and bytes per token on a corpus.
 
     A subclass defines ``encode`` and ``decode_bytes``, or, where streams can be ambiguous or fail
-    to decode, ``encode_result`` and ``decode_result``. ``last_ambiguous`` / ``last_undecodable``
-    repeat the counts of the latest batch call, for callers that have not moved to the results yet.
+    to decode, ``encode_result`` and ``decode_result`` (the batch methods drop their counts).
     """
 
     name: str
     vocab_size: int
-    last_ambiguous = 0
-    last_undecodable = 0
 
     def encode(self, text: str | bytes) -> list[int]:
         """Ids of ``text`` (str is encoded as UTF-8)."""
@@ -116,15 +113,11 @@ class BaseTokenizer:
 
     def encode_batch(self, texts: Sequence[str | bytes]) -> list[list[int]]:
         """Ids of many texts."""
-        result = self.encode_result(texts)
-        self.last_ambiguous = result.ambiguous
-        return result.ids
+        return self.encode_result(texts).ids
 
     def decode_batch(self, batch_ids: Sequence[Sequence[int]]) -> list[bytes]:
         """Bytes of many id sequences."""
-        result = self.decode_result(batch_ids)
-        self.last_undecodable = result.undecodable
-        return result.texts
+        return self.decode_result(batch_ids).texts
 
     def decode(self, ids: Sequence[int]) -> str:
         """``decode_bytes`` as text (invalid UTF-8, e.g. from sampled ids, becomes U+FFFD)."""

@@ -136,9 +136,8 @@ class EqualInfoAC(BaseTokenizer):
 
     def windows_batch(self, texts: Sequence[str | bytes]) -> list[list[np.ndarray]]:
         """The b-bit windows (uint8 bit arrays) of every text: ``batch`` texts in lockstep per
-        piece, the pieces spread over the worker processes."""
-        windows, self.last_ambiguous = self._windows(texts)
-        return windows
+        piece, the pieces spread over the worker processes (``encode_result`` counts the ambiguous ones)."""
+        return self._windows(texts)[0]
 
     def _windows(self, texts: Sequence[str | bytes]) -> tuple[list[list[np.ndarray]], int]:
         """(the windows of every text, ambiguous windows)."""
