@@ -33,10 +33,14 @@ def load_model(model: Any) -> Any:
     return model
 
 
-def compressor(method: str = DEFAULT_METHOD, model: Any = None, progress: bool = False, **params) -> Any:
+def compressor(
+    method: str = DEFAULT_METHOD, model: Any = None, progress: bool = False, length: int | None = None, **params: Any
+) -> Any:
     """The compressor ``method`` with its parameters; AC and CM load the default M1 unless given
-    one. Coding parameters out of their bounds raise ``UsageError``."""
-    from .compressors.base import get, needs_m1
+    one. Coding parameters out of their bounds raise ``UsageError``. A model coder (ac, static-ac,
+    cm) draws a progress bar with ``progress``, and codes in this process when ``length`` (the
+    input's size, where known) is small (``coder_options``)."""
+    from .compressors.base import get, needs_m1, uses_model
     from .compressors.params import check_params
 
     check_params(method, params, UsageError, strict=False)
@@ -44,10 +48,9 @@ def compressor(method: str = DEFAULT_METHOD, model: Any = None, progress: bool =
         params["model"] = load_model(model)
     elif model is not None:
         params["model"] = model
-    c = get(method, **params)
-    if hasattr(c, "coder"):  # a NeuralCompressor: its coder draws the progress bar
-        c.coder.progress = progress
-    return c
+    if uses_model(method):
+        params = {**params, **coder_options(progress, length, params.get("workers"))}
+    return get(method, **params)
 
 
 def compress(
@@ -56,8 +59,7 @@ def compress(
     """An archive of ``data``; with ``check``, decode it again and compare before returning."""
     from .compressors.base import uses_model
 
-    c = compressor(method, model, progress, **params)
-    _inline_if_small(c, len(data))
+    c = compressor(method, model, progress, len(data), **params)
     model = c.model if uses_model(method) else None
     fingerprint = model.fingerprint if model is not None else None
     header = Header(method=method, params=c.params(), model=fingerprint, length=len(data), sha256=checksum(data))
@@ -72,21 +74,18 @@ def decompress(archive: bytes, model: Any = None, progress: bool = False) -> byt
     instance, a path or a shipped name; default: the shipped default) for methods that need one."""
     header, payload = unpack(archive)
     c = archive_compressor(header, model, progress)
-    _inline_if_small(c, header.length)
     return verify(header, c.decompress(payload, limit=header.length))
 
 
-def _inline_if_small(c: Any, length: int) -> None:
-    """A model coder of a small input runs in this process: forking workers costs more than they
-    save (a 4 KB cm archive: 2 s inline, 24 s over two step-group workers on a busy 2-core machine).
-    The bytes written do not depend on it."""
-    coder = getattr(c, "coder", None)
-    if coder is None:
-        return
+def coder_options(progress: bool, length: int | None, workers: int | None = None) -> dict[str, Any]:
+    """What a model coder's factory takes besides its coding parameters (``nct.compressors.base.register``):
+    ``progress``, and one worker for an input under ``MIN_PARALLEL`` bytes unless ``workers`` says
+    otherwise: forking workers costs more than they save (a 4 KB cm archive: 2 s inline, 24 s over
+    two step-group workers on a busy 2-core machine). The bytes written do not depend on either."""
     from .parallel import MIN_PARALLEL  # imports torch, as the model coders do anyway
 
-    if length < MIN_PARALLEL and getattr(coder, "workers", 1) is None:
-        coder.workers = 1
+    small = length is not None and length < MIN_PARALLEL
+    return {"progress": progress, "workers": 1 if small and workers is None else workers}
 
 
 def check_header(header: Header) -> dict:
@@ -105,7 +104,8 @@ def check_header(header: Header) -> dict:
 
 def archive_compressor(header: Header, model: Any = None, progress: bool = False) -> Any:
     """The compressor that decodes an archive with this (schema-checked) header, its parameters
-    checked and its model's fingerprint matched; ``model`` is used only if the method needs one."""
+    checked and its model's fingerprint matched; ``model`` is used only if the method needs one
+    (``progress`` and the header's length as for ``compressor``)."""
     from .compressors.base import get, needs_m1, uses_model
 
     params = check_header(header)
@@ -116,11 +116,11 @@ def archive_compressor(header: Header, model: Any = None, progress: bool = False
 
         if isinstance(model, Unigram):  # StaticAC's model, given as an instance (an M1 is not one)
             params["model"] = model
+    if uses_model(header.method):
+        params.update(coder_options(progress, header.length))
     c: Any = get(header.method, **params)
     if header.model is not None and c.model.fingerprint != header.model:
         raise WrongModel(wrong_model_message(header.model, c.model.fingerprint))
-    if hasattr(c, "coder"):
-        c.coder.progress = progress
     return c
 
 

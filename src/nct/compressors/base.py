@@ -66,7 +66,8 @@ def register(
 ) -> Callable[[Callable[..., Compressor]], Callable[..., Compressor]]:
     """Class decorator: make a compressor available as ``get(name, **params)``; ``m1``: its
     factory takes M1 as ``model``; ``model`` (default: ``m1``): its payloads depend on a model,
-    whose fingerprint archives must carry."""
+    whose fingerprint archives must carry, and its factory also takes ``progress`` (draw a progress
+    bar) and ``workers`` (processes; None: every available core), which change no byte written."""
 
     def deco(factory: Callable[..., Compressor]) -> Callable[..., Compressor]:
         _REGISTRY[name] = factory
