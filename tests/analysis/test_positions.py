@@ -6,7 +6,7 @@ import torch
 
 from nct.analysis.positions import markdown, position_figures
 from nct.data.shards import Manifest, Shards, write_shards
-from nct.eval.m2 import evaluate, window_tokens
+from nct.train.metrics import evaluate, window_tokens
 from nct.models.transformer import Transformer
 from nct.train.loop import TrainConfig
 from nct.train.m2 import train_m2

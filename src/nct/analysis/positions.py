@@ -13,7 +13,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from ..eval.m2 import Evaluation, evaluate, window_tokens
+from ..train.metrics import Evaluation, evaluate, window_tokens
 from ..plots import pyplot, save
 from ..results import tagged
 from ..util import markdown_table

@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..eval.m2 import m2_report
+    from ..train.metrics import m2_report
     from ..train.m2 import run_data
     from .train_m2 import summary
 

@@ -1,4 +1,4 @@
-"""Training M2, a language model over token shards of any method (metrics: ``nct.eval.m2``).
+"""Training M2, a language model over token shards of any method (metrics: ``nct.train.metrics``).
 
 Sequences: every example's tokens are cut into pieces of ``context`` tokens, each read from BOS
 (positions past the end of a short piece are padding and carry no loss); an epoch visits all
@@ -15,7 +15,7 @@ import torch
 
 from ..data.sequences import holdout, sequence_batches
 from ..data.shards import Shards
-from ..eval.m2 import Evaluation, evaluate, m2_report
+from .metrics import Evaluation, evaluate, m2_report
 from ..models.sizes import m2_config
 from ..models.transformer import Transformer, TransformerConfig
 from .distributed import is_main

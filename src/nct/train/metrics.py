@@ -1,5 +1,6 @@
 """Evaluating an M2 as the paper does: held-out bits/byte, FLOPs/byte, bytes per decoding step, and
-the trivial baselines (a uniform and a unigram model over the same tokens)."""
+the trivial baselines (a uniform and a unigram model over the same tokens). Training evaluates with
+these as it goes and reports them at the end, so they live here, below ``nct.eval``."""
 
 from __future__ import annotations
 

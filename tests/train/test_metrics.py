@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from nct.eval.m2 import evaluate, flops_per_byte, trivial_baselines
+from nct.train.metrics import evaluate, flops_per_byte, trivial_baselines
 from nct.models.sizes import M2_SIZES, m2_config
 from nct.models.transformer import Transformer
 from tests.m2_fixtures import TINY
