@@ -1,4 +1,5 @@
-"""The package's shape (DESIGN invariant 6): imports point one way, and only the CLI knows argparse."""
+"""The package's shape (DESIGN invariant 6): imports point one way, only the CLI knows argparse, and no
+function runs over 80 lines."""
 
 from __future__ import annotations
 
@@ -68,3 +69,13 @@ def test_only_the_cli_knows_argparse():
     users = [f"{path}:{line}" for path, tree in modules().items() if part_of(path) not in ("cli", "__main__")
              for line, name in imported(path, tree) if name == "argparse"]
     assert not users, users
+
+
+MAX_FUNCTION_LINES = 80
+
+
+def test_no_function_is_longer_than_80_lines():
+    long = [f"{path}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)"
+            for path, tree in modules().items() for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
+    assert not long, "\n".join(long)

@@ -555,15 +555,75 @@ def build_corpus(
     out.mkdir(parents=True, exist_ok=True)
     scratch = Path(scratch) if scratch else out / "scratch"
     scratch.mkdir(parents=True, exist_ok=True)
-    shares = shares or SHARES
+    settings = _Settings(seed, size, shares or SHARES, crlf_fraction, render_man_fraction, package_cap)
     eval_packages, index, overlap = evaluation_hygiene()
     excluded = [s.name for s in specs if EXCLUDED_PACKAGES.match(s.name) or s.name in eval_packages]
     usable = [s for s in specs if s.name not in excluded]
+    fetched, failed = _fetch_all(usable, scratch, fetcher, jobs, log)
+    found = _Found(excluded=excluded, eval_packages=eval_packages, failed=failed, seconds={"fetch": round(time.time() - t0, 1)})
 
+    cands: list[Candidate] = []
+    seen: set[bytes] = set()
+    for pkg in fetched:  # in spec order, so de-duplication is deterministic
+        cands.extend(scan_package(pkg, package_cap, seen, found.skipped))
+    chosen = select(cands, size, settings.shares, seed)
+    chosen.sort(key=lambda c: (_digest(c.source, f"layout:{seed}:"), c.source))
+    log(f"{len(cands)} candidates, {len(chosen)} chosen")
+
+    drop = _overlapping(chosen, index, overlap, boilerplate_docs, max_shared, log) if index is not None else set()
+    _write_parts(chosen, drop, out, settings, found)
+    found.overlap = {**overlap, "dropped_documents": len(found.dropped), "dropped": found.dropped[:200]}
+    meta = {p.spec.name: p for p in fetched}
+    sources = [{"kind": s.kind, "package": s.name, "version": meta[s.name].version, "license": meta[s.name].license,
+                **found.per_package.get(s.name, {"bytes": 0, "documents": 0, "categories": {}})} for s in usable if s.name in meta]
+    found.seconds["total"] = round(time.time() - t0, 1)
+    manifest = _manifest(found, settings, sources)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
+    return BuildResult(out, manifest)
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """How a corpus is built: what is selected, and which documents are written in another form
+    (by a seeded hash of their source: man pages rendered by groff, prose and markup with CRLF)."""
+
+    seed: int
+    size: int
+    shares: dict[str, float]
+    crlf_fraction: float
+    render_man_fraction: float
+    package_cap: int
+
+
+@dataclass
+class _Found:
+    """What a build found and wrote: per part the documents' offsets and bytes, and what the
+    manifest counts."""
+
+    excluded: list[str]
+    eval_packages: set[str]
+    failed: dict[str, str]  # why each package that could not be fetched failed
+    seconds: dict[str, float]
+    skipped: dict[str, int] = field(default_factory=dict)  # files passed over, by reason
+    offsets: dict[str, list[int]] = field(default_factory=lambda: {"train": [], "validation": []})
+    pos: dict[str, int] = field(default_factory=lambda: {"train": 0, "validation": 0})
+    category_bytes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CATEGORIES, 0))
+    per_package: dict[str, dict] = field(default_factory=dict)
+    dropped: list[str] = field(default_factory=list)
+    overlap: dict = field(default_factory=dict)
+    crlf_documents: int = 0
+    crlf_bytes: int = 0
+    rendered: int = 0
+
+
+def _fetch_all(
+    specs: list[SourceSpec], scratch: Path, fetcher: Fetcher, jobs: int, log: Callable[[str], None]
+) -> tuple[list[FetchedPackage], dict[str, str]]:
+    """(the packages fetched, in spec order; why each other one failed), ``jobs`` at a time."""
     fetched: list[FetchedPackage] = []
     failed: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [(s, pool.submit(fetcher, s, scratch)) for s in usable]
+        futures = [(s, pool.submit(fetcher, s, scratch)) for s in specs]
         for s, f in futures:
             try:
                 fetched.append(f.result())
@@ -571,111 +631,106 @@ def build_corpus(
             except Exception as e:  # noqa: BLE001 -- a missing package is recorded, the build goes on
                 failed[f"{s.kind}:{s.name}"] = str(e)[-300:]
                 log(f"FAILED {s.kind}:{s.name}: {str(e)[-200:]}")
-    t_fetch = time.time() - t0
+    return fetched, failed
 
-    seen: set[bytes] = set()
-    stats: dict[str, int] = {}
-    cands: list[Candidate] = []
-    for pkg in fetched:  # in spec order, so de-duplication is deterministic
-        cands.extend(scan_package(pkg, package_cap, seen, stats))
-    chosen = select(cands, size, shares, seed)
-    chosen.sort(key=lambda c: (_digest(c.source, f"layout:{seed}:"), c.source))
-    log(f"{len(cands)} candidates, {len(chosen)} chosen")
 
-    meta = {p.spec.name: p for p in fetched}
-    per_pkg: dict[str, dict] = {}
-    cat_bytes = dict.fromkeys(CATEGORIES, 0)
-    parts = {"train": ([], 0), "validation": ([], 0)}
-    n_crlf = crlf_bytes = n_rendered = 0
-    dropped: list[str] = []
-    drop: set[str] = set()
-    if index is not None:  # pass 1: which chosen documents share 64-byte windows with evaluation files
-        matched = {}
-        for c in chosen:
-            data = read_text_file(c.path)
-            if data is not None:
-                m = index.matches(data)
-                if len(m):
-                    matched[c.source] = m
-        drop, n_common = overlap_verdicts(matched, boilerplate_docs, max_shared)
-        overlap.update({"documents_sharing_any_window": len(matched), "boilerplate_windows": n_common,
-                        "rule": f"drop a document sharing any 64-byte window with an evaluation file, except windows "
-                        f"found in >= {boilerplate_docs} corpus documents (boilerplate), and any sharing >= {max_shared} windows"})
-        log(f"overlap: {len(matched)} documents share a window, {len(drop)} dropped, {n_common} boilerplate windows")
-    files = {part: open(out / f"{part}.bin.tmp", "wb") for part in parts}
-    offsets: dict[str, list[int]] = {"train": [], "validation": []}
-    pos = {"train": 0, "validation": 0}
+def _overlapping(
+    chosen: list[Candidate], index: OverlapIndex, overlap: dict, boilerplate_docs: int, max_shared: int, log: Callable[[str], None]
+) -> set[str]:
+    """The chosen documents to drop for sharing 64-byte windows with evaluation files
+    (``overlap_verdicts``); what was found is added to ``overlap``."""
+    matched = {}
+    for c in chosen:
+        data = read_text_file(c.path)
+        if data is not None:
+            m = index.matches(data)
+            if len(m):
+                matched[c.source] = m
+    drop, n_common = overlap_verdicts(matched, boilerplate_docs, max_shared)
+    overlap.update({"documents_sharing_any_window": len(matched), "boilerplate_windows": n_common,
+                    "rule": f"drop a document sharing any 64-byte window with an evaluation file, except windows "
+                    f"found in >= {boilerplate_docs} corpus documents (boilerplate), and any sharing >= {max_shared} windows"})
+    log(f"overlap: {len(matched)} documents share a window, {len(drop)} dropped, {n_common} boilerplate windows")
+    return drop
+
+
+def _write_parts(chosen: list[Candidate], drop: set[str], out: Path, settings: _Settings, found: _Found) -> None:
+    """Stream the chosen documents (less ``drop``), each with its separator, into
+    ``out/{train,validation}.bin`` and their offsets into ``.idx.npy``, counting in ``found``."""
+    files = {part: open(out / f"{part}.bin.tmp", "wb") for part in found.offsets}
     try:
         for c in chosen:
             data = read_text_file(c.path)
             if data is None:
                 continue
             if c.source in drop:
-                dropped.append(c.source)
+                found.dropped.append(c.source)
                 continue
-            if c.category in ("man", "nonenglish") and MAN_PATH.search(re.sub(r"\.(gz|dz)$", "", c.source)) and \
-                    _digest(c.source, f"render:{seed}:") % 1000 < render_man_fraction * 1000:
-                rendered = render_man(data)
-                if rendered is not None:
-                    data = rendered
-                    n_rendered += 1
-            if c.category in ("prose", "markup") and _digest(c.source, f"crlf:{seed}:") % 1000 < crlf_fraction * 1000:
-                data = crlf(data)
-                n_crlf += 1
-                crlf_bytes += len(data)
+            data = _variant(c, data, settings, found)
             part = "validation" if is_validation(c.source) else "train"
-            offsets[part].append(pos[part])
+            found.offsets[part].append(found.pos[part])
             files[part].write(data + SEPARATOR)
-            pos[part] += len(data) + len(SEPARATOR)
-            cat_bytes[c.category] = cat_bytes.get(c.category, 0) + len(data)
-            p = per_pkg.setdefault(c.package, {"bytes": 0, "documents": 0, "categories": {}})
+            found.pos[part] += len(data) + len(SEPARATOR)
+            found.category_bytes[c.category] = found.category_bytes.get(c.category, 0) + len(data)
+            p = found.per_package.setdefault(c.package, {"bytes": 0, "documents": 0, "categories": {}})
             p["bytes"] += len(data)
             p["documents"] += 1
             p["categories"][c.category] = p["categories"].get(c.category, 0) + len(data)
     finally:
         for f in files.values():
             f.close()
-    for part in parts:
+    for part in found.offsets:
         (out / f"{part}.bin.tmp").replace(out / f"{part}.bin")
-        np.save(out / f"{part}.idx.npy", np.asarray(offsets[part], dtype=np.int64))
+        np.save(out / f"{part}.idx.npy", np.asarray(found.offsets[part], dtype=np.int64))
 
-    total = sum(cat_bytes.values())
-    sources = []
-    for s in usable:
-        if s.name not in meta:
-            continue
-        p = meta[s.name]
-        row = per_pkg.get(s.name, {"bytes": 0, "documents": 0, "categories": {}})
-        sources.append({"kind": s.kind, "package": s.name, "version": p.version, "license": p.license, **row})
-    overlap = {**overlap, "dropped_documents": len(dropped), "dropped": dropped[:200]}
-    manifest = {
+
+def _variant(c: Candidate, data: bytes, settings: _Settings, found: _Found) -> bytes:
+    """The document as written: a man page rendered, prose or markup with CRLF, where the
+    settings' seeded hash picks it (counted in ``found``)."""
+    if c.category in ("man", "nonenglish") and MAN_PATH.search(re.sub(r"\.(gz|dz)$", "", c.source)) and \
+            _digest(c.source, f"render:{settings.seed}:") % 1000 < settings.render_man_fraction * 1000:
+        rendered = render_man(data)
+        if rendered is not None:
+            data = rendered
+            found.rendered += 1
+    if c.category in ("prose", "markup") and _digest(c.source, f"crlf:{settings.seed}:") % 1000 < settings.crlf_fraction * 1000:
+        data = crlf(data)
+        found.crlf_documents += 1
+        found.crlf_bytes += len(data)
+    return data
+
+
+def _manifest(found: _Found, settings: _Settings, sources: list[dict]) -> dict:
+    """The corpus's manifest.json: what was written and how."""
+    total = sum(found.category_bytes.values())
+    return {
         "format": "nct-corpus-1",
         "separator": SEPARATOR.decode(),
-        "seed": seed,
-        "target_bytes": size,
+        "seed": settings.seed,
+        "target_bytes": settings.size,
         "total_bytes": total,
-        "documents": {part: len(offsets[part]) for part in parts},
-        "bin_bytes": {part: pos[part] for part in parts},
-        "category_bytes": cat_bytes,
-        "category_share": {k: round(v / max(1, total), 4) for k, v in cat_bytes.items()},
-        "target_shares": shares,
+        "documents": {part: len(offsets) for part, offsets in found.offsets.items()},
+        "bin_bytes": dict(found.pos),
+        "category_bytes": found.category_bytes,
+        "category_share": {k: round(v / max(1, total), 4) for k, v in found.category_bytes.items()},
+        "target_shares": settings.shares,
         "validation_rule": f"blake2b-64('validation:' + source) % {VALIDATION_EVERY} == 0 (source = kind:package/path)",
-        "crlf": {"fraction": crlf_fraction, "applies_to": ["prose", "markup"], "documents": n_crlf, "bytes": crlf_bytes},
-        "rendered_man_pages": {"fraction": render_man_fraction, "documents": n_rendered, "renderer": "groff -man -Tutf8 -P-cbou"},
-        "filters": {"min_file": MIN_FILE, "max_file": MAX_FILE, "package_cap": package_cap,
-                    "text": "no NUL byte, valid UTF-8; .gz/.dz decompressed", "skipped": stats},
+        "crlf": {"fraction": settings.crlf_fraction, "applies_to": ["prose", "markup"], "documents": found.crlf_documents,
+                 "bytes": found.crlf_bytes},
+        "rendered_man_pages": {"fraction": settings.render_man_fraction, "documents": found.rendered,
+                               "renderer": "groff -man -Tutf8 -P-cbou"},
+        "filters": {"min_file": MIN_FILE, "max_file": MAX_FILE, "package_cap": settings.package_cap,
+                    "text": "no NUL byte, valid UTF-8; .gz/.dz decompressed", "skipped": found.skipped},
         "exclusions": {"packages_pattern": EXCLUDED_PACKAGES.pattern, "paths_pattern": EXCLUDED_PATHS.pattern,
                        "file_names_pattern": EVAL_NAME.pattern, "titles": list(EVAL_TITLES),
-                       "excluded_packages": excluded, "evaluation_suite_packages": sorted(eval_packages)},
-        "overlap_check": overlap,
+                       "excluded_packages": found.excluded, "evaluation_suite_packages": sorted(found.eval_packages)},
+        "overlap_check": found.overlap,
         "packages": len([s for s in sources if s["bytes"]]),
         "licenses": _license_summary(sources),
-        "failed": failed,
+        "failed": found.failed,
         "sources": sources,
-        "seconds": {"fetch": round(t_fetch, 1), "total": round(time.time() - t0, 1)},
+        "seconds": found.seconds,
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
-    return BuildResult(out, manifest)
 
 
 def _license_summary(sources: list[dict]) -> dict[str, int]:
