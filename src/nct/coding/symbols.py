@@ -48,7 +48,7 @@ def encode_intervals(intervals: Iterable[Interval], precision: int = DEFAULT_PRE
     return enc
 
 
-def find_symbol(cdf: Sequence[int], target: int) -> int:
+def find_symbol(cdf: "Sequence[int] | np.ndarray", target: int) -> int:
     """The symbol whose interval of ``cdf`` holds ``target`` (a decoder's ``target(cdf[-1])``)."""
     return bisect.bisect_right(cdf, target) - 1
 

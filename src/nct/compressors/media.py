@@ -41,7 +41,8 @@ def png_chunks(png: bytes) -> list[tuple[bytes, bytes]]:
     a bad CRC, a truncated chunk or bytes after IEND."""
     if not png.startswith(PNG_SIGNATURE):
         raise CorruptPayload("png payload is corrupt: no PNG signature")
-    chunks, i = [], len(PNG_SIGNATURE)
+    chunks: list[tuple[bytes, bytes]] = []
+    i = len(PNG_SIGNATURE)
     while not chunks or chunks[-1][0] != b"IEND":
         if i + 12 > len(png):
             raise CorruptPayload("png payload is corrupt: truncated")

@@ -188,7 +188,7 @@ def _pluck(freq: float, n: int, rng: np.random.Generator, loss: float = 0.996) -
 
 def _reverb(x: np.ndarray) -> np.ndarray:
     """The wet signal of a Schroeder reverb: four parallel feedback combs, then two all-passes."""
-    wet = sum(_feedback(x, {d: 0.78}) for d in (557, 593, 641, 677)) / 4
+    wet = sum((_feedback(x, {d: 0.78}) for d in (557, 593, 641, 677)), np.zeros(len(x))) / 4
     for d, g in ((101, 0.6), (241, 0.6)):  # y[n] = -g x[n] + x[n - d] + g y[n - d]
         wet = _feedback(-g * wet + np.concatenate([np.zeros(d), wet[:-d]]), {d: g})
     return wet

@@ -23,6 +23,7 @@ import json
 import resource
 import time
 from collections.abc import Callable
+from typing import Any
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -192,7 +193,8 @@ def run_bench(datasets: dict[str, Dataset], compressors: dict[str, Compressor], 
         bar.set_postfix_str(f"{name} / {method}")
         row = bench_one(name, d.data, method, c, None if _codes_blocks(c) else chunk, d.kind)
         bar.update(len(d.data))
-        row.model_bytes = model_bytes(c.model) if _uses_m1(c) else getattr(c, "model_bytes", 0)
+        m1 = getattr(c, "model", None)
+        row.model_bytes = model_bytes(m1) if _uses_m1(c) and isinstance(m1, M1) else getattr(c, "model_bytes", 0)
         if row.model_bytes:
             row.adjusted_bits_per_byte = 8 * (row.compressed + row.model_bytes) / max(1, row.bytes)
         rows.append(row)
@@ -330,7 +332,7 @@ def main_bench(
     ``model``: an M1 (shipped name or file) or ``hf:PATH``; ``block``: AC's and CM's block;
     ``chunk``: compress each piece of this size on its own (LMIC)."""
     from ..api import compressor, load_model
-    from ..compressors import get
+    from ..compressors.hf import HFCompressor
 
     datasets = load_datasets(data)
     methods = list(methods or BENCH_METHODS.split(","))
@@ -343,9 +345,10 @@ def main_bench(
         raise UsageError("with --chunk, AC's blocks are the chunks: leave out --block")
     m1 = load_model(model) if any(needs_m1(m) for m in methods) else None
     # AC's blocks are --block, or the chunks; StaticAC's are the chunks in chunked mode; CM's --block
-    blocks = {"ac": chunk or block, "static-ac": chunk, "cm": block}
+    blocks: dict[str, Any] = {"ac": chunk or block, "static-ac": chunk, "cm": block}
+    hf_compressor = HFCompressor(hf) if hf else None
     comps = {
-        m: get("hf", path=hf) if m == "hf"
+        m: hf_compressor if m == "hf" and hf_compressor
         else compressor(m, m1 if needs_m1(m) else None, **({"block": blocks[m]} if blocks.get(m) else {}))
         for m in methods
     }
@@ -355,8 +358,8 @@ def main_bench(
     sums = totals(runs)
     rows = runs + sums
     result = tagged("bench", {"environment": environment(), "chunk": chunk, "rows": [asdict(r) for r in rows]})
-    if hf:
-        result["hf"] = {"path": hf, "fingerprint": comps["hf"].fingerprint}
+    if hf_compressor:
+        result["hf"] = {"path": hf, "fingerprint": hf_compressor.fingerprint}
     text = f"Total bits/byte per data kind (adjusted rate in brackets):\n\n{summary_markdown(sums)}\n{markdown(rows)}"
     if m1 is not None:
         coders = [m for m in methods if needs_m1(m)]

@@ -103,9 +103,9 @@ def table_markdown(rows: list[TableRow]) -> str:
         else:
             cells = [f"{r.bytes_per_token:.2f}" if r else "–" for r in (r8, r16)]
         paper = [f"{p:.2f}" if p else "–" for p in paper_figures.get(name, (None, None))]
-        ref = r8 or r16
-        exact = ", ".join(f"{r.exact:.1%}" for r in (r8, r16) if r)
-        out.append([name, *cells, *paper, f"{ref.bits_per_byte:.3f}", exact])
+        measured = [r for r in (r8, r16) if r]
+        exact = ", ".join(f"{r.exact:.1%}" for r in measured)
+        out.append([name, *cells, *paper, f"{measured[0].bits_per_byte:.3f}", exact])
     head = ["method", "bytes/token v=256", "v=65k", "paper v=256", "paper v=65k", "bits/byte", "exact decode"]
     return markdown_table(head, out, "lrrrrrr")
 

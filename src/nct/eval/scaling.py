@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from ..api import compressor
 from ..errors import UsageError
-from ..data.corpus import Corpus, load_corpus
+from ..data.corpus import Corpus, MappedCorpus, load_corpus
 from ..models.m1 import M1
 from ..models.sizes import m1_config
 from ..train.loop import TrainConfig
@@ -108,7 +108,7 @@ def adjusted_rate(bits_per_byte: float, model_size: int, n_bytes: int) -> float:
     return bits_per_byte + 8 * model_size / n_bytes
 
 
-def trained_m1(cfg: ScalingConfig, size: str, train_bytes: int, corpus: Corpus, run: Path) -> M1:
+def trained_m1(cfg: ScalingConfig, size: str, train_bytes: int, corpus: Corpus | MappedCorpus, run: Path) -> M1:
     """One cell's exact engine: trained (resuming a checkpoint) and exported, unless the run is finished."""
     train_cfg = cfg.train_config(corpus=corpus.name, corpus_bytes=corpus.n_bytes, train_bytes=train_bytes)
     started = run / "train_config.json"
@@ -169,7 +169,7 @@ def cell_row(size: str, train_bytes: int, m1: M1, rates: dict[int, dict], sweep:
     }
 
 
-def run_scaling(cfg: ScalingConfig, out: str | Path, corpus: Corpus) -> list[dict]:
+def run_scaling(cfg: ScalingConfig, out: str | Path, corpus: Corpus | MappedCorpus) -> list[dict]:
     """Train, export and rate every cell of the grid under ``out``; write results.json, results.md
     and the plots; returns one row per cell."""
     out = Path(out)
@@ -186,7 +186,7 @@ def run_scaling(cfg: ScalingConfig, out: str | Path, corpus: Corpus) -> list[dic
     return rows
 
 
-def write_results(rows: list[dict], cfg: ScalingConfig, corpus: Corpus, out: Path) -> None:
+def write_results(rows: list[dict], cfg: ScalingConfig, corpus: Corpus | MappedCorpus, out: Path) -> None:
     """results.json (config, environment, rows), results.md and the plots."""
     result = tagged("scaling", {
         "config": asdict(cfg), "rate_block": cfg.rate_block(), "corpus": corpus.name, "environment": environment(), "rows": rows,
@@ -290,7 +290,7 @@ def plot_results(rows: list[dict], cfg: ScalingConfig, out: Path) -> None:
     save(fig, out / "rate_vs_context.png")
 
 
-def load_scaling_corpus(spec: str) -> Corpus:
+def load_scaling_corpus(spec: str) -> Corpus | MappedCorpus:
     """``--data``: ``text:PATH`` or a bare PATH (a text file or a directory); ``text`` or ``default``:
     the embedded corpus."""
     kind, _, rest = spec.partition(":")

@@ -98,7 +98,7 @@ def bucket_table(cfg: TransformerConfig, length: int) -> torch.Tensor:
 
 def alibi_table(cfg: TransformerConfig) -> torch.Tensor:
     """Fixed [n_buckets, H] biases: -slope_h x (smallest distance in the bucket), ALiBi's slopes."""
-    first = {}
+    first: dict[int, int] = {}
     for d in range(cfg.max_distance + 1):
         first.setdefault(relative_bucket(d, cfg.exact_buckets, cfg.buckets_per_octave), d)
     dist = torch.tensor([first[b] for b in range(cfg.n_buckets)], dtype=torch.float32)
