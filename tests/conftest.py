@@ -13,6 +13,14 @@ from nct.models.transformer import Transformer, TransformerConfig
 # tests/models/test_m1.py checks 1 vs 2 threads explicitly in fresh processes.
 torch.set_num_threads(1)
 
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Back to one thread after every test: ``nct.cli.main`` gives PyTorch every core, and tests run
+    after a CLI test would otherwise share them (a Hugging Face round trip ran 20x slower)."""
+    yield
+    torch.set_num_threads(1)
+
 TINY = TransformerConfig(
     d_model=32, n_layers=2, n_heads=2, n_kv_heads=1, d_mlp=64, context=64, window=16, position_bias="alibi"
 )
