@@ -7,7 +7,8 @@ exception escaping the library is a bug and is shown with its traceback.
     NctError
     ├── UsageError          a bad option or parameter value from the caller (also a ValueError)
     ├── InputError          an input that cannot be read (missing, a directory, no permission)
-    │   └── MissingInput    a named file or directory that does not exist (also a FileNotFoundError)
+    │   ├── MissingInput    a named file or directory that does not exist (also a FileNotFoundError)
+    │   └── BadInput        an input whose content is not what it should be (a record without text; also a ValueError)
     ├── OutputError         an output that cannot be written completely (exists, disk full, closed pipe)
     ├── ModelError          a model that cannot be loaded or does not fit the task (also a ValueError)
     └── ArchiveError        an archive that cannot be decoded (also a ValueError)
@@ -36,6 +37,10 @@ class InputError(NctError):
 
 class MissingInput(InputError, FileNotFoundError):
     """A file or directory the user named that does not exist (a corpus, shards, a preset)."""
+
+
+class BadInput(InputError, ValueError):
+    """An input that opens but does not read as what it should be: a damaged file, a record without ``text``."""
 
 
 class OutputError(NctError):

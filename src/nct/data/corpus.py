@@ -7,14 +7,22 @@ document's last 5% is, cut at the start of a line.
 
 from __future__ import annotations
 
+import glob
 import gzip
+import io
 import json
 import lzma
+import os
+import zlib
 from dataclasses import dataclass
 from importlib import resources
+from itertools import chain, islice
 from pathlib import Path
+from typing import BinaryIO, Iterable, Iterator
 
-from ..errors import MissingInput
+import zstandard
+
+from ..errors import BadInput, InputError, MissingInput, UsageError
 
 EMBEDDED = ("devil", "jargon", "kjv", "shakespeare")
 VALIDATION_EVERY = 20  # 1 document in 20, or the last 1/20 of each document
@@ -42,15 +50,7 @@ class Corpus:
 
     def split(self, part: str) -> "Corpus":
         """The 'train' or 'validation' part under the fixed split rule of this module."""
-        if part not in ("train", "validation"):
-            raise ValueError("part must be 'train' or 'validation'")
-        docs = self.documents
-        if len(docs) >= VALIDATION_EVERY:
-            keep = [(i % VALIDATION_EVERY == VALIDATION_EVERY - 1) == (part == "validation") for i in range(len(docs))]
-            chosen = tuple(d for d, k in zip(docs, keep) if k)
-        else:
-            chosen = tuple(_split_document(d, part) for d in docs)
-        return Corpus(f"{self.name}:{part}", tuple(d for d in chosen if d.data))
+        return Corpus(f"{self.name}:{part}", tuple(split_documents(self.documents, part)))
 
 
 def _split_document(doc: Document, part: str) -> Document:
@@ -70,64 +70,206 @@ def embedded(part: str | None = None) -> Corpus:
 
 
 def load_corpus(spec: str | Path) -> "Corpus | MappedCorpus":
-    """Load ``default``/``embedded``, a text file (.txt, .xz, .gz), a directory of .txt files,
-    a JSONL file with a ``text`` field (C4's format), ``FILE.parquet[:column]``, or a directory
-    built by ``nct corpus build`` (memory-mapped, see ``MappedCorpus``)."""
+    """Load ``default``/``embedded``, a directory built by ``nct corpus build`` (memory-mapped, see
+    ``MappedCorpus``), or any corpus ``stream_corpus`` reads (files, directories, globs), whole."""
+    corpus = stream_corpus(spec)
+    if isinstance(corpus, StreamedCorpus):
+        return Corpus(corpus.name, tuple(corpus.documents))
+    return corpus
+
+
+DATA_SUFFIXES = tuple(f"{ext}{z}" for ext in (".jsonl", ".json") for z in ("", ".gz", ".xz", ".zst")) + (".parquet",)
+TEXT_SUFFIXES = (".txt", ".txt.xz", ".txt.gz", ".txt.zst")  # the text files a directory contributes
+
+
+def stream_corpus(spec: str | Path) -> "Corpus | MappedCorpus | StreamedCorpus":
+    """``default``/``embedded`` or a built directory as ``load_corpus``; anything else read lazily:
+    a file, a directory or a glob (``'c4/en/c4-train.*.json.gz'``, ``'**'`` recursive) of JSONL
+    (``.json``, ``.jsonl``, optionally ``.gz``/``.xz``/``.zst``) with a ``text`` field, parquet
+    (``FILE.parquet[:COLUMN]``, column ``text`` by default; needs pyarrow) and text files (one
+    document each; any other file named directly or by a glob is read as text)."""
     s = str(spec)
     if s in ("default", "embedded"):
         return embedded()
     if MappedCorpus.is_built(s):
         return MappedCorpus(s)
-    path, _, column = s.partition(".parquet:")
-    if column:
-        return _load_parquet(Path(path + ".parquet"), column)
-    p = Path(s)
-    if not p.exists():
-        raise MissingInput(f"corpus not found: {s}")
-    if p.is_dir():
-        files = sorted(f for f in p.rglob("*") if f.is_file() and f.name.endswith((".txt", ".txt.xz", ".txt.gz")))
-        if not files:
-            raise ValueError(f"no .txt files under {s}")
-        return Corpus(p.name, tuple(Document(str(f.relative_to(p)), _read(f)) for f in files))
-    if p.name.endswith(".parquet"):
-        return _load_parquet(p, "text")
-    if p.name.endswith((".jsonl", ".jsonl.gz", ".jsonl.xz", ".json")):
-        return _load_jsonl(p)
-    return Corpus(p.name, (Document(p.name, _read(p)),))
+    pattern, column = s, "text"
+    if ".parquet:" in s:
+        pattern, _, column = s.partition(".parquet:")
+        pattern += ".parquet"
+    if glob.has_magic(pattern):
+        matches = sorted(glob.glob(pattern, recursive=True))
+        if not matches:
+            raise MissingInput(f"corpus not found: no file matches {pattern}")
+        paths = [(Path(m), Path(m).name) for m in matches if Path(m).is_file()]
+        paths += [f for m in matches if Path(m).is_dir() for f in _directory_files(Path(m))]
+    else:
+        p = Path(pattern)
+        if not p.exists():
+            raise MissingInput(f"corpus not found: {pattern}")
+        paths = _directory_files(p) if p.is_dir() else [(p, p.name)]
+        if not paths:
+            raise BadInput(f"no .txt, .jsonl, .json or .parquet files under {pattern}")
+    return StreamedCorpus(pattern if glob.has_magic(pattern) else Path(pattern).name, _group(paths, column, pattern))
+
+
+def _directory_files(root: Path) -> list[tuple[Path, str]]:
+    """The corpus files under a directory (sorted), each with its name relative to the directory."""
+    files = sorted(f for f in root.rglob("*") if f.is_file() and f.name.endswith(DATA_SUFFIXES + TEXT_SUFFIXES))
+    return [(f, str(f.relative_to(root))) for f in files]
+
+
+def _group(paths: list[tuple[Path, str]], column: str, spec: str) -> tuple["CorpusFile", ...]:
+    """Input shards: one per JSONL or parquet file, and one more (named ``spec``) for all the text files together."""
+    data = [CorpusFile(str(p), "parquet" if p.name.endswith(".parquet") else "jsonl", column)
+            for p, _ in paths if p.name.endswith(DATA_SUFFIXES)]
+    texts = [(str(p), name) for p, name in paths if not p.name.endswith(DATA_SUFFIXES)]
+    return tuple(data) + ((CorpusFile(texts[0][0] if len(texts) == 1 else spec, "text", texts=tuple(texts)),) if texts else ())
+
+
+def split_documents(documents: Iterable[Document], part: str) -> Iterator[Document]:
+    """The 'train' or 'validation' documents of a stream under this module's split rule: it decides
+    by the first ``VALIDATION_EVERY`` documents whether the stream has that many."""
+    if part not in ("train", "validation"):
+        raise UsageError("part must be 'train' or 'validation'")
+    it = iter(documents)
+    head = list(islice(it, VALIDATION_EVERY))
+    if len(head) < VALIDATION_EVERY:
+        chosen: Iterable[Document] = (_split_document(d, part) for d in head)
+    else:
+        want = part == "validation"
+        chosen = (d for i, d in enumerate(chain(head, it)) if (i % VALIDATION_EVERY == VALIDATION_EVERY - 1) == want)
+    return (d for d in chosen if d.data)
+
+
+@dataclass(frozen=True)
+class CorpusFile:
+    """One input shard of a streamed corpus, read lazily: a JSONL file (a document per line, from
+    its ``text`` field), a parquet file (a document per non-empty value of ``column``), or text
+    files (``texts``: (path, name) pairs, a document each)."""
+
+    path: str
+    kind: str  # "jsonl", "parquet" or "text"
+    column: str = "text"
+    texts: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def size(self) -> int:
+        """Bytes on disk."""
+        return sum(os.path.getsize(p) for p, _ in self.texts) if self.kind == "text" else os.path.getsize(self.path)
+
+    def documents(self) -> Iterator[Document]:
+        """The documents, one at a time; bad content raises ``BadInput`` naming the file and record."""
+        if self.kind == "text":
+            return (Document(name, _read(Path(path))) for path, name in self.texts)
+        return _jsonl_documents(Path(self.path)) if self.kind == "jsonl" else _parquet_documents(Path(self.path), self.column)
+
+
+@dataclass(frozen=True)
+class StreamedCorpus:
+    """A corpus of input shards (``CorpusFile``), never in memory as a whole. ``part`` (train or
+    validation; None for all) applies the split rule to each file on its own."""
+
+    name: str
+    files: tuple[CorpusFile, ...]
+    part: str | None = None
+
+    def split(self, part: str) -> "StreamedCorpus":
+        """The 'train' or 'validation' part, per file under the fixed split rule of this module."""
+        if part not in ("train", "validation"):
+            raise UsageError("part must be 'train' or 'validation'")
+        return StreamedCorpus(f"{self.name}:{part}", self.files, part)
+
+    def file_documents(self, index: int) -> Iterator[Document]:
+        """The documents of file ``index`` in this part."""
+        docs = self.files[index].documents()
+        return split_documents(docs, self.part) if self.part else docs
+
+    @property
+    def documents(self) -> Iterator[Document]:
+        """Every document of this part, file after file."""
+        return chain.from_iterable(self.file_documents(i) for i in range(len(self.files)))
+
+
+READ_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error, zstandard.ZstdError)  # a missing, damaged or truncated file
+
+
+def _open(path: Path) -> BinaryIO:
+    """A binary stream of a file's content, decompressing .gz, .xz and .zst."""
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if path.name.endswith(".xz"):
+        return lzma.open(path, "rb")
+    if path.name.endswith(".zst"):
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True))
+    return open(path, "rb")
 
 
 def _read(path: Path) -> bytes:
-    """File bytes, transparently decompressing .xz and .gz."""
-    if path.name.endswith(".xz"):
-        return lzma.decompress(path.read_bytes())
-    if path.name.endswith(".gz"):
-        return gzip.decompress(path.read_bytes())
-    return path.read_bytes()
+    """File bytes, transparently decompressing .gz, .xz and .zst."""
+    try:
+        with _open(path) as f:
+            return f.read()
+    except READ_ERRORS as e:
+        raise _unreadable(path, e) from None
 
 
-def _load_jsonl(path: Path) -> Corpus:
-    """One document per JSON line, from its ``text`` field."""
-    docs = []
-    for i, line in enumerate(_read(path).splitlines()):
-        if not line.strip():
-            continue
-        try:
-            text = json.loads(line)["text"]
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
-            raise ValueError(f"{path}:{i + 1}: expected a JSON object with a 'text' field ({e})") from None
-        docs.append(Document(f"{path.name}:{i + 1}", text.encode("utf-8")))
-    return Corpus(path.name, tuple(docs))
+def _unreadable(path: Path, e: BaseException, where: str = "") -> InputError:
+    """The error for a file that cannot be read (``where``: after which record)."""
+    if isinstance(e, FileNotFoundError):
+        return MissingInput(f"corpus file not found: {path}")
+    return BadInput(f"{path}: cannot read{where} ({e})")
 
 
-def _load_parquet(path: Path, column: str) -> Corpus:
-    """One document per row of a string column of a parquet file (needs pyarrow)."""
+def _jsonl_documents(path: Path) -> Iterator[Document]:
+    """One document per JSON line, from its ``text`` field (blank lines are skipped)."""
+    line = 0
+    try:
+        with _open(path) as f:
+            for line, raw in enumerate(f, 1):
+                if raw.strip():
+                    yield Document(f"{path.name}:{line}", _text_field(path, line, raw))
+    except READ_ERRORS as e:
+        raise _unreadable(path, e, f" after line {line}" if line else "") from None
+
+
+def _text_field(path: Path, line: int, raw: bytes) -> bytes:
+    """The UTF-8 bytes of one JSON line's ``text``."""
+    try:
+        record = json.loads(raw)
+        text = record["text"]
+        if not isinstance(text, str):
+            raise TypeError(f"'text' is {type(text).__name__}, not a string")
+    except (ValueError, KeyError, TypeError) as e:
+        raise BadInput(f"{path}:{line}: expected a JSON object with a 'text' field ({e})") from None
+    return text.encode("utf-8", errors="surrogatepass")
+
+
+def _parquet_documents(path: Path, column: str) -> Iterator[Document]:
+    """One document per non-empty value of a string column of a parquet file, a batch of rows at a time."""
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        raise ImportError("reading parquet needs pyarrow: pip install 'nct[parquet]'") from None
-    table = pq.read_table(path, columns=[column])
-    values = table.column(column).to_pylist()
-    return Corpus(path.name, tuple(Document(f"{path.name}:{i}", v.encode("utf-8")) for i, v in enumerate(values) if v))
+        raise UsageError("reading parquet needs pyarrow: pip install 'nct[parquet]'") from None
+    try:
+        f = pq.ParquetFile(path)
+    except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
+        raise _unreadable(path, e) from None
+    if column not in f.schema_arrow.names:
+        raise BadInput(f"{path}: no column {column!r} (columns: {', '.join(f.schema_arrow.names)})")
+    row = 0
+    try:
+        for batch in f.iter_batches(batch_size=1024, columns=[column]):
+            for value in batch.column(0).to_pylist():
+                if value:
+                    if not isinstance(value, (str, bytes)):
+                        raise BadInput(f"{path}:{row}: column {column!r} holds {type(value).__name__}, not text")
+                    yield Document(f"{path.name}:{row}", value.encode("utf-8") if isinstance(value, str) else value)
+                row += 1
+    except (OSError, ValueError) as e:
+        if isinstance(e, BadInput):
+            raise
+        raise _unreadable(path, e, f" after row {row}") from None
 
 
 class _MappedDocuments:
