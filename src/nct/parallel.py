@@ -87,16 +87,22 @@ def map_batches(
         yield result
 
 
+def serial() -> None:
+    """Run every map of this process inline from now on, on one thread: for a process that is one
+    worker of a pool already (a Ray actor)."""
+    global _IN_WORKER
+    _IN_WORKER = True
+    torch.set_num_threads(1)
+
+
 def init_worker() -> None:
     """One thread per worker process; nested maps run inline; Ctrl-C is the parent's to handle,
     and the worker dies with its parent."""
-    global _IN_WORKER
-    _IN_WORKER = True
+    serial()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
     _die_with_parent()
-    torch.set_num_threads(1)
 
 
 def _die_with_parent() -> None:
