@@ -15,7 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(NAME, help=HELP, description=HELP)
     p.add_argument("--method", required=True, choices=METHODS, help="the tokenizer (required)")
-    p.add_argument("--corpus", default="default", help="default | FILE | DIR | FILE.jsonl | FILE.parquet:COLUMN (default: default)")
+    p.add_argument("--corpus", default="default",
+                   help="default | FILE | DIR | GLOB ('c4/en/c4-train.*.json.gz') of JSONL (.json/.jsonl, .gz/.xz/.zst), parquet "
+                   "(FILE.parquet[:COLUMN]) or text files, read lazily, one input per file (default: default)")
     p.add_argument("--out", required=True, help="shard directory (an unfinished one is resumed) (required)")
     p.add_argument("--split", default="train", choices=["train", "validation", "all"], help="(default: train)")
     p.add_argument("--bits", type=common.positive, default=16, help="Equal-Info window size b in bits (default: 16)")
@@ -27,19 +29,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-bytes", type=common.positive, default=None, help="tokenize only the first examples up to this size (default: all)")
     common.add_model(p)
     p.add_argument("--seed", type=int, default=0, help="document shuffle (default: 0)")
+    p.add_argument("--engine", default="local", choices=["local", "ray"],
+                   help="local: this machine's cores; ray: a Ray cluster, the same shards (pip install 'nct[ray]') (default: local)")
+    p.add_argument("--address", default=None,
+                   help="with --engine ray: a running cluster (auto, HOST:PORT, ray://HOST:PORT) (default: start one on this machine)")
+    p.add_argument("--actors", type=common.positive, default=None, help="with --engine ray: tokenizer actors (default: one per CPU)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data.corpus import load_corpus
+    from ..data.corpus import stream_corpus
+    from ..errors import UsageError
     from ..tokenizers import needs_m1
     from ..tokenizers.pipeline import tokenize_corpus
 
+    if args.engine == "local" and (args.address or args.actors):
+        raise UsageError("--address and --actors are options of --engine ray")
+    engine = None
+    if args.engine == "ray":
+        from ..tokenizers.ray_engine import RayConfig
+
+        engine = RayConfig(address=args.address, actors=args.actors)
+    corpus = stream_corpus(args.corpus)
     m1 = common.model(args.model) if needs_m1(args.method) else None
     m = tokenize_corpus(
-        load_corpus(args.corpus), args.method, args.out, m1=m1, split=args.split, token_bits=args.token_bits,
+        corpus, args.method, args.out, m1=m1, split=args.split, token_bits=args.token_bits,
         bits=args.bits, rule=args.rule, reset_every=args.reset_every, vocab_size=args.vocab_size,
-        example_bytes=args.example_bytes, seed=args.seed, max_bytes=args.max_bytes,
+        example_bytes=args.example_bytes, seed=args.seed, max_bytes=args.max_bytes, engine=engine,
     )
     print(f"{args.out}: {m.n_examples} examples, {m.n_bytes:,} bytes -> {m.n_tokens:,} tokens "
           f"({m.bytes_per_token:.3f} bytes/token, vocabulary {m.vocab_size})", file=sys.stderr)
