@@ -1,0 +1,107 @@
+"""The Ray engine against the local one, on a local Ray cluster of 2 CPUs and the tiny M1."""
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from nct.data.corpus import stream_corpus
+from nct.data.shards import Manifest, Shards
+from nct.errors import BadInput, UsageError
+from nct.tokenizers import pipeline
+from nct.tokenizers.pipeline import tokenize_corpus
+from nct.tokenizers.ray_engine import RayConfig
+
+ray = pytest.importorskip("ray")
+
+WORDS = "the quick brown fox jumps over the lazy dog while seven wise owls watch quietly "
+SETTINGS = dict(split="all", token_bits=8, example_bytes=240, chunk=3)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """One local cluster for the module (the engine leaves a cluster it did not start running)."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """Three C4-like JSONL.gz files."""
+    d = tmp_path_factory.mktemp("c4")
+    for f in range(3):
+        with gzip.open(d / f"c4-train.{f:05d}-of-00003.json.gz", "wt") as out:
+            out.write("".join(json.dumps({"text": WORDS * (1 + (i + f) % 3)}) + "\n" for i in range(4 + f)))
+    return stream_corpus(str(d / "c4-train.*.json.gz"))
+
+
+@pytest.fixture(scope="module")
+def local(corpus, tiny_m1, tmp_path_factory):
+    """The local engine's shards of the corpus."""
+    out = tmp_path_factory.mktemp("local") / "eqi"
+    tokenize_corpus(corpus, "equal-info", out, m1=tiny_m1, sentencepiece_dir=out.parent, **SETTINGS)
+    return out
+
+
+def files(directory: Path) -> dict[str, bytes]:
+    """Every file of a shard directory, by name."""
+    return {f.name: f.read_bytes() for f in sorted(directory.iterdir())}
+
+
+def test_ray_writes_the_local_engines_shards(cluster, corpus, local, tiny_m1, tmp_path):
+    out = tmp_path / "eqi"
+    m = tokenize_corpus(corpus, "equal-info", out, m1=tiny_m1, sentencepiece_dir=local.parent, engine=RayConfig(batch=2), **SETTINGS)
+    assert m.complete and len(m.inputs) == 3 and m.n_examples > 9
+    assert files(out) == files(local)  # tokens, offsets, lengths and the manifest, byte for byte
+    Shards(out).check()
+
+
+def test_a_worker_that_dies_changes_nothing(cluster, corpus, local, tiny_m1, tmp_path, monkeypatch):
+    marker = tmp_path / "died"
+
+    class DiesOnce:
+        """A tokenizer whose first encoding anywhere kills its process (the Ray actor)."""
+
+        def __init__(self, tok):
+            self.tok = tok
+
+        def encode_result(self, texts):
+            if not marker.exists():
+                marker.touch()
+                os._exit(1)
+            return self.tok.encode_result(texts)
+
+        def __getattr__(self, name):
+            return getattr(self.tok, name)
+
+    build = pipeline.build
+    monkeypatch.setattr(pipeline, "build", lambda *a, **k: DiesOnce(build(*a, **k)))  # pickled by value into the actors
+    out = tmp_path / "eqi"
+    out.mkdir()
+    for name, data in files(local).items():  # a run that stopped after the first input's first chunk
+        if name.startswith(("tokens-00000-00000", "offsets-00000-00000", "lengths-00000-00000")):
+            (out / name).write_bytes(data)
+    m = Manifest.load(local)
+    m.chunks, m.complete = m.chunks[:1], False
+    m.inputs = [{**i, "parts": None} for i in m.inputs]
+    m.save(out)
+    tokenize_corpus(corpus, "equal-info", out, m1=tiny_m1, sentencepiece_dir=local.parent, engine=RayConfig(batch=2), **SETTINGS)
+    assert marker.exists() and files(out) == files(local)
+
+
+def test_bad_input_on_ray_is_one_error_naming_file_and_record(cluster, tmp_path):
+    for f, lines in enumerate([['{"text": "fine"}'] * 50, ['{"text": "fine"}'] * 30 + ['{"body": "no text"}']]):
+        with gzip.open(tmp_path / f"c4-{f}.json.gz", "wt") as out:
+            out.write("\n".join(lines) + "\n")
+    with pytest.raises(BadInput) as e:
+        tokenize_corpus(stream_corpus(str(tmp_path / "c4-*.json.gz")), "bytes", tmp_path / "s", engine=RayConfig(), **SETTINGS)
+    assert type(e.value) is BadInput and str(e.value).startswith(f"{tmp_path / 'c4-1.json.gz'}:31: expected a JSON object")
+    assert not any(f.name.endswith(".tmp") for f in (tmp_path / "s").glob("*"))
+
+
+def test_ray_config_checks_its_values():
+    with pytest.raises(UsageError, match="actors must be at least 1"):
+        RayConfig(actors=0)
