@@ -66,9 +66,11 @@ def tokenize_on_ray(
     if not work:
         return
     started = not ray.is_initialized()
-    if started:
-        ray.init(address=config.address, num_cpus=config.cpus if config.address is None else None, include_dashboard=False,
-                 log_to_driver=False, logging_level=logging.WARNING)
+    if started and config.address is None:  # Ray runs workers at nice 15; here they are the work, as the local engine's
+        ray.init(num_cpus=config.cpus, _system_config={"worker_niceness": 0}, include_dashboard=False, log_to_driver=False,
+                 logging_level=logging.WARNING)
+    elif started:
+        ray.init(address=config.address, log_to_driver=False, logging_level=logging.WARNING)
     try:
         _configure(ray)
         rows = _pipeline(ray, inputs, work, recipe, build_tokenizer, writer.dtype, config)
