@@ -1,6 +1,9 @@
 """Bytes produced by the coder, the tokenizers and the AC compressors, pinned: digests recorded
 with the code of commit a2c9dfd (before the coder's renormalisation and the tokenizers' coding
-helpers were rewritten). Any change to the bits written fails here."""
+helpers were rewritten). Any change to the bits written fails here. The three that run M1 past a
+few dozen positions (ac-8, ac-16, compressor-ac) were re-recorded when M1's matmuls and RMSNorm
+were made exact on every instruction set: the old digests, from an AMD EPYC, did not reproduce on
+an Intel Xeon with AMX whose results equal int64 reference matmuls."""
 
 from __future__ import annotations
 
@@ -23,8 +26,8 @@ GOLDEN = {
     "gzip-16-greedy-1": ("6ca270a70491280ecf030f9adb186130", 0, "d962f36085fd0ec5b047d08902bb3086"),
     "static-ac-8-greedy-1": ("14a39be053f06f81a0b81aadff5ec761", 0, "ed391703a9c3891d5fb21fdcfa4c4a5a"),
     "static-ac-16-greedy-1": ("521527fcba4677a9fb3c7c21d748f930", 0, "69f22ee5a598cfd8d516a99509170ea6"),
-    "ac-8-greedy-1": ("814f185f5bace85f74b707622cac0ad3", 0, "2275d0a3ea9a9497112e7859fecc28a2"),
-    "ac-16-greedy-1": ("ee882def16c7ad54df88c67f00b9dc5e", 1, "fc8b490537cb0b797f3e8687e9c4fe4c"),
+    "ac-8-greedy-1": ("00a6fa133271ba218bc2dfbcda0ef2e1", 0, "2275d0a3ea9a9497112e7859fecc28a2"),
+    "ac-16-greedy-1": ("224be553f4b7fe8a8945912976f874be", 1, "fc8b490537cb0b797f3e8687e9c4fe4c"),
     "equal-info-8-greedy-1": ("e4462dbb52702667dd839563e58bf314", 0, "f5439291a4a00e5e4477d785b3328672"),
     "equal-info-8-greedy-2": ("e35b5edba21728d68d1954957948b959", 0, "f5515b6b20e4bf9c4be1056e446ffe47"),
     "equal-info-8-delay-1": ("26a99663644a64b5e6e0f3543f356285", 0, "0664aa9a15b8d37ce559eb136456b72a"),
@@ -34,7 +37,7 @@ GOLDEN = {
     "equal-info-16-delay-1": ("e5f757054ed8b8307a5d3426f36df4de", 0, "d5139657529c24309ee7a45202f016d4"),
     "equal-info-16-delay-2": ("8bb92f1c193df6a70709d638ce11681b", 0, "8e19a2cf5eac0a9413e5d29d9f74f9d7"),
     "compressor-static-ac": "319a14bf053ea0e47cbe786939ffe3dd",
-    "compressor-ac": "a3ef9c15769cfffcaddfed84ff7d3654",
+    "compressor-ac": "1b3d7834a1f5beab4357d93e3891b746",
 }
 SLOW = {"equal-info-8-greedy-2", "equal-info-8-delay-1", "equal-info-16-greedy-1", "equal-info-16-delay-2"}  # the rest cover both rules, widths, resets
 ROUND_TRIP = "d08b2bf83dc20c3324e10f507f349dc5"  # the texts themselves, decoded back

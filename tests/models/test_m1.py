@@ -1,5 +1,6 @@
 """DESIGN invariant 2: M1's integer CDFs are identical on every computation path."""
 
+import os
 import subprocess
 import sys
 
@@ -81,19 +82,23 @@ def test_real_text_agrees(tiny_m1):
     assert torch.equal(tiny_m1.cdfs(x), _steps(tiny_m1, x))
 
 
-def test_thread_count_and_process_do_not_matter(tiny_model_path):
-    """Same CDFs with 1 and 2 threads, in fresh processes."""
+def test_thread_count_process_and_instruction_set_do_not_matter(tiny_model_path):
+    """Same CDFs with 1 and 2 threads, in fresh processes, and with oneDNN held to AVX2 (whose int8
+    GEMM adds products in saturating int16: M1 must notice and not use it) or torch's kernels to
+    scalar code; for the tiny model and the shipped one, past its attention window."""
     code = (
         "import sys, torch, hashlib; torch.set_num_threads(int(sys.argv[2])); from nct.models.m1 import M1;"
         "m = M1.load(sys.argv[1]); g = torch.Generator().manual_seed(0);"
-        "x = torch.randint(0, 256, (4, 50), generator=g); x[:, 0] = 256;"
+        "x = torch.randint(0, 256, (3, 300), generator=g); x[:, 0] = 256;"
         "print(hashlib.sha256(m.cdfs(x).numpy().tobytes()).hexdigest())"
     )
-    out = {
-        subprocess.run([sys.executable, "-c", code, tiny_model_path, n], capture_output=True, text=True, check=True).stdout
-        for n in ("1", "2")
-    }
-    assert len(out) == 1
+    runs = [("1", {}), ("2", {}), ("1", {"DNNL_MAX_CPU_ISA": "AVX2"}), ("1", {"ATEN_CPU_CAPABILITY": "default"})]
+    for model in (tiny_model_path, "default"):
+        out = {
+            subprocess.run([sys.executable, "-c", code, model, n], capture_output=True, text=True, check=True, env={**os.environ, **env}).stdout
+            for n, env in runs
+        }
+        assert len(out) == 1, model
 
 
 def test_save_load_keeps_fingerprint(tiny_m1, tmp_path):

@@ -27,6 +27,7 @@ SHA-256 over config and tensors is the model fingerprint stored in every archive
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -251,10 +252,8 @@ class M1:
         q8 = torch.empty(flat.shape, dtype=torch.int8)
         r = torch.empty(len(flat), 1)
         _quantize_int8(flat.numpy(), normalize, q8.numpy(), r.numpy())
-        y = torch._int_mm(q8, self._int8[name]).view(*x.shape[:-1], -1).float().mul_(self.t[name + "_s"])
-        r = r.view(*x.shape[:-1], 1)
-        if normalize:  # x / rms(x) ~ q / sqrt(mean(q^2)): the quantization scale cancels; r holds
-            r = r.clamp_min_(1.0).mul_(1.0 / x.shape[-1]).sqrt_().reciprocal_()  # sum(q^2), in torch's fp32
+        y = int8_matmul(q8, self._int8[name]).view(*x.shape[:-1], -1).float().mul_(self.t[name + "_s"])
+        r = r.view(*x.shape[:-1], 1)  # with ``normalize``, x / rms(x) ~ q / sqrt(mean(q^2)): the quantization scale cancels
         if row_scale is not None:
             r = r.mul_(row_scale)
         return y, r
@@ -365,12 +364,35 @@ class M1:
         return self._cdf(x[:, 0], freq_bits)
 
 
+def int8_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """a @ b for int8 a [M, K], b [K, N] (K <= 1024), exactly, as int32: ``torch._int_mm`` where it
+    is exact on this CPU, else an fp32 GEMM of the same integers (every partial sum below 2^24)."""
+    if _int_mm_is_exact():
+        return torch._int_mm(a, b)
+    if a.shape[1] * QMAX * QMAX >= 1 << 24:
+        raise ModelError("matmul too wide for an exact fp32 sum")
+    return torch.mm(a.float(), b.float()).to(torch.int32)
+
+
+@functools.cache
+def _int_mm_is_exact() -> bool:
+    """Whether ``torch._int_mm`` sums int8 products exactly here: oneDNN's kernels for CPUs without
+    VNNI (AVX2, plain AVX-512) add pairs of products in saturating int16 and get them wrong."""
+    g, top = torch.Generator().manual_seed(0), int(QMAX)
+    a = torch.randint(-top, top + 1, (64, 512), dtype=torch.int8, generator=g)
+    b = torch.randint(-top, top + 1, (512, 64), dtype=torch.int8, generator=g)
+    a[:8], b[:, :8] = top, top  # the pairs that saturate first
+    a[8:16], b[:, 8:16] = -top, -top
+    return bool(torch.equal(torch._int_mm(a, b).long(), a.long() @ b.long()))
+
+
 @njit(cache=True)
 def _quantize_int8(x: np.ndarray, normalize: bool, q: np.ndarray, r: np.ndarray) -> None:
     """``quantize_rows`` of each row of x into int8 q, with the same fp32 operations: amax =
     max(max |x|, 1e-30), q = round(x * ((1 / amax) * 127)); r = amax * (1 / 127), or with
-    ``normalize`` sum(q^2) (exact: integers below 2^24), from which the caller takes RMSNorm's scale
-    with torch's operations (its reciprocal square root is not numpy's to the last bit)."""
+    ``normalize`` RMSNorm's scale 1 / sqrt(max(sum(q^2), 1) * (1 / k)) (the sum exact: integers below
+    2^24; then correctly rounded fp32 operations: torch's vectorized sqrt is not correctly rounded
+    on every CPU, so it is not used)."""
     k = x.shape[1]
     for n in range(len(x)):
         amax = np.float32(1e-30)
@@ -383,7 +405,7 @@ def _quantize_int8(x: np.ndarray, normalize: bool, q: np.ndarray, r: np.ndarray)
             q[n, j] = np.int8(v)
             total += np.int64(v) * np.int64(v)
         if normalize:
-            r[n, 0] = np.float32(total)
+            r[n, 0] = np.float32(1.0) / np.sqrt(np.float32(max(total, 1)) * np.float32(1.0 / k))
         else:
             r[n, 0] = amax * np.float32(1.0 / QMAX)
 
