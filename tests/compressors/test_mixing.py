@@ -79,15 +79,18 @@ def test_truncated_or_padded_payload_is_corrupt(tiny_m1, cut):
 @pytest.mark.parametrize(
     "fixture, source, size, block, mix",
     [
+        ("cm-v4-airports.payload", ["airports.csv"], 5000, 1024, {}),  # the default
+        ("cm-v3-airports.payload", ["airports.csv"], 5000, 1024, {"version": 3}),
         ("cm-default-alice.payload", ["airports.csv"], 3000, 1024, {"version": 2}),  # the default until version 3
         # a small v1 config (no APM) over random bytes then text: stored and coded blocks
         ("cm-v1-mixed.payload", ["random", "bash.1.ja"], 16000, 256,
          {"orders": [1, 2, 5], "table_bits": 12, "match_min": 4, "match_bits": 12, "rate_limit": 30, "lr": 5, "version": 1}),
     ],
 )
-def test_payloads_made_by_earlier_releases_are_reproduced_and_decode(fixture, source, size, block, mix):
-    """Payloads recorded with the numpy implementation (before the compiled loops): the same bytes
-    today, under the shipped default M1."""
+def test_payloads_of_every_version_are_reproduced_and_decode(fixture, source, size, block, mix):
+    """Recorded payloads of each mixing-model version, under the shipped default M1: the same bytes
+    today, and they decode. (v1 and v2 were recorded with the numpy implementation, before the
+    compiled loops, and re-recorded with v3 and v4 when M1 was made exact on every instruction set.)"""
     from pathlib import Path
 
     from nct.data.suites import load_suite
@@ -103,9 +106,11 @@ def test_payloads_made_by_earlier_releases_are_reproduced_and_decode(fixture, so
     assert c.coder.decompress(payload) == data
 
 
-def test_streams_that_claim_more_than_they_hold_stop_early(tiny_m1):
-    """16 blocks of 64 KiB from 20-byte random streams: each decoder runs past its stream long
-    before its block is done, and decoding stops there (not after a million steps)."""
+@pytest.mark.parametrize("version", [3, 4])
+def test_streams_that_claim_more_than_they_hold_stop_early(tiny_m1, version):
+    """16 blocks of 64 KiB from random streams (version 3: 20 bytes per block; 4: 400 bytes for the
+    segment): each decoder runs past its stream long before its block is done, and decoding stops
+    there (not after a million steps)."""
     import time
 
     from nct.coding.varint import write_varint
@@ -113,10 +118,10 @@ def test_streams_that_claim_more_than_they_hold_stop_early(tiny_m1):
     block, lanes = 1 << 16, 16
     rng = np.random.default_rng(5)
     payload = write_varint(block * lanes) + write_varint(block) + write_varint(block * lanes)
-    for _ in range(lanes):
-        payload += write_varint(21) + rng.integers(0, 256, 20, dtype=np.uint8).tobytes()
-    c = get("cm", model=tiny_m1, block=block, mix=SMALL, workers=1)
+    for k in [20] * lanes if version == 3 else [400]:
+        payload += write_varint(k + 1) + rng.integers(0, 256, k, dtype=np.uint8).tobytes()
+    c = get("cm", model=tiny_m1, block=block, mix={**SMALL, "version": version}, workers=1)
     start = time.perf_counter()
-    with pytest.raises(CorruptPayload):
+    with pytest.raises(CorruptPayload, match="ends before"):
         c.coder.decompress(payload)
     assert time.perf_counter() - start < 20

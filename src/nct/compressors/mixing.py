@@ -8,14 +8,15 @@ mixing pass runs; decompressing, segments are independent and decode in parallel
 decoding alone spreads its M1 steps over the workers (``nct.models.step_group``). Segment sizes
 depend only on the input's length, never on the number of workers.
 
-Never worse than stored: a block whose stream would not be shorter than the block is stored as is
-(its bytes still train the shared models, on both sides). Payload: varint(length) varint(block)
-varint(segment), then per block varint(0) and its raw bytes, or varint(stream bytes + 1) and the
-stream.
+Never worse than stored. Payload: varint(length) varint(block) varint(segment), then per coding
+unit varint(0) and its raw bytes, or varint(stream bytes + 1) and the stream. From mixing-model
+version 4 the unit is the segment (its lanes code into one stream, lane after lane); up to version 3
+it was the block, and a stored block's bytes still trained the shared models on both sides.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -98,79 +99,88 @@ class MixingCoder:
         return m1_bit_probabilities(self.model.cdfs(x, self.freq_bits).numpy(), ys)
 
     def _encode_segment(self, data: bytes) -> bytes:
-        """The coded blocks of one segment."""
+        """The coded blocks of one segment (version 4: the segment's one stream)."""
         rows, lengths = self._lanes(data)
         p_m1 = self._m1_probabilities(rows)
         lanes = len(rows)
         mixer = ContextMixer(lanes, self.block, self.cfg)
-        enc = BinaryEncoderBatch(lanes, self.block)
+        shared = self.cfg.version >= 4
+        enc = BinaryEncoderBatch(1, len(data)) if shared else BinaryEncoderBatch(lanes, self.block)
         columns = np.ascontiguousarray(rows.T)
         for t in range(int(lengths.max())):
             mixer.encode_byte(t, t < lengths, columns[t], p_m1, enc)
-        out = bytearray()
-        for i, stream in enumerate(enc.finish()):
-            n = int(lengths[i])
-            if len(stream) >= n:  # stored
-                out += write_varint(0) + rows[i, :n].astype(np.uint8).tobytes()
-            else:
-                out += write_varint(len(stream) + 1) + stream
-        return bytes(out)
+        streams = enc.finish()
+        if shared:
+            return _stored_or_coded(data, streams[0])
+        return b"".join(_stored_or_coded(rows[i, : int(n)].astype(np.uint8).tobytes(), s) for i, (s, n) in enumerate(zip(streams, lengths)))
 
     # ----- decompress -------------------------------------------------------------------------
     def decompress(self, payload: bytes) -> bytes:
         """Inverse of ``compress``."""
-        try:
-            n, pos = read_varint(payload, 0)
-            block, pos = read_varint(payload, pos)
-            seg, pos = read_varint(payload, pos)
-        except (IndexError, ValueError):
-            raise CorruptPayload("payload is truncated") from None
+        n, segments = self.read_payload(payload)
+        bar = tqdm(total=n, unit="B", unit_scale=True, desc="decompress", disable=not self.progress)
+        parts = []
+        for units, part in zip(segments, parallel_map(self._decode_segment, segments, worker_count(self.workers))):
+            parts.append(part)
+            bar.update(sum(m for _, _, m in units))
+        bar.close()
+        return b"".join(parts)
+
+    def read_payload(self, payload: bytes) -> tuple[int, list[list[tuple[bool, bytes, int]]]]:
+        """The length and, per segment, its coding units (version 4: the segment; before: each
+        block) as (stored, bytes, length), checked against what their streams can hold before
+        anything is allocated: a coded unit has at least the coder's final byte and at most
+        ``BYTES_PER_STREAM_BYTE`` * (k + 4) bytes (a crafted kilobyte could otherwise claim 1024
+        lanes of 64 KiB each, over 1 GB)."""
+        n, pos = _varint(payload, 0)
+        block, pos = _varint(payload, pos)
+        seg, pos = _varint(payload, pos)
         if block != self.block:
             raise CorruptPayload(f"payload block size {block} differs from the coder's {self.block}")
         if seg < block or seg % block or seg > MAX_SEGMENT_LANES * block:
             raise CorruptPayload(f"payload's segment size {seg} is not a multiple of its block of at most {MAX_SEGMENT_LANES} blocks")
+        unit = seg if self.cfg.version >= 4 else block
         segments = []
         for start in range(0, n, seg):
-            size = min(seg, n - start)
-            lanes = []
-            for lane_start in range(0, size, block):
-                m = min(block, size - lane_start)
-                try:
-                    v, pos = read_varint(payload, pos)
-                except (IndexError, ValueError):
-                    raise CorruptPayload("payload is truncated") from None
+            units = []
+            for unit_start in range(start, min(start + seg, n), unit):
+                m = min(unit, start + seg - unit_start, n - unit_start)
+                v, pos = _varint(payload, pos)
                 k = m if v == 0 else v - 1
-                if k > m or pos + k > len(payload):
-                    raise CorruptPayload("payload is truncated or a block's length is wrong")
-                lanes.append((v == 0, payload[pos : pos + k], m))
+                if v and not 1 <= k <= m or v and m > BYTES_PER_STREAM_BYTE * (k + 4) or pos + k > len(payload):
+                    raise CorruptPayload(f"a cm unit of {m} bytes cannot be coded in {k} stream bytes (or the payload is truncated)")
+                units.append((v == 0, payload[pos : pos + k], m))
                 pos += k
-            segments.append(lanes)
+            segments.append(units)
         if pos != len(payload):
             raise CorruptPayload("payload has trailing bytes")
-        bar = tqdm(total=n, unit="B", unit_scale=True, desc="decompress", disable=not self.progress)
-        parts = []
-        for lanes, part in zip(segments, parallel_map(self._decode_segment, segments, worker_count(self.workers))):
-            parts.append(part)
-            bar.update(sum(m for _, _, m in lanes))
-        bar.close()
-        return b"".join(parts)
+        return n, segments
 
-    def _decode_segment(self, lanes: list[tuple[bool, bytes, int]]) -> bytes:
-        """One segment's bytes from its blocks (stored or coded), decoded in lockstep."""
-        n_lanes = len(lanes)
-        lengths = np.array([m for _, _, m in lanes])
-        stored = np.array([s for s, _, _ in lanes])
+    def _decode_segment(self, units: list[tuple[bool, bytes, int]]) -> bytes:
+        """One segment's bytes from its coding units (stored or coded), its blocks decoded in lockstep."""
+        if self.cfg.version >= 4:
+            stored_segment, stream, size = units[0]
+            if stored_segment:
+                return stream
+            lengths = np.minimum(self.block, size - np.arange(-(-size // self.block)) * self.block)
+            stored = np.zeros(len(lengths), bool)
+            streams = [stream]
+        else:
+            lengths = np.array([m for _, _, m in units])
+            stored = np.array([s for s, _, _ in units])
+            streams = [b"" if s else b for s, b, _ in units]
+        n_lanes = len(lengths)
         raw = np.zeros((n_lanes, self.block), np.int64)
-        for i, (s, b, m) in enumerate(lanes):
+        for i, (s, b, m) in enumerate(units):
             if s:
                 raw[i, :m] = np.frombuffer(b, np.uint8)
-        dec = BinaryDecoderBatch([b"" if s else b for s, b, _ in lanes])
+        dec = BinaryDecoderBatch(streams)
         mixer = ContextMixer(n_lanes, self.block, self.cfg)
         columns = np.ascontiguousarray(raw.T)  # stored lanes' bytes; the decoded ones are written in
         tokens = np.full(n_lanes, self.model.bos, np.int64)
         # a decoder reads at most 4 bytes past its stream (the first 4 it loads, then one per byte
         # the encoder wrote); a crafted stream that leads it further is corrupt: stop early
-        limit = np.array([np.iinfo(np.int64).max if s else len(b) + 4 for s, b, _ in lanes])  # stored: no stream
+        limit = np.array([np.iinfo(np.int64).max if s else len(b) + 4 for s, b in zip(stored, streams)])  # stored: no stream
         with step_group(self.model, n_lanes, worker_count(self.workers), self.freq_bits) as m1:
             for t in range(int(lengths.max())):
                 mixer.decode_byte(t, t < lengths, stored, columns[t], m1.step(tokens), dec)
@@ -179,6 +189,26 @@ class MixingCoder:
                 tokens = columns[t]
         out = columns.T
         return b"".join(out[i, :m].astype(np.uint8).tobytes() for i, m in enumerate(lengths.tolist()))
+
+
+# A binary-coded bit costs at least log2(4096/4095) bits (12-bit probabilities), so a byte costs at
+# least 8 times that and a stream byte holds at most 1 / log2(4096/4095) ~ 2839 bytes (1% more
+# allowed for the coder's integer rounding; the decoder's 4-byte look-ahead is added per stream).
+BYTES_PER_STREAM_BYTE = int(1.01 / math.log2(4096 / 4095)) + 1
+
+
+def _stored_or_coded(data: bytes, stream: bytes) -> bytes:
+    """A coding unit in the payload: varint(0) and ``data`` when its stream would not be shorter,
+    else varint(stream bytes + 1) and the stream."""
+    return write_varint(0) + data if len(stream) >= len(data) else write_varint(len(stream) + 1) + stream
+
+
+def _varint(payload: bytes, pos: int) -> tuple[int, int]:
+    """``read_varint``, with a truncated or overlong varint raised as CorruptPayload."""
+    try:
+        return read_varint(payload, pos)
+    except (IndexError, ValueError):
+        raise CorruptPayload("payload is truncated") from None
 
 
 @register("cm", m1=True)

@@ -7,7 +7,6 @@ varint(original length) varint(block) then, per block, varint(stream bytes) and 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
@@ -205,39 +204,15 @@ class NeuralCompressor:
     def decompress(self, payload: bytes, limit: int | None = None) -> bytes:
         """Inverse of ``compress``. Both payload formats (``BlockCoder``'s, ``MixingCoder``'s)
         start with the original length and then the block: a length other than ``limit``, or more
-        than a payload of this size can hold (every block costs at least one byte), is refused
-        before decoding."""
+        than a payload of this size can hold, is refused before decoding (a ``BlockCoder`` block
+        costs at least one byte; ``MixingCoder.read_payload`` bounds each of its units)."""
         n, pos = _varint(payload, 0)
         block, _ = _varint(payload, pos)
         if limit is not None and n != limit:
             raise CorruptPayload(f"payload holds {n} bytes but the archive says {limit}")
-        if n > len(payload) * max(1, block):
+        if self.name != "cm" and n > len(payload) * max(1, block):
             raise CorruptPayload(f"payload of {len(payload)} bytes cannot hold {n} bytes in blocks of {block}")
-        if self.name == "cm":
-            _check_cm_lanes(payload, n, block)
         return self.coder.decompress(payload)
-
-
-# A binary-coded bit costs at least log2(4096/4095) bits (12-bit probabilities), so a byte costs at
-# least 8 times that and a stream byte holds at most 1 / log2(4096/4095) ~ 2839 bytes of a block
-# (1% more allowed for the coder's integer rounding; the decoder's 4-byte look-ahead is added per stream).
-CM_BYTES_PER_STREAM_BYTE = int(1.01 / math.log2(4096 / 4095)) + 1
-
-
-def _check_cm_lanes(payload: bytes, n: int, block: int) -> None:
-    """cm's blocks, each varint(0) + raw bytes or varint(k + 1) + a k-byte stream, against what
-    their streams can hold: a coded block has at least the coder's final byte and at most
-    ``CM_BYTES_PER_STREAM_BYTE`` * (k + 4) bytes. Checked before the decoder allocates its
-    lanes (a crafted kilobyte could otherwise claim 1024 lanes of 64 KiB each, over 1 GB)."""
-    pos = _varint(payload, _varint(payload, 0)[1])[1]  # past the length and the block
-    pos = _varint(payload, pos)[1]  # past the segment size
-    for start in range(0, n, block):
-        m = min(block, n - start)
-        v, pos = _varint(payload, pos)
-        k = m if v == 0 else v - 1
-        if v and not 1 <= k <= m or v and m > CM_BYTES_PER_STREAM_BYTE * (k + 4) or pos + k > len(payload):
-            raise CorruptPayload(f"a cm block of {m} bytes cannot be coded in {k} stream bytes (or the payload is truncated)")
-        pos += k
 
 
 def _varint(payload: bytes, pos: int) -> tuple[int, int]:
