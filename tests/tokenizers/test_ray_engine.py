@@ -15,6 +15,7 @@ from nct.tokenizers.pipeline import tokenize_corpus
 from nct.tokenizers.ray_engine import RayConfig
 
 ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context")  # Ray Data's own renamed settings
 
 WORDS = "the quick brown fox jumps over the lazy dog while seven wise owls watch quietly "
 SETTINGS = dict(split="all", token_bits=8, example_bytes=240, chunk=3)
@@ -105,3 +106,14 @@ def test_bad_input_on_ray_is_one_error_naming_file_and_record(cluster, tmp_path)
 def test_ray_config_checks_its_values():
     with pytest.raises(UsageError, match="actors must be at least 1"):
         RayConfig(actors=0)
+
+
+def test_cli_engine_ray(cluster, corpus, tmp_path):
+    from nct.cli import main
+
+    spec = str(Path(corpus.files[0].path).parent / "c4-train.*.json.gz")
+    args = ["tokenize", "--method", "gzip", "--corpus", spec, "--split", "all", "--example-bytes", "240"]
+    assert main([*args, "--out", str(tmp_path / "here")]) == 0
+    assert main([*args, "--out", str(tmp_path / "ray"), "--engine", "ray", "--actors", "2"]) == 0
+    assert files(tmp_path / "ray").keys() == files(tmp_path / "here").keys()
+    assert all(files(tmp_path / "ray")[k] == v for k, v in files(tmp_path / "here").items() if k != "manifest.json")
