@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from importlib import resources
 from itertools import chain, islice
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import Iterable, Iterator
 
+import numpy as np
 import zstandard
 
 from ..errors import BadInput, InputError, MissingInput, UsageError
@@ -194,7 +195,7 @@ class StreamedCorpus:
 READ_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error, zstandard.ZstdError)  # a missing, damaged or truncated file
 
 
-def _open(path: Path) -> BinaryIO:
+def _open(path: Path) -> io.BufferedIOBase:
     """A binary stream of a file's content, decompressing .gz, .xz and .zst."""
     if path.name.endswith(".gz"):
         return gzip.open(path, "rb")
@@ -275,7 +276,7 @@ def _parquet_documents(path: Path, column: str) -> Iterator[Document]:
 class _MappedDocuments:
     """A lazy sequence of the documents of memory-mapped parts (each read when indexed)."""
 
-    def __init__(self, parts: list[tuple[str, "object", "object"]]) -> None:
+    def __init__(self, parts: list[tuple[str, np.ndarray, np.ndarray]]) -> None:
         self._parts = parts  # (part, data memmap, start offsets)
         self._counts = [len(idx) for _, _, idx in parts]
 

@@ -96,7 +96,10 @@ class Recipe:
 class InputShard(Protocol):
     """One input of a tokenizing run: the examples it gives are decided by it and the recipe alone."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The input's name (a file's path)."""
+        ...
 
     @property
     def size(self) -> int:

@@ -33,6 +33,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -358,7 +359,7 @@ class M1:
             new = [t.contiguous().numpy() for t in self._qkv(x, layer)]  # q, q_s, k, k_s, v
             caches = (cache.k[layer].numpy(), cache.k_scale[layer].numpy(), cache.v[layer].numpy())
             out = torch.empty(b, kv, g, dh)
-            attend_step(*new, *caches, pos.numpy(), self._bias_np, self._attn_lut_np, self._v_out_np[layer], out.numpy())
+            attend_step(*new, *caches, pos.numpy(), self._bias_np, self._attn_lut_np, self._v_out_np[layer], out.numpy())  # type: ignore[call-arg]
             x = self._block(x, layer, out.view(b, 1, cfg.d_model))
         cache.position = pos + 1
         return self._cdf(x[:, 0], freq_bits)
@@ -436,7 +437,7 @@ def _integer_cdf(z: np.ndarray, r: np.ndarray, lut: np.ndarray, spare: int, out:
 def value_ranges(model: Transformer, inputs: torch.Tensor) -> list[torch.Tensor]:
     """Largest |value| per channel of every layer of the float model on ``inputs``."""
     ranges: list[torch.Tensor] = []
-    hooks = [b.wv.register_forward_hook(lambda m, i, o: ranges.append(o.abs().amax(dim=(0, 1)).float().cpu())) for b in model.blocks]
+    hooks = [cast(torch.nn.Module, b.wv).register_forward_hook(lambda m, i, o: ranges.append(o.abs().amax(dim=(0, 1)).float().cpu())) for b in model.blocks]
     try:
         model.eval()
         model(inputs)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterator, cast
 
 import numpy as np
 import torch
@@ -27,7 +27,7 @@ class StepGroup:
 
     def __init__(self, model: M1, batch: int, parts: int, freq_bits: int = DEFAULT_FREQ_BITS):
         self.model, self.freq_bits = model, freq_bits
-        self.slices = [slice(r.start, r.stop) for r in split_evenly(range(batch), parts)]
+        self.slices = [slice(r.start, r.stop) for r in cast(list[range], split_evenly(range(batch), parts))]
         self.cache = model.start(self.slices[0].stop - self.slices[0].start)
         self.pipes, self.children = [], []
         ctx = multiprocessing.get_context("fork")
@@ -49,7 +49,7 @@ class StepGroup:
         out = np.empty((len(tokens), first.shape[1]), np.int32)
         out[self.slices[0]] = first
         for pipe, s in zip(self.pipes, self.slices[1:]):
-            pipe.recv_bytes_into(memoryview(out[s]).cast("B"))
+            pipe.recv_bytes_into(out[s].data.cast("B"))
         return out
 
     def close(self) -> None:
