@@ -12,11 +12,10 @@ from typing import Any, Sequence
 
 from tqdm import tqdm
 
-from ..data.corpus import Corpus
 from ..data.shards import EXAMPLE_BYTES, examples
 from ..results import papers
 from ..tokenizers import build
-from ..tokenizers.pipeline import sentencepiece_for, split_of
+from ..tokenizers.pipeline import AnyCorpus, sentencepiece_for, split_of
 from ..util import markdown_table
 
 
@@ -77,7 +76,7 @@ TABLE_METHODS: list[tuple[str, dict]] = [
 ]
 
 def compression_table(
-    corpus: Corpus, m1: Any, max_bytes: int = 102_400, example_bytes: int = EXAMPLE_BYTES, vocab_size: int = 32000,
+    corpus: AnyCorpus, m1: Any, max_bytes: int = 102_400, example_bytes: int = EXAMPLE_BYTES, vocab_size: int = 32000,
     split: str = "validation", seed: int = 0,
 ) -> list[TableRow]:
     """The paper's bytes-per-token table for v=256 and v=65k on a sample of ``split``."""

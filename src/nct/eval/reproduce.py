@@ -18,9 +18,8 @@ from typing import Any
 
 import yaml
 
-from ..data.corpus import Corpus
 from ..data.shards import Manifest
-from ..tokenizers.pipeline import tokenize_corpus
+from ..tokenizers.pipeline import AnyCorpus, tokenize_corpus
 from ..train.loop import TrainConfig
 from ..train.m2 import train_m2
 from ..plots import pyplot, save
@@ -104,7 +103,7 @@ PRESETS = {
 }
 
 
-def run_reproduce(cfg: ReproduceConfig, out: str | Path, corpus: Corpus, m1: Any) -> list[dict]:
+def run_reproduce(cfg: ReproduceConfig, out: str | Path, corpus: AnyCorpus, m1: Any) -> list[dict]:
     """Tokenize, train and evaluate the whole grid under ``out``; returns one report per run."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
