@@ -283,6 +283,7 @@ SECTIONS: dict[str, Callable[[Path, Any], Section]] = {  # result kind (nct.resu
     "reproduce": reproduce_section,
     "bench": bench_section,
     "scaling": generic_section("LM as compressor: scaling study"),
+    "compression-table": generic_section("Training over compressed text: bytes per token by tokenizer"),
     "stability": stability_section,
     "uniformity": uniformity_section,
     "positions": positions_section,

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 SCHEMA = 1
-KINDS = ("reproduce", "bench", "scaling", "stability", "uniformity", "positions", "learn-ac")
+KINDS = ("reproduce", "bench", "scaling", "compression-table", "stability", "uniformity", "positions", "learn-ac")
 ANALYSIS_FILES = {"stability.json": "stability", "uniformity.json": "uniformity", "positions.json": "positions",
                   "learn_ac.json": "learn-ac"}  # analysis results, by file name
 

@@ -43,3 +43,17 @@ def test_table_markdown_sets_the_papers_figures_beside_ours():
     assert "| AC | 2.00 | 4.00 | 5.49 | 10.98 | 8.000 | 100.0%, 100.0% |" in md
     assert "| EqualInfoAC[b=16, delay] | 2.00 | 4.00 | 2.20 | – |" in md
     assert set(papers()["tlnct"]["bytes_per_token"]) - {"_about"} == {name for name, _ in TABLE_METHODS}
+
+
+def test_saved_table_is_tagged_and_becomes_a_report_section(tmp_path):
+    import json
+
+    from nct.eval.compression_table import save_table
+    from nct.report import section_for
+
+    rows = [TableRow("Bytes", 8, 256, 1000, 1000, 1.0, 8.0, 1.0, 0, 2, 100.0, 100.0)]
+    md = save_table(rows, tmp_path, {"corpus": "test"})
+    saved = json.loads((tmp_path / "compression_table.json").read_text())
+    assert saved["kind"] == "compression-table" and saved["rows"][0]["method"] == "Bytes"
+    section = section_for(tmp_path / "compression_table.json")
+    assert section is not None and "bytes per token" in section.title and section.text == md

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 from tqdm import tqdm
 
 from ..data.shards import EXAMPLE_BYTES, examples
-from ..results import papers
+from ..results import papers, tagged
 from ..tokenizers import build
 from ..tokenizers.pipeline import AnyCorpus, sentencepiece_for, split_of
 from ..util import markdown_table
@@ -91,12 +91,15 @@ def compression_table(
 
 
 def table_markdown(rows: list[TableRow]) -> str:
-    """Bytes per token at v=256 and v=65k beside the paper's, with exact-decode fractions."""
+    """Bytes per token at v=256 and v=65k beside the paper's, with exact-decode fractions (methods
+    not measured are left out)."""
     by = {(r.method, r.token_bits): r for r in rows}
     paper_figures = papers()["tlnct"]["bytes_per_token"]
     out = []
     for name, _ in TABLE_METHODS:
         r8, r16 = by.get((name, 8)), by.get((name, 16))
+        if not (r8 or r16):  # not measured
+            continue
         if name == "SentencePiece" and r8:
             cells = [f"{r8.bytes_per_token:.2f} (v={r8.vocab_size})", "–"]
         else:
@@ -114,6 +117,6 @@ def save_table(rows: list[TableRow], directory: str | Path, meta: dict) -> str:
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     md = table_markdown(rows)
-    (d / "compression_table.json").write_text(json.dumps({**meta, "rows": [r.__dict__ for r in rows]}, indent=2))
+    (d / "compression_table.json").write_text(json.dumps(tagged("compression-table", {**meta, "rows": [r.__dict__ for r in rows]}), indent=2))
     (d / "compression_table.md").write_text(md)
     return md
