@@ -4,7 +4,7 @@ T5-style as in the papers: pre-RMSNorm, ReLU MLP, no biases, and learned relativ
 (shared by all layers), or fixed ALiBi slopes on the same buckets, which train ~3x faster on a
 CPU because PyTorch's flash-attention kernel cannot differentiate through the bias. Keys and values may be shared by several query heads (multi-query / grouped
 attention) and attention may be limited to a sliding window: both keep M1's KV cache small, which
-is what bounds exact incremental decoding speed on a CPU (see ``nct.models.engine``).
+is what bounds exact incremental decoding speed on a CPU (see ``nct.models.m1`` and ``nct.models.exact_attention``).
 """
 
 from __future__ import annotations
