@@ -6,6 +6,7 @@ import importlib
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
+from ..coding.varint import read_varint
 from ..errors import CorruptPayload, UsageError
 
 __all__ = ["Compressor", "CorruptPayload", "available", "fixed_cost", "get", "needs_m1", "register", "uses_model"]
@@ -105,3 +106,11 @@ def get(name: str, **params) -> Compressor:
 def available() -> list[str]:
     """Method names: the built-in ones and any registered since."""
     return sorted({*BUILTIN, *_REGISTRY})
+
+
+def payload_varint(payload: bytes, pos: int) -> tuple[int, int]:
+    """``read_varint``, with a truncated or overlong varint raised as CorruptPayload."""
+    try:
+        return read_varint(payload, pos)
+    except (IndexError, ValueError):
+        raise CorruptPayload("payload is truncated") from None

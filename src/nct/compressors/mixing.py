@@ -24,12 +24,12 @@ import torch
 from tqdm import tqdm
 
 from ..coding.binary import BinaryDecoderBatch, BinaryEncoderBatch
-from ..coding.varint import read_varint, write_varint
+from ..coding.varint import write_varint
 from ..models.context_mixing import ContextMixer, MixConfig, m1_bit_probabilities
 from ..models.m1 import DEFAULT_FREQ_BITS, M1
 from ..models.step_group import step_group
 from ..parallel import parallel_map, worker_count
-from .base import CorruptPayload, register
+from .base import CorruptPayload, payload_varint, register
 from .neural import NeuralCompressor
 
 MAX_SEGMENT_LANES = 1024  # blocks coded in lockstep in one segment
@@ -132,9 +132,9 @@ class MixingCoder:
         anything is allocated: a coded unit has at least the coder's final byte and at most
         ``BYTES_PER_STREAM_BYTE`` * (k + 4) bytes (a crafted kilobyte could otherwise claim 1024
         lanes of 64 KiB each, over 1 GB)."""
-        n, pos = _varint(payload, 0)
-        block, pos = _varint(payload, pos)
-        seg, pos = _varint(payload, pos)
+        n, pos = payload_varint(payload, 0)
+        block, pos = payload_varint(payload, pos)
+        seg, pos = payload_varint(payload, pos)
         if block != self.block:
             raise CorruptPayload(f"payload block size {block} differs from the coder's {self.block}")
         if seg < block or seg % block or seg > MAX_SEGMENT_LANES * block:
@@ -145,7 +145,7 @@ class MixingCoder:
             units = []
             for unit_start in range(start, min(start + seg, n), unit):
                 m = min(unit, start + seg - unit_start, n - unit_start)
-                v, pos = _varint(payload, pos)
+                v, pos = payload_varint(payload, pos)
                 k = m if v == 0 else v - 1
                 if v and not 1 <= k <= m or v and m > BYTES_PER_STREAM_BYTE * (k + 4) or pos + k > len(payload):
                     raise CorruptPayload(f"a cm unit of {m} bytes cannot be coded in {k} stream bytes (or the payload is truncated)")
@@ -201,14 +201,6 @@ def _stored_or_coded(data: bytes, stream: bytes) -> bytes:
     """A coding unit in the payload: varint(0) and ``data`` when its stream would not be shorter,
     else varint(stream bytes + 1) and the stream."""
     return write_varint(0) + data if len(stream) >= len(data) else write_varint(len(stream) + 1) + stream
-
-
-def _varint(payload: bytes, pos: int) -> tuple[int, int]:
-    """``read_varint``, with a truncated or overlong varint raised as CorruptPayload."""
-    try:
-        return read_varint(payload, pos)
-    except (IndexError, ValueError):
-        raise CorruptPayload("payload is truncated") from None
 
 
 @register("cm", m1=True)

@@ -15,12 +15,12 @@ import torch
 from tqdm import tqdm
 
 from ..coding.arithmetic import DEFAULT_PRECISION, DecoderBatch, Encoder, max_total, pack_bits
-from ..coding.varint import read_varint, write_varint
+from ..coding.varint import write_varint
 from ..data.unigram import default_unigram
 from ..models.m1 import DEFAULT_FREQ_BITS, M1
 from ..models.probability import ProbabilityModel, Unigram
 from ..parallel import map_batches, parallel_map, worker_count
-from .base import CorruptPayload, register
+from .base import CorruptPayload, payload_varint, register
 
 
 @dataclass
@@ -94,8 +94,8 @@ class BlockCoder:
         """Inverse of ``compress``. Every length is checked against what the payload holds before
         anything is allocated: each block needs at least its length varint, so a payload of k
         bytes holds at most k blocks."""
-        n, pos = _varint(payload, 0)
-        block, pos = _varint(payload, pos)
+        n, pos = payload_varint(payload, 0)
+        block, pos = payload_varint(payload, pos)
         if block != self.block:
             raise CorruptPayload(f"payload block size {block} differs from the coder's {self.block}")
         count = -(-n // block)
@@ -103,7 +103,7 @@ class BlockCoder:
             raise CorruptPayload(f"payload claims {n} bytes in {count} blocks but has only {len(payload)} bytes")
         streams = []
         for _ in range(count):
-            size, pos = _varint(payload, pos)
+            size, pos = payload_varint(payload, pos)
             if pos + size > len(payload):
                 raise CorruptPayload("payload is truncated")
             streams.append(payload[pos : pos + size])
@@ -206,8 +206,8 @@ class NeuralCompressor:
         start with the original length and then the block: a length other than ``limit``, or more
         than a payload of this size can hold, is refused before decoding (a ``BlockCoder`` block
         costs at least one byte; ``MixingCoder.read_payload`` bounds each of its units)."""
-        n, pos = _varint(payload, 0)
-        block, _ = _varint(payload, pos)
+        n, pos = payload_varint(payload, 0)
+        block, _ = payload_varint(payload, pos)
         if limit is not None and n != limit:
             raise CorruptPayload(f"payload holds {n} bytes but the archive says {limit}")
         if self.name != "cm" and n > len(payload) * max(1, block):
@@ -215,9 +215,3 @@ class NeuralCompressor:
         return self.coder.decompress(payload)
 
 
-def _varint(payload: bytes, pos: int) -> tuple[int, int]:
-    """``read_varint``, with a truncated or overlong varint raised as CorruptPayload."""
-    try:
-        return read_varint(payload, pos)
-    except (IndexError, ValueError):
-        raise CorruptPayload("payload is truncated") from None
