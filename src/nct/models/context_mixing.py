@@ -399,6 +399,29 @@ def _apply(s: _State, table: np.ndarray, used: int, lo: int, hi: int) -> None:
         s.hkeys[h] = -1
 
 
+_SLOT_LO, _SLOT_HI = 32, 65535 - 32  # the 16-bit probabilities' bounds: context slots, APM, match model
+_APM_LO, _APM_HI = 16, 65535 - 16
+_MATCH_LO, _MATCH_HI = 64, 65535 - 64
+
+
+@njit(cache=True, inline="always")
+def _slot_step(bit: int, q: int, c: int) -> int:
+    """A context slot's update: (target - P) / (n + 1.5), for P = ``q`` after ``c`` updates."""
+    return ((bit << 16) - q) * 2 // (2 * c + 3)
+
+
+@njit(cache=True, inline="always")
+def _apm_step(bit: int, a: int) -> int:
+    """An APM point's update towards the bit: 1/64 of the way."""
+    return ((bit << 16) - a) >> 6
+
+
+@njit(cache=True, inline="always")
+def _match_step(right: bool, p: int) -> int:
+    """The match model's update of P(right) = ``p``: 1/64 of the way to whether it was."""
+    return ((65536 if right else 0) - p) >> 6
+
+
 @njit(cache=True)
 def _update(s: _State, active: np.ndarray) -> None:
     """Learn from the bit every active lane coded (``s.bits``), then move to the next bit."""
@@ -427,27 +450,27 @@ def _update(s: _State, active: np.ndarray) -> None:
                 e = s.idx[i, k]
                 c = np.int64(s.slots[e, 1])
                 s.saved[i, k] = c
-                used = _add(s, e, ((s.bits[i] << 16) - np.int64(s.slots[e, 0])) * 2 // (2 * c + 3), used)
-    _apply(s, s.slots[:, 0], used, 32, 65535 - 32)
+                used = _add(s, e, _slot_step(s.bits[i], np.int64(s.slots[e, 0]), c), used)
+    _apply(s, s.slots[:, 0], used, _SLOT_LO, _SLOT_HI)
     if s.version >= 2:
         used = 0
         for i in range(lanes):
             if active[i]:
                 a = s.apm_idx[i]
-                used = _add(s, a, ((s.bits[i] << 16) - np.int64(s.apm[a])) >> 6, used)
-        _apply(s, s.apm, used, 16, 65535 - 16)
+                used = _add(s, a, _apm_step(s.bits[i], np.int64(s.apm[a])), used)
+        _apply(s, s.apm, used, _APM_LO, _APM_HI)
     for i in range(lanes):
         if active[i]:
             for k in range(nm):
                 s.slots[s.idx[i, k], 1] = min(s.saved[i, k] + 1, s.rate_limit)
             if s.mon[i]:  # match model: was the predicted bit right?
                 m = s.mslot[i]
-                s.msum[m] += ((65536 if s.mbit[i] == s.bits[i] else 0) - s.match_prob[m]) >> 6
+                s.msum[m] += _match_step(s.mbit[i] == s.bits[i], s.match_prob[m])
                 s.mcnt[m] += 1
             s.c0[i] = s.c0[i] * 2 + s.bits[i]
     for m in range(_MATCH_SLOTS):
         if s.mcnt[m]:
-            s.match_prob[m] = min(max(s.match_prob[m] + s.msum[m] // s.mcnt[m], 64), 65535 - 64)
+            s.match_prob[m] = min(max(s.match_prob[m] + s.msum[m] // s.mcnt[m], _MATCH_LO), _MATCH_HI)
             s.msum[m], s.mcnt[m] = 0, 0
 
 
@@ -464,13 +487,13 @@ def _update_lane(s: _State, i: int) -> None:
         e = s.idx[i, k]
         c = np.int64(s.slots[e, 1])
         q = np.int64(s.slots[e, 0])
-        s.slots[e, 0] = min(max(q + ((bit << 16) - q) * 2 // (2 * c + 3), 32), 65535 - 32)
+        s.slots[e, 0] = min(max(q + _slot_step(bit, q, c), _SLOT_LO), _SLOT_HI)
         s.slots[e, 1] = min(c + 1, s.rate_limit)
     a = s.apm_idx[i]
-    s.apm[a] = min(max(np.int64(s.apm[a]) + (((bit << 16) - np.int64(s.apm[a])) >> 6), 16), 65535 - 16)
+    s.apm[a] = min(max(np.int64(s.apm[a]) + _apm_step(bit, np.int64(s.apm[a])), _APM_LO), _APM_HI)
     if s.mon[i]:  # match model: was the predicted bit right?
         m = s.mslot[i]
-        s.match_prob[m] = min(max(s.match_prob[m] + (((65536 if s.mbit[i] == bit else 0) - s.match_prob[m]) >> 6), 64), 65535 - 64)
+        s.match_prob[m] = min(max(s.match_prob[m] + _match_step(s.mbit[i] == bit, s.match_prob[m]), _MATCH_LO), _MATCH_HI)
     s.c0[i] = s.c0[i] * 2 + bit
 
 
