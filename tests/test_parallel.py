@@ -53,6 +53,48 @@ def test_parallel_map_reraises_a_worker_error(two_threads):
         list(parallel_map(fail, [1, 2, 3], 2))
 
 
+STOP_SCRIPT = """
+import torch
+from nct.parallel import parallel_map
+torch.set_num_threads(2)
+
+def fail(x):
+    raise ValueError(x)
+
+for _ in range(250):
+    try:
+        list(parallel_map(fail, [1, 2, 3], 2))
+    except ValueError:
+        pass
+    assert list(parallel_map(abs, [-1, -2, -3], 2)) == [1, 2, 3]
+"""
+
+
+@needs_two_cores
+def test_a_pool_stopped_by_an_error_never_hangs():
+    import subprocess
+    import sys
+
+    # multiprocessing.Pool's terminate hung here within a few hundred such stops
+    subprocess.run([sys.executable, "-c", STOP_SCRIPT], check=True, timeout=120)
+
+
+@needs_two_cores
+def test_a_killed_worker_is_a_clear_error_not_a_hang(two_threads):
+    import signal
+
+    from nct.errors import WorkerDied
+
+    def die(x):
+        if x == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return x
+
+    with pytest.raises(WorkerDied, match="killed"):
+        list(parallel_map(die, [1, 2, 3, 4], 2))
+    assert list(parallel_map(abs, [-1, -2], 2)) == [1, 2]  # the next map starts afresh
+
+
 @needs_two_cores
 def test_ac_payload_and_decoding_do_not_depend_on_workers(tiny_m1, two_threads):
     text = embedded("validation").documents[0].data[:5000]
@@ -119,7 +161,7 @@ def test_workers_go_quietly_with_their_parent(how, tmp_path):
     while time.time() < deadline and any(_alive(w) for w in workers):
         time.sleep(0.05)
     assert not any(_alive(w) for w in workers)
-    assert "ForkPoolWorker" not in err and "BrokenPipeError" not in err, err  # only the parent's own KeyboardInterrupt
+    assert err.count("Traceback") <= 1 and "BrokenPipeError" not in err, err  # only the parent's own KeyboardInterrupt
 
 
 def _alive(pid: int) -> bool:

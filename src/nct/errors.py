@@ -11,6 +11,7 @@ exception escaping the library is a bug and is shown with its traceback.
     │   └── BadInput        an input whose content is not what it should be (a record without text; also a ValueError)
     ├── OutputError         an output that cannot be written completely (exists, disk full, closed pipe)
     ├── ModelError          a model that cannot be loaded or does not fit the task (also a ValueError)
+    ├── WorkerDied          a worker process killed before it finished its part (out of memory, a signal)
     └── ArchiveError        an archive that cannot be decoded (also a ValueError)
         ├── CorruptArchive      damaged, truncated or crafted: bad framing, checksum, header or lengths
         │   └── CorruptPayload  a payload its compressor cannot decode
@@ -49,6 +50,10 @@ class OutputError(NctError):
 
 class ModelError(NctError, ValueError):
     """A model file that cannot be loaded, or a model that does not fit the task."""
+
+
+class WorkerDied(NctError, RuntimeError):
+    """A worker process that was killed before it finished its part (out of memory, a signal)."""
 
 
 class ArchiveError(NctError, ValueError):

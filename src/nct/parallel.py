@@ -6,8 +6,12 @@ M1's CDFs do not depend on batch composition or thread count (DESIGN invariant 2
 forked, so they inherit the model without pickling it; inside a worker, maps run inline.
 
 Workers go quietly: they ignore Ctrl-C (the parent stops the pool) and, on Linux, are killed when
-the parent dies (no traceback per worker for a broken result pipe). Work below ``MIN_PARALLEL``
-bytes runs inline: starting a pool costs more than it saves on a small input.
+the parent dies (no traceback per worker for a broken result pipe). A worker's error, or the
+parent's, kills the others at once; a worker killed from outside (out of memory) is a clear
+``WorkerDied``, never a wait for a result that will not come. The pool is the standard library's
+``ProcessPoolExecutor``: ``multiprocessing.Pool`` can hang for ever in ``terminate`` when an error
+stops it while it is still handing out tasks (seen here about once in 140 such stops). Work below
+``MIN_PARALLEL`` bytes runs inline: starting a pool costs more than it saves on a small input.
 """
 
 from __future__ import annotations
@@ -15,9 +19,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 import torch
+
+from .errors import WorkerDied
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -56,12 +64,29 @@ def parallel_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iter
     if workers <= 1:
         yield from map(fn, items)
         return
-    _TASK = (fn, items)
+    _TASK = (fn, items)  # set before the pool forks (all at once, on the first task: fork is not spawned lazily)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=init_worker)
     try:
-        with multiprocessing.get_context("fork").Pool(workers, initializer=init_worker) as pool:
-            yield from pool.imap(_run, range(len(items)))
+        yield from pool.map(_run, range(len(items)))
+    except BrokenProcessPool as e:
+        _kill(pool)
+        raise WorkerDied(f"a worker process was killed before it finished ({e}); with less memory, try fewer workers (--threads)") from None
+    except BaseException:  # a worker's error, Ctrl-C, or the caller stopping early: the rest is not needed
+        _kill(pool)
+        raise
     finally:
         _TASK = None
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _kill(pool: ProcessPoolExecutor) -> None:
+    """Kill the pool's workers now, busy or not (``ProcessPoolExecutor.kill_workers`` from Python 3.14)."""
+    kill = getattr(pool, "kill_workers", None)
+    if kill is not None:
+        kill()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.kill()
 
 
 def map_batches(
