@@ -33,7 +33,10 @@ from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from ..coding.binary import BinaryDecoderBatch, BinaryEncoderBatch, decode_bit, encode_bit
 
@@ -70,6 +73,13 @@ _HASH_MULT = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F
                       dtype=np.uint64)  # odd 64-bit constants (the last 8 from splitmix64, seed 2026)
 _BIT_MULT = np.uint64(0x2545F4914F6CDD1D)
 _HISTORY_PAD = 16  # positions before a lane's start read as 256 (no byte)
+
+
+def _compiled(**options):
+    """numba's ``njit`` for the mixing loops: cached, and without reference counting (they allocate
+    nothing): with it, every read of a field of the state tuple counts its array up and down
+    through an atomic call, which took two thirds of the coding time."""
+    return njit(cache=True, _nrt=False, **options)
 
 
 @dataclass(frozen=True)
@@ -146,6 +156,7 @@ class _State(NamedTuple):
     above_line: np.ndarray  # and the line before it (-1: none in this block)
     word: np.ndarray  # uint64 [lanes, 2]: hashes of the lane's current word so far and the word before
     bits: np.ndarray  # int64 [lanes]: the bit just coded
+    mslots: np.ndarray  # int64 [lanes]: each lane's entry in the match table this step
     idx: np.ndarray  # int64 [lanes, models]: the slots predicted from, kept for the update
     saved: np.ndarray  # int64 [lanes, models]: their counts before the update
     st: np.ndarray  # int64 [lanes, inputs]: the mixer's inputs (stretched probabilities)
@@ -206,7 +217,7 @@ class ContextMixer:
             ctx=z(lanes, n_models, dtype=np.uint64),
             c0=np.ones(lanes, np.int64), apm_ctx=z(lanes), bits=z(lanes),
             word=z(lanes, 2, dtype=np.uint64), line=z(lanes), above_line=np.full(lanes, -1, np.int64),
-            idx=z(lanes, n_models), saved=z(lanes, n_models), st=z(lanes, n_inputs),
+            mslots=z(lanes), idx=z(lanes, n_models), saved=z(lanes, n_models), st=z(lanes, n_inputs),
             p=z(lanes), wset=z(lanes), apm_idx=z(lanes), mslot=z(lanes), mon=z(lanes, dtype=np.bool_), mbit=z(lanes),
             final=z(lanes, 8),
             hkeys=np.full(h, -1, np.int64), hsum=z(h), hcnt=z(h), hused=z(h),
@@ -233,11 +244,11 @@ class ContextMixer:
 
 
 # ----- the compiled loops ----------------------------------------------------------------------
-@njit(cache=True)
+@_compiled()
 def _begin(s: _State, t: int, active: np.ndarray) -> None:
     """Before coding byte ``t`` of every lane: context hashes; follow, end or find each match."""
     lanes, n_orders = s.history.shape[0], len(s.orders)
-    slots = np.zeros(lanes, np.int64)
+    slots = s.mslots
     for i in range(lanes):
         if not active[i]:
             continue
@@ -286,7 +297,7 @@ def _begin(s: _State, t: int, active: np.ndarray) -> None:
                 s.match_table[slots[i]] = max(s.match_table[slots[i]], t * lanes + i + 1)
 
 
-@njit(cache=True)
+@_compiled()
 def _column_contexts(s: _State, i: int, t: int, k: int) -> None:
     """Context hashes k, k + 1 of lane ``i`` at byte ``t`` from the line above (records, tables,
     indented code): (column, the byte above) and (the byte above, the ones after and before it,
@@ -306,7 +317,7 @@ def _column_contexts(s: _State, i: int, t: int, k: int) -> None:
     s.ctx[i, k + 1] = h ^ (h >> np.uint64(29))
 
 
-@njit(cache=True)
+@_compiled()
 def _word_contexts(s: _State, i: int, t: int, k: int) -> None:
     """Context hashes k, k + 1 of lane ``i`` at byte ``t``: the letters and digits of the current
     word so far (case folded), alone and with the word before it."""
@@ -325,7 +336,7 @@ def _word_contexts(s: _State, i: int, t: int, k: int) -> None:
     s.ctx[i, k + 1] = h ^ (h >> np.uint64(29))
 
 
-@njit(cache=True)
+@_compiled()
 def _m1_bit(cdf: np.ndarray, i: int, c0: int, j: int) -> int:
     """12-bit P(bit j = 1) from the integer CDF row ``cdf[i]`` within the subtree of ``c0``."""
     lo = (c0 - (1 << j)) << (8 - j)
@@ -334,7 +345,7 @@ def _m1_bit(cdf: np.ndarray, i: int, c0: int, j: int) -> int:
     return min(max(p, 1), 4095)
 
 
-@njit(cache=True)
+@_compiled()
 def _predict(s: _State, i: int, j: int, p1: int) -> int:
     """Lane ``i``'s 12-bit P(bit j = 1) given M1's ``p1``; keeps what the update needs."""
     c0, nm = s.c0[i], s.idx.shape[1]
@@ -370,7 +381,7 @@ def _predict(s: _State, i: int, j: int, p1: int) -> int:
     return final
 
 
-@njit(cache=True)
+@_compiled()
 def _add(s: _State, key: int, delta: int, used: int) -> int:
     """Add ``delta`` to the map's sum for ``key``; the number of keys in the map."""
     mask = len(s.hkeys) - 1
@@ -388,7 +399,7 @@ def _add(s: _State, key: int, delta: int, used: int) -> int:
         h = (h + 1) & mask
 
 
-@njit(cache=True)
+@_compiled()
 def _apply(s: _State, table: np.ndarray, used: int, lo: int, hi: int) -> None:
     """table[key] += the floor mean of its deltas in the map, clipped to [lo, hi]; empties the map:
     an entry hit by several lanes moves once, whatever their order."""
@@ -404,25 +415,25 @@ _APM_LO, _APM_HI = 16, 65535 - 16
 _MATCH_LO, _MATCH_HI = 64, 65535 - 64
 
 
-@njit(cache=True, inline="always")
+@_compiled(inline="always")
 def _slot_step(bit: int, q: int, c: int) -> int:
     """A context slot's update: (target - P) / (n + 1.5), for P = ``q`` after ``c`` updates."""
     return ((bit << 16) - q) * 2 // (2 * c + 3)
 
 
-@njit(cache=True, inline="always")
+@_compiled(inline="always")
 def _apm_step(bit: int, a: int) -> int:
     """An APM point's update towards the bit: 1/64 of the way."""
     return ((bit << 16) - a) >> 6
 
 
-@njit(cache=True, inline="always")
+@_compiled(inline="always")
 def _match_step(right: bool, p: int) -> int:
     """The match model's update of P(right) = ``p``: 1/64 of the way to whether it was."""
     return ((65536 if right else 0) - p) >> 6
 
 
-@njit(cache=True)
+@_compiled()
 def _update(s: _State, active: np.ndarray) -> None:
     """Learn from the bit every active lane coded (``s.bits``), then move to the next bit."""
     lanes, nm, ni = len(s.c0), s.idx.shape[1], s.st.shape[1]
@@ -474,7 +485,7 @@ def _update(s: _State, active: np.ndarray) -> None:
             s.msum[m], s.mcnt[m] = 0, 0
 
 
-@njit(cache=True)
+@_compiled()
 def _update_lane(s: _State, i: int) -> None:
     """Version 4: learn at once from the bit lane ``i`` just coded (``s.bits[i]``), then move to
     its next bit; lanes are coded one after another, each seeing what the ones before it taught."""
@@ -497,14 +508,45 @@ def _update_lane(s: _State, i: int) -> None:
     s.c0[i] = s.c0[i] * 2 + bit
 
 
-@njit(cache=True)
+@intrinsic
+def _prefetch(typingctx, table, index):
+    """Have the CPU load ``table[index]`` (of a 1-D array; of a 2-D one, row ``index``) into its
+    cache ahead of use: a hint, with no effect on any value."""
+
+    def codegen(context, builder, signature, args):
+        table_t = signature.args[0]
+        ary = context.make_array(table_t)(context, builder, args[0])
+        indices = [args[1]] + [context.get_constant(types.intp, 0)] * (table_t.ndim - 1)
+        ptr = cgutils.get_item_pointer(context, builder, table_t, ary, indices, wraparound=False)
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0i8")
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])  # read, keep, data
+        return context.get_dummy_value()
+
+    return types.void(table, types.intp), codegen
+
+
+@_compiled(inline="always")
+def _prefetch_bit(s: _State, i: int, c0: int) -> None:
+    """Prefetch what lane ``i`` reads for the bit after ``c0``'s (the bits of its byte so far): its
+    context slots and its APM points. Version 4 codes a lane's bits one after another, each
+    waiting on the last one's tables, so the loads of the next bit are started one bit early."""
+    cb = np.uint64(c0) * _BIT_MULT
+    for k in range(1, s.idx.shape[1]):
+        _prefetch(s.slots, np.int64((s.ctx[i, k] ^ cb) & s.mask) + k * s.size)  # type: ignore[call-arg]  # (numba supplies typingctx)
+    row = s.apm_ctx[i] + c0 * 33
+    _prefetch(s.apm, row)  # type: ignore[call-arg]
+    _prefetch(s.apm, row + 32)  # type: ignore[call-arg]
+
+
+@_compiled()
 def _end(s: _State, t: int, active: np.ndarray, values: np.ndarray) -> None:
     """Record byte ``t`` of every lane (256 where inactive)."""
     for i in range(len(values)):
         s.history[i, t + _HISTORY_PAD] = values[i] if active[i] else 256
 
 
-@njit(cache=True)
+@_compiled()
 def _encode_byte(s, t, active, values, p_m1, x1, x2, buf, pos, limit) -> None:
     """One byte of every active lane: predict, encode and learn each of its 8 bits (version 4: lane
     after lane, into one stream; before: bit after bit across the lanes, a stream per lane)."""
@@ -512,8 +554,12 @@ def _encode_byte(s, t, active, values, p_m1, x1, x2, buf, pos, limit) -> None:
     if s.version >= 4:
         for i in range(len(values)):
             if active[i]:
+                if i + 1 < len(values):
+                    _prefetch_bit(s, i + 1, 1)
                 for j in range(8):
                     bit = (values[i] >> (7 - j)) & 1
+                    if j < 7:
+                        _prefetch_bit(s, i, s.c0[i] * 2 + bit)
                     encode_bit(x1, x2, buf, pos, limit, 0, bit, _predict(s, i, j, p_m1[i, t, j]))
                     s.bits[i] = bit
                     _update_lane(s, i)
@@ -529,7 +575,7 @@ def _encode_byte(s, t, active, values, p_m1, x1, x2, buf, pos, limit) -> None:
     _end(s, t, active, values)
 
 
-@njit(cache=True)
+@_compiled()
 def _decode_byte(s, t, active, stored, values, cdf, x, x1, x2, buf, pos, limit) -> None:
     """One byte of every active lane: predict, decode (or read, if stored) and learn each bit (in
     ``_encode_byte``'s order)."""
@@ -537,7 +583,12 @@ def _decode_byte(s, t, active, stored, values, cdf, x, x1, x2, buf, pos, limit) 
     if s.version >= 4:
         for i in range(len(values)):
             if active[i]:
+                if i + 1 < len(values):
+                    _prefetch_bit(s, i + 1, 1)
                 for j in range(8):
+                    if j < 7:  # the bit is not known yet: both ways
+                        _prefetch_bit(s, i, s.c0[i] * 2)
+                        _prefetch_bit(s, i, s.c0[i] * 2 + 1)
                     p = _predict(s, i, j, _m1_bit(cdf, i, s.c0[i], j))
                     s.bits[i] = (values[i] >> (7 - j)) & 1 if stored[i] else decode_bit(x, x1, x2, buf, pos, limit, 0, p)
                     _update_lane(s, i)
@@ -557,7 +608,7 @@ def _decode_byte(s, t, active, stored, values, cdf, x, x1, x2, buf, pos, limit) 
     _end(s, t, active, values)
 
 
-@njit(cache=True)
+@_compiled()
 def _m1_bits(cdf: np.ndarray, ys: np.ndarray, out: np.ndarray) -> None:
     """out[n, j] = M1's P(bit j = 1) along byte ys[n]'s path, from CDF rows cdf[n]."""
     for n in range(len(ys)):
