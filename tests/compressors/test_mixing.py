@@ -1,7 +1,11 @@
 """CM: round trips on any bytes, stored fallback, lockstep sharing, damaged payloads."""
 
+import os
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -57,6 +61,33 @@ def test_workers_do_not_change_the_payload(tiny_m1):
     two = get("cm", model=tiny_m1, block=16, mix=SMALL, workers=2).compress(data)
     assert one == two
     assert get("cm", model=tiny_m1, block=16, mix=SMALL, workers=2).decompress(one) == data
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
+@pytest.mark.parametrize("version", [3, 4])
+def test_a_segment_decodes_with_its_m1_steps_over_two_processes(tiny_m1, monkeypatch, version):
+    from nct.compressors import mixing
+
+    groups = []
+
+    @contextmanager
+    def recorded(*args, **kwargs):
+        with mixing_step_group(*args, **kwargs) as group:
+            groups.append(len(group.children))
+            yield group
+
+    mixing_step_group = mixing.step_group
+    monkeypatch.setattr(mixing, "step_group", recorded)
+    data = bytes(np.random.default_rng(1).integers(97, 100, 6000, dtype=np.uint8))  # one segment of 375 blocks
+    coder = get("cm", model=tiny_m1, block=16, mix={**SMALL, "version": version}, workers=2)
+    payload = coder.compress(data)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert coder.decompress(payload) == data
+    finally:
+        torch.set_num_threads(threads)
+    assert groups == [1]  # one child beside this process
 
 
 def test_segments_depend_on_length_only():

@@ -181,12 +181,26 @@ class MixingCoder:
         # a decoder reads at most 4 bytes past its stream (the first 4 it loads, then one per byte
         # the encoder wrote); a crafted stream that leads it further is corrupt: stop early
         limit = np.array([np.iinfo(np.int64).max if s else len(b) + 4 for s, b in zip(stored, streams)])  # stored: no stream
+        steps = int(lengths.max())
         with step_group(self.model, n_lanes, worker_count(self.workers), self.freq_bits) as m1:
-            for t in range(int(lengths.max())):
-                mixer.decode_byte(t, t < lengths, stored, columns[t], m1.step(tokens), dec)
+            cdf = m1.step(tokens)
+            for t in range(steps):
+                active = t < lengths
+                if self.cfg.version >= 4:  # the children's lanes first: they step on while the rest decode
+                    mixer.begin(t, active)
+                    mixer.decode_lanes(0, m1.children_rows, active, stored, columns[t], cdf, dec)
+                    if t + 1 < steps:
+                        m1.send(columns[t])
+                    mixer.decode_lanes(m1.children_rows, n_lanes, active, stored, columns[t], cdf, dec)
+                    mixer.end(t, active, columns[t])
+                else:
+                    mixer.decode_byte(t, active, stored, columns[t], cdf, dec)
+                    if t + 1 < steps:
+                        m1.send(columns[t])
                 if (dec.pos > limit).any():
-                    raise CorruptPayload(f"a block's stream ends before its {int(lengths.max())} bytes")
-                tokens = columns[t]
+                    raise CorruptPayload(f"a block's stream ends before its {steps} bytes")
+                if t + 1 < steps:
+                    cdf = m1.finish(columns[t])
         out = columns.T
         return b"".join(out[i, :m].astype(np.uint8).tobytes() for i, m in enumerate(lengths.tolist()))
 

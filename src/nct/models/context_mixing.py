@@ -242,6 +242,18 @@ class ContextMixer:
         not decoded), under M1's integer CDFs ``cdf`` [lanes, 257] for it."""
         _decode_byte(self.state, t, active, stored, values, cdf, dec.x, dec.x1, dec.x2, dec.buf, dec.pos, dec.limit)
 
+    def begin(self, t: int, active: np.ndarray) -> None:
+        """Version 4, decoding byte ``t`` in parts: the step's contexts and matches, before any lane."""
+        _begin(self.state, t, active)
+
+    def decode_lanes(self, lo: int, hi: int, active: np.ndarray, stored: np.ndarray, values: np.ndarray, cdf: np.ndarray, dec: BinaryDecoderBatch) -> None:
+        """Version 4: decode lanes ``lo`` .. ``hi`` - 1 of the byte ``begin`` started, as ``decode_byte`` would."""
+        _decode_lanes(self.state, lo, hi, active, stored, values, cdf, dec.x, dec.x1, dec.x2, dec.buf, dec.pos, dec.limit)
+
+    def end(self, t: int, active: np.ndarray, values: np.ndarray) -> None:
+        """Version 4: record byte ``t`` of every lane once all its lanes are decoded."""
+        _end(self.state, t, active, values)
+
 
 # ----- the compiled loops ----------------------------------------------------------------------
 @_compiled()
@@ -581,19 +593,7 @@ def _decode_byte(s, t, active, stored, values, cdf, x, x1, x2, buf, pos, limit) 
     ``_encode_byte``'s order)."""
     _begin(s, t, active)
     if s.version >= 4:
-        for i in range(len(values)):
-            if active[i]:
-                if i + 1 < len(values):
-                    _prefetch_bit(s, i + 1, 1)
-                for j in range(8):
-                    if j < 7:  # the bit is not known yet: both ways
-                        _prefetch_bit(s, i, s.c0[i] * 2)
-                        _prefetch_bit(s, i, s.c0[i] * 2 + 1)
-                    p = _predict(s, i, j, _m1_bit(cdf, i, s.c0[i], j))
-                    s.bits[i] = (values[i] >> (7 - j)) & 1 if stored[i] else decode_bit(x, x1, x2, buf, pos, limit, 0, p)
-                    _update_lane(s, i)
-                if not stored[i]:
-                    values[i] = s.c0[i] - 256
+        _decode_lanes(s, 0, len(values), active, stored, values, cdf, x, x1, x2, buf, pos, limit)
         _end(s, t, active, values)
         return
     for j in range(8):
@@ -606,6 +606,24 @@ def _decode_byte(s, t, active, stored, values, cdf, x, x1, x2, buf, pos, limit) 
         if active[i] and not stored[i]:
             values[i] = s.c0[i] - 256
     _end(s, t, active, values)
+
+
+@_compiled()
+def _decode_lanes(s, lo, hi, active, stored, values, cdf, x, x1, x2, buf, pos, limit) -> None:
+    """Version 4: lanes ``lo`` .. ``hi`` - 1 of a byte, one after another, after ``_begin``."""
+    for i in range(lo, hi):
+        if active[i]:
+            if i + 1 < len(values):
+                _prefetch_bit(s, i + 1, 1)
+            for j in range(8):
+                if j < 7:  # the bit is not known yet: both ways
+                    _prefetch_bit(s, i, s.c0[i] * 2)
+                    _prefetch_bit(s, i, s.c0[i] * 2 + 1)
+                p = _predict(s, i, j, _m1_bit(cdf, i, s.c0[i], j))
+                s.bits[i] = (values[i] >> (7 - j)) & 1 if stored[i] else decode_bit(x, x1, x2, buf, pos, limit, 0, p)
+                _update_lane(s, i)
+            if not stored[i]:
+                values[i] = s.c0[i] - 256
 
 
 @_compiled()

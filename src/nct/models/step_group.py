@@ -3,8 +3,10 @@
 Decoding a segment of ``cm`` is one lockstep loop: every step needs the bytes the last step
 decoded, so only the M1 step inside it can run in parallel. Its rows are independent (DESIGN
 invariant 2: a row's CDFs do not depend on the batch), so the batch is cut into contiguous parts:
-this process steps the first, forked single-threaded children step the others, each keeping its
-own cache, and the CDFs come back over pipes (as int32: CDF values are below 2^24). Two
+forked single-threaded children step the first ones and this process the last, each keeping its
+own cache, and the CDFs come back over pipes (as int32: CDF values are below 2^24). A caller that
+knows the children's rows' tokens first can ``send`` them early and work while the children step
+(cm's decoder decodes those lanes first, then the rest while the children run). Two
 single-threaded processes do not stall each other on a busy machine the way two threads of one
 process do at every operation's barrier.
 """
@@ -28,10 +30,11 @@ class StepGroup:
     def __init__(self, model: M1, batch: int, parts: int, freq_bits: int = DEFAULT_FREQ_BITS):
         self.model, self.freq_bits = model, freq_bits
         self.slices = [slice(r.start, r.stop) for r in cast(list[range], split_evenly(range(batch), parts))]
-        self.cache = model.start(self.slices[0].stop - self.slices[0].start)
+        own = self.slices[-1]
+        self.cache = model.start(own.stop - own.start)
         self.pipes, self.children = [], []
         ctx = multiprocessing.get_context("fork")
-        for s in self.slices[1:]:
+        for s in self.slices[:-1]:
             parent, child = ctx.Pipe()
             p = ctx.Process(target=_serve, args=(model, s.stop - s.start, freq_bits, child), daemon=True)
             p.start()
@@ -39,16 +42,30 @@ class StepGroup:
             self.pipes.append(parent)
             self.children.append(p)
 
+    @property
+    def children_rows(self) -> int:
+        """How many rows, from the first, the children step (``send`` needs only their tokens)."""
+        return self.slices[-1].start
+
     def step(self, tokens: np.ndarray) -> np.ndarray:
         """Integer CDFs [batch, 257] (int32: CDF values are below 2^24) of the next symbol after
         feeding ``tokens`` [batch]."""
+        self.send(tokens)
+        return self.finish(tokens)
+
+    def send(self, tokens: np.ndarray) -> None:
+        """Start the children's step on their rows of ``tokens`` (the first ``children_rows``)."""
         tokens = np.ascontiguousarray(tokens, np.int64)
-        for pipe, s in zip(self.pipes, self.slices[1:]):
+        for pipe, s in zip(self.pipes, self.slices):
             pipe.send_bytes(tokens[s].tobytes())
-        first = self.model.step(self.cache, torch.from_numpy(tokens[self.slices[0]]), self.freq_bits).numpy()
-        out = np.empty((len(tokens), first.shape[1]), np.int32)
-        out[self.slices[0]] = first
-        for pipe, s in zip(self.pipes, self.slices[1:]):
+
+    def finish(self, tokens: np.ndarray) -> np.ndarray:
+        """This process's step on its rows of ``tokens`` after ``send``; every row's CDFs, as ``step``."""
+        own = self.slices[-1]
+        last = self.model.step(self.cache, torch.from_numpy(np.ascontiguousarray(tokens[own], np.int64)), self.freq_bits).numpy()
+        out = np.empty((len(tokens), last.shape[1]), np.int32)
+        out[own] = last
+        for pipe, s in zip(self.pipes, self.slices):
             pipe.recv_bytes_into(out[s].data.cast("B"))
         return out
 
