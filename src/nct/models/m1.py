@@ -37,21 +37,21 @@ from typing import cast
 
 import numpy as np
 import torch
-from numba import njit
 from safetensors.torch import load_file, save_file
 
 from ..errors import ModelError
 from ..util import atomic_path
 from .exact_attention import attend_sequence, attend_step
+from .exact_kernels import OUT_LUT_STEPS, QMAX, integer_cdf, quantize_int8
+from . import exact_kernels
 from .transformer import Transformer, TransformerConfig, bucket_table
 
-QMAX = 127.0  # int8 grid
 ATTN_ONE = 65536.0  # attention weights are integers summing to at most 2^16
 ATTN_LUT_SCALE = 8192  # exp table for attention: integers <= 2^13, so a row of 1024 sums below 2^24
 ATTN_LUT_STEPS = 64  # table steps per nat
 OUT_LUT_SCALE = 1 << 24  # exp table for the output distribution (int64)
-OUT_LUT_STEPS = 256
 DEFAULT_FREQ_BITS = 24
+COMPILED_STEP_ROWS = 16  # steps of up to this many rows run compiled whole (same CDFs, less overhead)
 FORMAT = "nct-m1-engine/1"
 ENGINE_VERSION = 2  # the engine's arithmetic; part of the fingerprint, so archives name the engine too
 
@@ -133,6 +133,15 @@ class M1:
         self._attn_lut_np = tensors["attn_lut"].float().numpy()
         self._v_out_np = [(tensors[f"{i}.v_s"].view(kv, 1, dh) * (1.0 / ATTN_ONE)).contiguous().numpy() for i in range(cfg.n_layers)]
         self._int8 = {k: v.to(torch.int8).contiguous() for k, v in tensors.items() if k in self._weight_names()}
+        # the compiled step's operands: qkv, o, w1, w2 of every layer, then the head
+        names = [f"{i}.{w}" for i in range(cfg.n_layers) for w in ("qkv", "o", "w1", "w2")] + ["head"]
+        self._step_operands = (
+            tensors["embed"].contiguous().numpy(),
+            tuple(self._int8[n].numpy() for n in names),
+            tuple(tensors[n + "_s"].contiguous().numpy() for n in names),
+            tuple(v.contiguous().numpy() for v in self._v_inv),
+            tuple(self._v_out_np),
+        )
         self.fingerprint = fingerprint(cfg, self.stored())
 
     # ----- export / load / save -------------------------------------------------------------
@@ -252,7 +261,7 @@ class M1:
         flat = x.reshape(-1, x.shape[-1]).contiguous()
         q8 = torch.empty(flat.shape, dtype=torch.int8)
         r = torch.empty(len(flat), 1)
-        _quantize_int8(flat.numpy(), normalize, q8.numpy(), r.numpy())
+        quantize_int8(flat.numpy(), normalize, q8.numpy(), r.numpy())
         y = int8_matmul(q8, self._int8[name]).view(*x.shape[:-1], -1).float().mul_(self.t[name + "_s"])
         r = r.view(*x.shape[:-1], 1)  # with ``normalize``, x / rms(x) ~ q / sqrt(mean(q^2)): the quantization scale cancels
         if row_scale is not None:
@@ -292,7 +301,7 @@ class M1:
         shape = z.shape
         z, r = z.reshape(-1, shape[-1]).contiguous(), r.reshape(-1, 1).contiguous()
         out = torch.empty(len(z), shape[-1] + 1, dtype=torch.int64)
-        _integer_cdf(z.numpy(), r.numpy(), self._out_lut_np, (1 << freq_bits) - shape[-1], out.numpy())
+        integer_cdf(z.numpy(), r.numpy(), self._out_lut_np, (1 << freq_bits) - shape[-1], out.numpy())
         return out.view(*shape[:-1], -1)
 
     # ----- the two paths --------------------------------------------------------------------
@@ -353,6 +362,14 @@ class M1:
             raise ValueError(f"sequence longer than the model's context ({cfg.context})")
         cache.reserve(int(pos.max()))
         b = len(tokens)
+        if b <= COMPILED_STEP_ROWS:
+            out = torch.empty(b, cfg.vocab_size + 1, dtype=torch.int64)
+            caches = (tuple(t.numpy() for t in cache.k), tuple(t.numpy() for t in cache.k_scale), tuple(t.numpy() for t in cache.v))
+            exact_kernels.step(np.ascontiguousarray(tokens.numpy(), np.int64), pos.numpy(), *self._step_operands, *caches, self._bias_np,
+                               self._attn_lut_np, self._out_lut_np, cfg.n_heads, np.float32(self._q_scale),
+                               (1 << freq_bits) - cfg.vocab_size, out.numpy())
+            cache.position = pos + 1
+            return out
         kv, g, dh = cfg.n_kv_heads, cfg.n_heads // cfg.n_kv_heads, cfg.head_dim
         x = self.t["embed"][tokens][:, None]
         for layer in range(cfg.n_layers):
@@ -385,52 +402,6 @@ def _int_mm_is_exact() -> bool:
     a[:8], b[:, :8] = top, top  # the pairs that saturate first
     a[8:16], b[:, 8:16] = -top, -top
     return bool(torch.equal(torch._int_mm(a, b).long(), a.long() @ b.long()))
-
-
-@njit(cache=True)
-def _quantize_int8(x: np.ndarray, normalize: bool, q: np.ndarray, r: np.ndarray) -> None:
-    """``quantize_rows`` of each row of x into int8 q, with the same fp32 operations: amax =
-    max(max |x|, 1e-30), q = round(x * ((1 / amax) * 127)); r = amax * (1 / 127), or with
-    ``normalize`` RMSNorm's scale 1 / sqrt(max(sum(q^2), 1) * (1 / k)) (the sum exact: integers below
-    2^24; then correctly rounded fp32 operations: torch's vectorized sqrt is not correctly rounded
-    on every CPU, so it is not used)."""
-    k = x.shape[1]
-    for n in range(len(x)):
-        amax = np.float32(1e-30)
-        for j in range(k):
-            amax = max(amax, abs(x[n, j]))
-        inv = (np.float32(1.0) / amax) * np.float32(QMAX)
-        total = 0
-        for j in range(k):
-            v = np.rint(x[n, j] * inv)
-            q[n, j] = np.int8(v)
-            total += np.int64(v) * np.int64(v)
-        if normalize:
-            r[n, 0] = np.float32(1.0) / np.sqrt(np.float32(max(total, 1)) * np.float32(1.0 / k))
-        else:
-            r[n, 0] = amax * np.float32(1.0 / QMAX)
-
-
-@njit(cache=True)
-def _integer_cdf(z: np.ndarray, r: np.ndarray, lut: np.ndarray, spare: int, out: np.ndarray) -> None:
-    """out[n] = the integer CDF of logits z[n] * r[n]: e = lut[min(round((max z - z) * (r * 256)),
-    last)] (fp32 operations, rounding half to even), frequencies e * spare // sum(e) + 1 (int64),
-    and their running sums after a leading 0."""
-    last = np.float32(len(lut) - 1)
-    e = np.empty(z.shape[1], np.int64)
-    for n in range(len(z)):
-        top, s = z[n, 0], r[n, 0] * np.float32(OUT_LUT_STEPS)
-        for v in range(z.shape[1]):
-            top = max(top, z[n, v])
-        total = 0
-        for v in range(z.shape[1]):
-            e[v] = lut[np.int64(min(np.rint((top - z[n, v]) * s), last))]
-            total += e[v]
-        acc = 0
-        out[n, 0] = 0
-        for v in range(z.shape[1]):
-            acc += e[v] * spare // total + 1
-            out[n, v + 1] = acc
 
 
 @torch.no_grad()

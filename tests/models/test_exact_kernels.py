@@ -1,0 +1,56 @@
+"""The compiled step (nct.models.exact_kernels.step) gives M1's CDFs bit for bit: it is checked
+against the full-sequence path and the PyTorch step path, past the attention window's wrap, with
+several key/value heads, per-row restarts, and on the shipped model."""
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+from nct.models import m1 as m1_module
+from nct.models.m1 import M1
+from tests.conftest import TINY, TINY_FULL, random_m1
+
+
+def _steps(m1, x, compiled_rows, monkeypatch, restart_at=None):
+    """CDFs of every position of x [B, T] by cached steps, with steps of up to ``compiled_rows``
+    rows compiled; row 0 restarts at ``restart_at`` (and is fed x[0] from its start again)."""
+    monkeypatch.setattr(m1_module, "COMPILED_STEP_ROWS", compiled_rows)
+    cache = m1.start(len(x))
+    out = []
+    for t in range(x.shape[1]):
+        tokens = x[:, t].clone()
+        if restart_at is not None and t >= restart_at:
+            if t == restart_at:
+                m1.reset(cache, torch.tensor([0]))
+            tokens[0] = x[0, t - restart_at]
+        out.append(m1.step(cache, tokens))
+    return torch.stack(out, 1)
+
+
+def _inputs(seed, batch, length, bos=256):
+    x = torch.randint(0, 256, (batch, length), generator=torch.Generator().manual_seed(seed))
+    x[:, 0] = bos
+    return x
+
+
+@pytest.mark.parametrize("cfg", [replace(TINY, window=24), replace(TINY_FULL, n_kv_heads=2)], ids=["windowed", "two-kv-heads"])
+def test_compiled_steps_equal_the_full_sequence_and_pytorch_steps(cfg, monkeypatch):
+    m1 = random_m1(cfg, seed=3)
+    x = _inputs(4, 3, 45)
+    compiled, pytorch = _steps(m1, x, 16, monkeypatch), _steps(m1, x, 0, monkeypatch)
+    assert torch.equal(compiled, m1.cdfs(x)) and torch.equal(pytorch, compiled)
+
+
+def test_compiled_steps_restart_rows_like_pytorch(monkeypatch):
+    m1 = random_m1(replace(TINY, window=24), seed=5)
+    x = _inputs(6, 2, 40)
+    compiled = _steps(m1, x, 16, monkeypatch, restart_at=30)
+    assert torch.equal(compiled, _steps(m1, x, 0, monkeypatch, restart_at=30))
+    assert torch.equal(compiled[0, 30:], m1.cdfs(x[:1, :10])[0])
+
+
+def test_shipped_model_compiled_and_pytorch_steps_agree_past_the_window(monkeypatch):
+    m1 = M1.load("default")
+    x = _inputs(7, 2, 300, m1.bos)
+    assert torch.equal(_steps(m1, x, 16, monkeypatch), _steps(m1, x, 0, monkeypatch))
