@@ -342,6 +342,21 @@ def test_help_info_and_classical_methods_do_not_import_torch(tmp_path):
     assert r.stdout.strip().endswith("False")
 
 
+def test_a_small_file_round_trips_with_cm_without_torch(tmp_path):
+    """Under 32 KB, cm codes with M1's compiled steps: importing PyTorch would be most of the time."""
+    src = tmp_path / "a.txt"
+    src.write_bytes(TEXT * (4096 // len(TEXT) + 1))
+    code = (
+        "import sys\nfrom nct.cli import main\n"
+        f"assert main(['compress', '-q', {str(src)!r}]) == 0\n"
+        f"assert main(['decompress', '-q', '-f', '-o', {str(src)!r} + '.back', {str(src)!r} + '.nct']) == 0\n"
+        "print('torch' in sys.modules)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip().endswith("False")
+    assert (tmp_path / "a.txt.back").read_bytes() == src.read_bytes()
+
+
 def test_every_option_says_its_default():
     import argparse
 

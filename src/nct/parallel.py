@@ -19,11 +19,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterator, Sequence, TypeVar
-
-import torch
 
 from .errors import WorkerDied
 
@@ -36,17 +36,55 @@ MIN_PARALLEL = 32 << 10  # bytes of work below which map_batches runs inline
 
 
 def available_workers() -> int:
-    """Worker processes to use: PyTorch's thread budget (``nct --threads``), at most the cores this
-    process may run on; 1 inside a worker or where fork is unavailable."""
+    """Worker processes to use: the thread budget (``set_threads``, ``nct --threads``), at most the
+    cores this process may run on; 1 inside a worker or where fork is unavailable."""
     if _IN_WORKER or "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(cores, torch.get_num_threads()))
+    return max(1, min(_cores(), threads()))
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def threads() -> int:
+    """The thread budget: PyTorch's thread count once it is imported, else what ``set_threads``
+    asked for (default: the cores)."""
+    if "torch" in sys.modules:
+        return sys.modules["torch"].get_num_threads()
+    return int(os.environ.get("OMP_NUM_THREADS") or 0) or _cores()
+
+
+def set_threads(n: int) -> None:
+    """Give PyTorch ``n`` threads, now if it is imported, else when it is (it reads
+    ``OMP_NUM_THREADS`` then): code that needs no PyTorch never imports it for this."""
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
+    else:
+        os.environ["OMP_NUM_THREADS"] = str(n)
 
 
 def worker_count(requested: int | None) -> int:
     """Processes to use: ``requested`` (None: every available core), at most the available cores."""
     return min(requested or available_workers(), available_workers())
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """PyTorch on one thread while this lasts (whether it is imported before, during or not at all),
+    then as before."""
+    count, env = threads(), os.environ.get("OMP_NUM_THREADS")
+    set_threads(1)
+    try:
+        yield
+    finally:
+        if env is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = env
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(count)
 
 
 def split_evenly(items: Sequence[T], parts: int) -> list[Sequence[T]]:
@@ -117,7 +155,7 @@ def serial() -> None:
     worker of a pool already (a Ray actor)."""
     global _IN_WORKER
     _IN_WORKER = True
-    torch.set_num_threads(1)
+    set_threads(1)
 
 
 def init_worker() -> None:

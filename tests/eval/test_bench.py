@@ -79,7 +79,7 @@ def test_adjusted_rate_counts_the_model_once_per_total(tiny_m1):
             assert r.adjusted_bits_per_byte is None
     total = {r.method: r for r in totals(rows)}["ac"]
     assert total.adjusted_bits_per_byte == pytest.approx(8 * (total.compressed + size) / total.bytes)
-    assert size == sum(t.numel() * t.element_size() for t in tiny_m1.stored().values()) > 0
+    assert size == sum(t.nbytes for t in tiny_m1.stored().values()) > 0
 
 
 def test_data_specs(tmp_path):

@@ -2,8 +2,11 @@
 against the full-sequence path and the PyTorch step path, past the attention window's wrap, with
 several key/value heads, per-row restarts, and on the shipped model."""
 
+import subprocess
+import sys
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
@@ -54,3 +57,23 @@ def test_shipped_model_compiled_and_pytorch_steps_agree_past_the_window(monkeypa
     m1 = M1.load("default")
     x = _inputs(7, 2, 300, m1.bos)
     assert torch.equal(_steps(m1, x, 16, monkeypatch), _steps(m1, x, 0, monkeypatch))
+
+
+@pytest.mark.parametrize("cfg", [replace(TINY, window=24), TINY_FULL], ids=["windowed", "full-attention"])
+def test_compiled_engine_scores_a_sequence_as_pytorch_does(cfg):
+    m1 = random_m1(cfg, seed=8)
+    x = _inputs(9, 3, 40)
+    compiled = m1.cdfs(x.numpy(), engine="compiled")
+    assert isinstance(compiled, np.ndarray) and isinstance(m1.cdfs(x), torch.Tensor)  # the kind given
+    assert np.array_equal(compiled, m1.cdfs(x.numpy()))
+    assert torch.equal(torch.from_numpy(compiled), m1.cdfs(x))
+    with pytest.raises(ValueError, match="unknown engine"):
+        m1.cdfs(x, engine="gpu")
+
+
+def test_loading_and_stepping_a_small_batch_do_not_import_torch():
+    code = ("import sys, numpy as np\nfrom nct.models.m1 import M1\nm = M1.load('default')\n"
+            "c = m.start(2)\nm.step(c, np.full(2, m.bos))\nm.cdfs(np.full((1, 8), m.bos), engine='compiled')\n"
+            "print('torch' in sys.modules, m.fingerprint)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", M1.load("default").fingerprint]

@@ -111,7 +111,7 @@ def test_save_load_keeps_fingerprint(tiny_m1, tmp_path):
 
 def test_fingerprint_changes_with_weights(tiny_m1):
     t = dict(tiny_m1.t)
-    t["head"] = t["head"].clone()
+    t["head"] = t["head"].copy()
     t["head"][0, 0] += 1
     assert M1(tiny_m1.cfg, t).fingerprint != tiny_m1.fingerprint
 

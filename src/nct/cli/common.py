@@ -112,14 +112,18 @@ SMALL = 32 << 10  # inputs below this are coded on one thread (as nct.parallel.M
 
 
 def torch_ready(length: int | None = None) -> None:
-    """Import PyTorch and give it ``--threads`` threads (default: the cores, shared by the torchrun
-    processes of this machine; one for an input of fewer than ``SMALL`` bytes, where thread
-    hand-offs cost more than they save). Commands call this before they first need PyTorch."""
-    import torch
+    """Give PyTorch ``--threads`` threads (default: the cores, shared by the torchrun processes of
+    this machine; one for an input of fewer than ``SMALL`` bytes, where thread hand-offs cost more
+    than they save), importing it, except for such a small input: M1 codes that with its compiled
+    steps, without PyTorch, whose import is most of a small file's time. Commands call this
+    before they first need PyTorch (``nct.parallel.set_threads`` applies it when it is imported)."""
+    from ..parallel import set_threads
 
     processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))  # as nct.train.distributed.processes_per_node
     small = length is not None and length < SMALL
-    torch.set_num_threads(THREADS or (1 if small else max(1, (os.cpu_count() or 1) // processes)))
+    if not small:
+        import torch  # noqa: F401  (now, so that every later use finds it set up)
+    set_threads(THREADS or (1 if small else max(1, (os.cpu_count() or 1) // processes)))
 
 
 def model(name: str | None) -> Any:
@@ -127,8 +131,6 @@ def model(name: str | None) -> Any:
     if name not in _MODELS:
         from ..api import load_model
 
-        if "torch" not in sys.modules:
-            torch_ready()
         _MODELS[name] = load_model(name)
     return _MODELS[name]
 

@@ -20,7 +20,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from ..coding.binary import BinaryDecoderBatch, BinaryEncoderBatch
@@ -28,7 +27,7 @@ from ..coding.varint import write_varint
 from ..models.context_mixing import ContextMixer, MixConfig, m1_bit_probabilities
 from ..models.m1 import DEFAULT_FREQ_BITS, M1
 from ..models.step_group import step_group
-from ..parallel import parallel_map, worker_count
+from ..parallel import MIN_PARALLEL, parallel_map, worker_count
 from .base import CorruptPayload, payload_varint, register
 from .neural import NeuralCompressor
 
@@ -70,8 +69,9 @@ class MixingCoder:
         seg = segment_size(len(data), self.block)
         out = bytearray(write_varint(len(data)) + write_varint(self.block) + write_varint(seg))
         bar = tqdm(total=len(data), unit="B", unit_scale=True, desc="compress", disable=not self.progress)
+        engine = "compiled" if len(data) < MIN_PARALLEL else "torch"  # a small input: M1 without PyTorch
         for i in range(0, len(data), seg):  # each segment's M1 scoring is spread over the workers
-            out += self._encode_segment(data[i : i + seg])
+            out += self._encode_segment(data[i : i + seg], engine)
             bar.update(min(seg, len(data) - i))
         bar.close()
         return bytes(out)
@@ -85,23 +85,22 @@ class MixingCoder:
         lengths = np.minimum(self.block, len(data) - np.arange(lanes) * self.block)
         return rows, lengths
 
-    def _m1_probabilities(self, rows: np.ndarray) -> np.ndarray:
+    def _m1_probabilities(self, rows: np.ndarray, engine: str) -> np.ndarray:
         """M1's 12-bit bit probabilities [lanes, block, 8] along every byte's path (teacher forcing),
-        groups of blocks scored in parallel over the workers."""
+        groups of blocks scored in parallel over the workers, by ``M1.cdfs``'s ``engine``."""
         per = max(1, self.positions // rows.shape[1])
         groups = [rows[a : a + per] for a in range(0, len(rows), per)]
-        return np.concatenate(list(parallel_map(self._score_group, groups, worker_count(self.workers))))
+        return np.concatenate(list(parallel_map(lambda ys: self._score_group(ys, engine), groups, worker_count(self.workers))))
 
-    def _score_group(self, ys: np.ndarray) -> np.ndarray:
+    def _score_group(self, ys: np.ndarray, engine: str) -> np.ndarray:
         """Bit probabilities [g, block, 8] (int16) of one teacher-forced batch of blocks."""
-        y = torch.from_numpy(ys)
-        x = torch.cat([torch.full((len(y), 1), self.model.bos), y[:, :-1]], dim=1)
-        return m1_bit_probabilities(self.model.cdfs(x, self.freq_bits).numpy(), ys)
+        x = np.concatenate([np.full((len(ys), 1), self.model.bos, np.int64), ys[:, :-1]], axis=1)
+        return m1_bit_probabilities(self.model.cdfs(x, self.freq_bits, engine), ys)
 
-    def _encode_segment(self, data: bytes) -> bytes:
+    def _encode_segment(self, data: bytes, engine: str) -> bytes:
         """The coded blocks of one segment (version 4: the segment's one stream)."""
         rows, lengths = self._lanes(data)
-        p_m1 = self._m1_probabilities(rows)
+        p_m1 = self._m1_probabilities(rows, engine)
         lanes = len(rows)
         mixer = ContextMixer(lanes, self.block, self.cfg)
         shared = self.cfg.version >= 4

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from ..coding.arithmetic import DEFAULT_PRECISION, DecoderBatch, Encoder, max_total, pack_bits
@@ -79,6 +78,8 @@ class BlockCoder:
 
     def _intervals(self, group: list[bytes]) -> list[tuple[list[int], list[int], list[int]]]:
         """Per block: each byte's CDF interval [low, high) and the CDF total, under teacher forcing."""
+        import torch
+
         length = max(len(b) for b in group)
         y = torch.zeros(len(group), length, dtype=torch.long)
         for j, b in enumerate(group):
@@ -138,6 +139,8 @@ class BlockCoder:
         """Decode a group of streams together, one symbol per stream per model step. A stream that
         has been read past its end (the encoder never ends a stream before the decoder's last
         read) is damage, found at that step: a crafted archive cannot make the decoder run on."""
+        import torch
+
         dec = DecoderBatch(streams, self.precision)
         ends = np.array([8 * len(s) + self.precision for s in streams])
         n = np.array(lengths)

@@ -221,7 +221,7 @@ def _uses_m1(c: Compressor) -> bool:
 
 def model_bytes(m1: M1) -> int:
     """The stored size of M1's tensors (int8 weight matrices), as shipped."""
-    return sum(t.numel() * t.element_size() for t in m1.stored().values())
+    return sum(t.nbytes for t in m1.stored().values())
 
 
 def load_datasets(specs: list[str] | None) -> dict[str, Dataset]:

@@ -31,20 +31,26 @@ import functools
 import hashlib
 import json
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
-import torch
-from safetensors.torch import load_file, save_file
 
 from ..errors import ModelError
 from ..util import atomic_path
+from . import exact_kernels
+from .config import TransformerConfig, bucket_ids
 from .exact_attention import attend_sequence, attend_step
 from .exact_kernels import OUT_LUT_STEPS, QMAX, integer_cdf, quantize_int8
-from . import exact_kernels
-from .transformer import Transformer, TransformerConfig, bucket_table
+
+if TYPE_CHECKING:
+    import torch
+
+    from .transformer import Transformer
 
 ATTN_ONE = 65536.0  # attention weights are integers summing to at most 2^16
 ATTN_LUT_SCALE = 8192  # exp table for attention: integers <= 2^13, so a row of 1024 sums below 2^24
@@ -56,7 +62,7 @@ FORMAT = "nct-m1-engine/1"
 ENGINE_VERSION = 2  # the engine's arithmetic; part of the fingerprint, so archives name the engine too
 
 
-def exp_table(scale: int, steps_per_nat: int) -> torch.Tensor:
+def exp_table(scale: int, steps_per_nat: int) -> np.ndarray:
     """round(scale * exp(-i / steps_per_nat)) for i = 0.. until it reaches 0 (last entry is 0)."""
     values = []
     i = 0
@@ -64,7 +70,7 @@ def exp_table(scale: int, steps_per_nat: int) -> torch.Tensor:
         v = round(scale * math.exp(-i / steps_per_nat))
         values.append(v)
         if v == 0:
-            return torch.tensor(values, dtype=torch.int64)
+            return np.array(values, np.int64)
         i += 1
 
 
@@ -85,15 +91,15 @@ def quantize_weight(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 @dataclass
 class Cache:
     """Keys and values seen so far, per layer, in a ring of ``slots`` = ``window`` (or ``context``)
-    slots. The tensors start small and double until they hold all slots, so short sequences (as
+    slots. The arrays start small and double until they hold all slots, so short sequences (as
     Equal-Info windows) never allocate a full ring.
 
     Every row has its own position, so rows can be restarted independently (``M1.reset``)."""
 
-    k: list[torch.Tensor]  # [B, kv, dh, S] int8 (transposed), S <= slots
-    k_scale: list[torch.Tensor]  # [B, kv, 1, S]
-    v: list[torch.Tensor]  # [B, kv, dh, S] int8 (transposed)
-    position: torch.Tensor  # [B] tokens consumed by each row since its start
+    k: list[np.ndarray]  # [B, kv, dh, S] int8 (transposed), S <= slots
+    k_scale: list[np.ndarray]  # [B, kv, 1, S] float32
+    v: list[np.ndarray]  # [B, kv, dh, S] int8 (transposed)
+    position: np.ndarray  # [B] int64: tokens consumed by each row since its start
     slots: int
 
     def reserve(self, position: int) -> None:
@@ -102,18 +108,24 @@ class Cache:
         size = self.v[0].shape[-1]
         if position < size or size == self.slots:
             return
-        new = min(self.slots, max(2 * size, position + 1))
-        self.k = [torch.nn.functional.pad(t, (0, new - size)) for t in self.k]
-        self.v = [torch.nn.functional.pad(t, (0, new - size)) for t in self.v]
-        self.k_scale = [torch.nn.functional.pad(t, (0, new - size), value=1.0) for t in self.k_scale]
+        grow = [(0, 0)] * 3 + [(0, min(self.slots, max(2 * size, position + 1)) - size)]
+        self.k = [np.pad(t, grow) for t in self.k]
+        self.v = [np.pad(t, grow) for t in self.v]
+        self.k_scale = [np.pad(t, grow, constant_values=1.0) for t in self.k_scale]
 
 
 class M1:
-    """A byte-level LM with deterministic integer inference: M1 of the papers."""
+    """A byte-level LM with deterministic integer inference: M1 of the papers.
 
-    def __init__(self, cfg: TransformerConfig, tensors: dict[str, torch.Tensor], meta: dict | None = None):
+    Its tensors are numpy arrays, so loading it and stepping a small batch (``step``,
+    ``cdfs(engine="compiled")``) never import PyTorch; the rest runs PyTorch's int8 GEMMs over
+    the same memory. ``cdfs`` and ``step`` return CDFs of the kind they are given (numpy arrays or
+    PyTorch tensors)."""
+
+    def __init__(self, cfg: TransformerConfig, tensors: dict[str, Any], meta: dict | None = None):
         self.cfg = cfg
-        self.t = tensors
+        self.t = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
+        tensors = self.t
         self.meta = dict(meta or {})
         if cfg.d_model > 1024 or cfg.d_mlp > 1024:
             raise ValueError("exact int8 matmuls need inner dimensions <= 1024")
@@ -121,61 +133,69 @@ class M1:
             raise ValueError("the exact engine runs ReLU MLPs only")
         if (cfg.window or cfg.context) * ATTN_LUT_SCALE > 1 << 24:
             raise ValueError("attention span too long for exact softmax sums")
-        self._out_lut_np = tensors["out_lut"].numpy()
+        self._out_lut_np = tensors["out_lut"]
         # Attention logits are computed directly in units of the exp table's step (1/64 nat).
         self._q_scale = ATTN_LUT_STEPS / math.sqrt(cfg.head_dim)
         kv, dh = cfg.n_kv_heads, cfg.head_dim
-        self._v_inv = [tensors[f"{i}.v_s"].reciprocal() for i in range(cfg.n_layers)]
-        # for the compiled attention (numpy): biases [H, max_distance + 1] by distance, the exp
-        # table, and each layer's value output scale [kv, 1, dh]
-        rel_bias = tensors["rel_bias"] * float(ATTN_LUT_STEPS)
-        self._bias_np = rel_bias[:, bucket_table(cfg, cfg.max_distance + 1)].contiguous().numpy()
-        self._attn_lut_np = tensors["attn_lut"].float().numpy()
-        self._v_out_np = [(tensors[f"{i}.v_s"].view(kv, 1, dh) * (1.0 / ATTN_ONE)).contiguous().numpy() for i in range(cfg.n_layers)]
-        self._int8 = {k: v.to(torch.int8).contiguous() for k, v in tensors.items() if k in self._weight_names()}
+        self._v_inv = [np.float32(1.0) / tensors[f"{i}.v_s"] for i in range(cfg.n_layers)]
+        # for the compiled attention: biases [H, max_distance + 1] by distance, the exp table, and
+        # each layer's value output scale [kv, 1, dh]
+        rel_bias = tensors["rel_bias"] * np.float32(ATTN_LUT_STEPS)
+        self._bias_np = np.ascontiguousarray(rel_bias[:, bucket_ids(cfg, cfg.max_distance + 1)])
+        self._attn_lut_np = tensors["attn_lut"].astype(np.float32)
+        self._v_out_np = [tensors[f"{i}.v_s"].reshape(kv, 1, dh) * np.float32(1.0 / ATTN_ONE) for i in range(cfg.n_layers)]
+        self._int8 = {k: v.astype(np.int8) for k, v in tensors.items() if k in self._weight_names()}
         # the compiled step's operands: qkv, o, w1, w2 of every layer, then the head
         names = [f"{i}.{w}" for i in range(cfg.n_layers) for w in ("qkv", "o", "w1", "w2")] + ["head"]
         self._step_operands = (
-            tensors["embed"].contiguous().numpy(),
-            tuple(self._int8[n].numpy() for n in names),
-            tuple(tensors[n + "_s"].contiguous().numpy() for n in names),
-            tuple(v.contiguous().numpy() for v in self._v_inv),
+            tensors["embed"],
+            tuple(self._int8[n] for n in names),
+            tuple(tensors[n + "_s"] for n in names),
+            tuple(self._v_inv),
             tuple(self._v_out_np),
         )
+        self._torch_views: dict[str, torch.Tensor] | None = None
         self.fingerprint = fingerprint(cfg, self.stored())
 
     # ----- export / load / save -------------------------------------------------------------
     @classmethod
-    @torch.no_grad()
     def from_float(cls, model: Transformer, calibration: torch.Tensor, meta: dict | None = None) -> "M1":
         """Export a trained float model; ``calibration`` ([B, T] input ids) fixes the value scales."""
+        import torch
+
         cfg = model.cfg
-        sd = {k: v.detach().float().cpu() for k, v in model.state_dict().items()}
-        t: dict[str, torch.Tensor] = {"embed": sd["embed.weight"].contiguous()}
-        t["rel_bias"] = sd["rel_bias.weight"].t().contiguous()  # [H, buckets]
-        for i in range(cfg.n_layers):
-            p = f"blocks.{i}."
-            g_attn, g_mlp = sd[p + "attn_norm.weight"], sd[p + "mlp_norm.weight"]
-            qkv = torch.cat([sd[p + "wq.weight"], sd[p + "wk.weight"], sd[p + "wv.weight"]]) * g_attn
-            t[f"{i}.qkv"], t[f"{i}.qkv_s"] = quantize_weight(qkv)
-            t[f"{i}.o"], t[f"{i}.o_s"] = quantize_weight(sd[p + "wo.weight"])
-            t[f"{i}.w1"], t[f"{i}.w1_s"] = quantize_weight(sd[p + "w1.weight"] * g_mlp)
-            t[f"{i}.w2"], t[f"{i}.w2_s"] = quantize_weight(sd[p + "w2.weight"])
-        t["head"], t["head_s"] = quantize_weight(sd["head.weight"] * sd["norm.weight"])
-        t["attn_lut"] = exp_table(ATTN_LUT_SCALE, ATTN_LUT_STEPS)
-        t["out_lut"] = exp_table(OUT_LUT_SCALE, OUT_LUT_STEPS)
-        # Values share one scale per channel (P @ V must sum integers): the largest value seen on
-        # calibration text, +25% headroom.
-        for i, vmax in enumerate(value_ranges(model, calibration)):
-            t[f"{i}.v_s"] = (vmax * 1.25).clamp_min(1e-6) * (1.0 / QMAX)
-        return cls(cfg, t, meta)
+        with torch.no_grad():
+            sd = {k: v.detach().float().cpu() for k, v in model.state_dict().items()}
+            t: dict[str, torch.Tensor] = {"embed": sd["embed.weight"].contiguous()}
+            t["rel_bias"] = sd["rel_bias.weight"].t().contiguous()  # [H, buckets]
+            for i in range(cfg.n_layers):
+                p = f"blocks.{i}."
+                g_attn, g_mlp = sd[p + "attn_norm.weight"], sd[p + "mlp_norm.weight"]
+                qkv = torch.cat([sd[p + "wq.weight"], sd[p + "wk.weight"], sd[p + "wv.weight"]]) * g_attn
+                t[f"{i}.qkv"], t[f"{i}.qkv_s"] = quantize_weight(qkv)
+                t[f"{i}.o"], t[f"{i}.o_s"] = quantize_weight(sd[p + "wo.weight"])
+                t[f"{i}.w1"], t[f"{i}.w1_s"] = quantize_weight(sd[p + "w1.weight"] * g_mlp)
+                t[f"{i}.w2"], t[f"{i}.w2_s"] = quantize_weight(sd[p + "w2.weight"])
+            t["head"], t["head_s"] = quantize_weight(sd["head.weight"] * sd["norm.weight"])
+            # Values share one scale per channel (P @ V must sum integers): the largest value seen
+            # on calibration text, +25% headroom.
+            for i, vmax in enumerate(value_ranges(model, calibration)):
+                t[f"{i}.v_s"] = (vmax * 1.25).clamp_min(1e-6) * (1.0 / QMAX)
+        arrays = {k: v.numpy() for k, v in t.items()}
+        arrays["attn_lut"] = exp_table(ATTN_LUT_SCALE, ATTN_LUT_STEPS)
+        arrays["out_lut"] = exp_table(OUT_LUT_SCALE, OUT_LUT_STEPS)
+        return cls(cfg, arrays, meta)
 
     def to_float(self) -> Transformer:
         """A float Transformer with this engine's (dequantized) weights, norm gains folded in as
         the engine holds them: the starting point for training a model further."""
+        import torch
+
+        from .transformer import Transformer
+
         cfg = self.cfg
         model = Transformer(cfg)
-        t = self.t
+        t = self._torch()
 
         def weight(name: str) -> torch.Tensor:
             return (t[name] * t[name + "_s"]).t().contiguous()  # [out, in]
@@ -200,6 +220,7 @@ class M1:
     def load(cls, path: str | Path = "default") -> "M1":
         """Load a model saved with ``save``, or a shipped one by name (``"default"``, ``"tiny"``)."""
         from safetensors import safe_open
+        from safetensors.numpy import load_file
 
         from .shipped import shipped_path
 
@@ -207,12 +228,12 @@ class M1:
         if not Path(path).is_file():
             raise ModelError(f"{path}: model file not found")
         try:
-            with safe_open(str(path), "pt") as f:
+            with safe_open(str(path), "np") as f:
                 meta = f.metadata() or {}
             if meta.get("format") != FORMAT:
                 raise ModelError(f"{path}: not an nct M1 model file")
             cfg = TransformerConfig.from_dict(json.loads(meta["config"]))
-            tensors = {k: v.float() if v.dtype == torch.int8 else v for k, v in load_file(str(path)).items()}
+            tensors = {k: v.astype(np.float32) if v.dtype == np.int8 else v for k, v in load_file(str(path)).items()}
             return cls(cfg, tensors, json.loads(meta.get("manifest", "{}")))
         except ModelError:
             raise
@@ -221,14 +242,16 @@ class M1:
 
     def save(self, path: str | Path) -> None:
         """Write the engine as one safetensors file (atomically)."""
+        from safetensors.numpy import save_file
+
         meta = {"format": FORMAT, "config": json.dumps(self.cfg.to_dict()), "manifest": json.dumps(self.meta)}
         with atomic_path(path) as tmp:
             save_file(self.stored(), str(tmp), metadata=meta)
 
-    def stored(self) -> dict[str, torch.Tensor]:
+    def stored(self) -> dict[str, np.ndarray]:
         """The tensors as saved (and fingerprinted): weight matrices as int8, the rest as they are."""
         weights = set(self._weight_names())
-        return {k: (v.to(torch.int8) if k in weights else v).contiguous() for k, v in self.t.items()}
+        return {k: np.ascontiguousarray(v.astype(np.int8) if k in weights else v) for k, v in self.t.items()}
 
     @property
     def bos(self) -> int:
@@ -238,7 +261,7 @@ class M1:
     @property
     def non_embedding_params(self) -> int:
         """Weights outside the embedding and output head (what a forward costs per byte, / 2)."""
-        return sum(self.t[f"{i}.{w}"].numel() for i in range(self.cfg.n_layers) for w in ("qkv", "o", "w1", "w2"))
+        return sum(self.t[f"{i}.{w}"].size for i in range(self.cfg.n_layers) for w in ("qkv", "o", "w1", "w2"))
 
     def _weight_names(self) -> list[str]:
         """The int8-valued weight matrices (stored as int8 on disk)."""
@@ -247,9 +270,21 @@ class M1:
     @property
     def n_params(self) -> int:
         """Number of model weights (excluding tables and scales)."""
-        return sum(self.t[n].numel() for n in ["embed", *self._weight_names()])
+        return sum(self.t[n].size for n in ["embed", *self._weight_names()])
 
-    # ----- building blocks ------------------------------------------------------------------
+    def _torch(self) -> dict[str, torch.Tensor]:
+        """PyTorch views of the tensors (and of the int8 weights as ``NAME.i8``, the values' inverse
+        scales as ``L.v_inv``), made on first use: PyTorch is imported only for the paths that use it."""
+        if self._torch_views is None:
+            import torch
+
+            views = {k: torch.from_numpy(v) for k, v in self.t.items()}
+            views.update({f"{k}.i8": torch.from_numpy(v) for k, v in self._int8.items()})
+            views.update({f"{i}.v_inv": torch.from_numpy(v) for i, v in enumerate(self._v_inv)})
+            self._torch_views = views
+        return self._torch_views
+
+    # ----- building blocks (the PyTorch path) -----------------------------------------------
     # A matmul result is kept as (y, r): y carries the weights' column scales and r [..., 1] the
     # input's positive row scale, x @ W ~ y * r. Where the next step is a per-row quantization
     # (queries, keys, the MLP's hidden layer after ReLU) or a per-row max (the logits), r is
@@ -257,12 +292,15 @@ class M1:
     def _matmul(self, x: torch.Tensor, name: str, normalize: bool = False, row_scale: torch.Tensor | None = None):
         """(y, r) for x @ W (x scaled by ``row_scale`` if given), or RMSNorm(x) @ W with ``normalize``
         (the norm's gain is folded into W)."""
+        import torch
+
         # quantized in one compiled pass, then int8 x int8 -> int32: the same integers as fp32
+        t = self._torch()
         flat = x.reshape(-1, x.shape[-1]).contiguous()
         q8 = torch.empty(flat.shape, dtype=torch.int8)
         r = torch.empty(len(flat), 1)
         quantize_int8(flat.numpy(), normalize, q8.numpy(), r.numpy())
-        y = int8_matmul(q8, self._int8[name]).view(*x.shape[:-1], -1).float().mul_(self.t[name + "_s"])
+        y = int8_matmul(q8, t[name + ".i8"]).view(*x.shape[:-1], -1).float().mul_(t[name + "_s"])
         r = r.view(*x.shape[:-1], 1)  # with ``normalize``, x / rms(x) ~ q / sqrt(mean(q^2)): the quantization scale cancels
         if row_scale is not None:
             r = r.mul_(row_scale)
@@ -283,7 +321,7 @@ class M1:
         q_s = qk_s[:, :, : cfg.n_heads].view(b, t, kv, g).permute(0, 2, 3, 1).reshape(b * kv, g * t, 1)
         k = qk[:, :, cfg.n_heads :].transpose(1, 2).reshape(b * kv, t, dh)
         k_s = qk_s[:, :, cfg.n_heads :].permute(0, 2, 3, 1).reshape(b * kv, 1, t)
-        v = y[..., end:].mul(r).mul_(self._v_inv[layer]).round_().clamp_(-QMAX, QMAX)
+        v = y[..., end:].mul(r).mul_(self._torch()[f"{layer}.v_inv"]).round_().clamp_(-QMAX, QMAX)
         v = v.view(b, t, kv, dh).transpose(1, 2).reshape(b * kv, t, dh)
         return q, q_s.mul_(self._q_scale), k, k_s, v
 
@@ -295,32 +333,49 @@ class M1:
         y, r = self._matmul(h.relu_(), f"{layer}.w2", row_scale=r1)
         return x + y.mul_(r)
 
-    def _cdf(self, x: torch.Tensor, freq_bits: int) -> torch.Tensor:
+    def _cdf(self, x: torch.Tensor, freq_bits: int) -> np.ndarray:
         """Final norm + head -> integer CDF [..., V+1] (int64, cdf[0] = 0, every frequency >= 1)."""
         z, r = self._matmul(x, "head", normalize=True)  # logits = z * r
         shape = z.shape
         z, r = z.reshape(-1, shape[-1]).contiguous(), r.reshape(-1, 1).contiguous()
-        out = torch.empty(len(z), shape[-1] + 1, dtype=torch.int64)
-        integer_cdf(z.numpy(), r.numpy(), self._out_lut_np, (1 << freq_bits) - shape[-1], out.numpy())
-        return out.view(*shape[:-1], -1)
+        out = np.empty((len(z), shape[-1] + 1), np.int64)
+        integer_cdf(z.numpy(), r.numpy(), self._out_lut_np, (1 << freq_bits) - shape[-1], out)
+        return out.reshape(*shape[:-1], -1)
 
     # ----- the two paths --------------------------------------------------------------------
-    @torch.no_grad()
-    def cdfs(self, inputs: torch.Tensor, freq_bits: int = DEFAULT_FREQ_BITS) -> torch.Tensor:
-        """Integer CDFs [B, T, V+1] of the symbol after each input position (teacher forcing).
+    def cdfs(self, inputs: Any, freq_bits: int = DEFAULT_FREQ_BITS, engine: str = "torch") -> Any:
+        """Integer CDFs [B, T, V+1] of the symbol after each input position (teacher forcing), of
+        the kind ``inputs`` [B, T] is (a numpy array or a PyTorch tensor).
 
-        Each query attends only the keys its window holds, so long windowed blocks cost
-        O(T x window)."""
-        return self._cdf(self._hidden(inputs), freq_bits)
+        ``engine="torch"`` runs PyTorch's GEMMs over the whole sequence, where each query attends
+        only the keys its window holds (so long windowed blocks cost O(T x window));
+        ``"compiled"`` runs the compiled cached steps, without PyTorch (for small inputs, where
+        importing PyTorch costs more than it saves). Both give the same integers."""
+        ids = np.asarray(inputs, dtype=np.int64)
+        b, t = ids.shape
+        if self.cfg.window is None and t > self.cfg.context:
+            raise ValueError(f"block of {t} tokens is longer than the model's context ({self.cfg.context})")
+        if engine == "compiled":
+            cache = self.start(b)
+            out = np.empty((b, t, self.cfg.vocab_size + 1), np.int64)
+            for i in range(t):
+                out[:, i] = self._compiled_step(cache, np.ascontiguousarray(ids[:, i]), freq_bits)
+        elif engine == "torch":
+            import torch
+
+            out = self._cdf(self._hidden(torch.from_numpy(ids)), freq_bits)
+        else:
+            raise ValueError(f"unknown engine {engine!r} (torch or compiled)")
+        return _like(out, inputs)
 
     def _hidden(self, inputs: torch.Tensor) -> torch.Tensor:
         """Final hidden states [B, T, d] for a full sequence."""
+        import torch
+
         cfg = self.cfg
         b, t = inputs.shape
-        if cfg.window is None and t > cfg.context:
-            raise ValueError(f"block of {t} tokens is longer than the model's context ({cfg.context})")
         kv, g, dh = cfg.n_kv_heads, cfg.n_heads // cfg.n_kv_heads, cfg.head_dim
-        x = self.t["embed"][inputs]
+        x = self._torch()["embed"][inputs]
         for layer in range(cfg.n_layers):
             q, q_s, k, k_s, v = self._qkv(x, layer)
             kt, vt = (a.to(torch.int8).transpose(1, 2).contiguous().numpy() for a in (k, v))  # [B*kv, dh, T]
@@ -340,51 +395,81 @@ class M1:
         shape = (batch, cfg.n_kv_heads, cfg.head_dim, size)
         n = cfg.n_layers
         return Cache(
-            k=[torch.zeros(shape, dtype=torch.int8) for _ in range(n)],
-            k_scale=[torch.ones(batch, cfg.n_kv_heads, 1, size) for _ in range(n)],
-            v=[torch.zeros(shape, dtype=torch.int8) for _ in range(n)],
-            position=torch.zeros(batch, dtype=torch.long),
+            k=[np.zeros(shape, np.int8) for _ in range(n)],
+            k_scale=[np.ones((batch, cfg.n_kv_heads, 1, size), np.float32) for _ in range(n)],
+            v=[np.zeros(shape, np.int8) for _ in range(n)],
+            position=np.zeros(batch, np.int64),
             slots=slots,
         )
 
     @staticmethod
-    def reset(cache: Cache, rows: torch.Tensor) -> None:
-        """Restart the given rows: their next token is position 0 and nothing before it is seen."""
-        cache.position[rows] = 0
+    def reset(cache: Cache, rows: Any) -> None:
+        """Restart the given rows (indices or a mask): their next token is position 0 and nothing
+        before it is seen."""
+        cache.position[np.asarray(rows)] = 0
 
-    @torch.no_grad()
-    def step(self, cache: Cache, tokens: torch.Tensor, freq_bits: int = DEFAULT_FREQ_BITS) -> torch.Tensor:
-        """Feed one token per sequence ([B]); returns the integer CDFs [B, V+1] of the next symbol."""
-        cfg = self.cfg
+    def step(self, cache: Cache, tokens: Any, freq_bits: int = DEFAULT_FREQ_BITS) -> Any:
+        """Feed one token per sequence ([B]); returns the integer CDFs [B, V+1] of the next symbol,
+        of the kind ``tokens`` is (a numpy array or a PyTorch tensor). Steps of up to
+        ``COMPILED_STEP_ROWS`` rows run compiled whole (no PyTorch), larger ones on PyTorch's
+        GEMMs: the same integers either way."""
+        ids = np.ascontiguousarray(np.asarray(tokens), np.int64)
+        if len(ids) <= COMPILED_STEP_ROWS:
+            return _like(self._compiled_step(cache, ids, freq_bits), tokens)
+        return _like(self._torch_step(cache, ids, freq_bits), tokens)
+
+    def _reserve(self, cache: Cache) -> None:
+        """Check that every row's next position fits (a model without a window has a context) and
+        grow the cache to hold it."""
         pos = cache.position
-        slots = cache.slots
-        if cfg.window is None and int(pos.max()) >= slots:
-            raise ValueError(f"sequence longer than the model's context ({cfg.context})")
+        if self.cfg.window is None and int(pos.max()) >= cache.slots:
+            raise ValueError(f"sequence longer than the model's context ({self.cfg.context})")
         cache.reserve(int(pos.max()))
+
+    def _compiled_step(self, cache: Cache, tokens: np.ndarray, freq_bits: int) -> np.ndarray:
+        """``step`` by ``exact_kernels.step``: numpy in and out."""
+        cfg = self.cfg
+        self._reserve(cache)
+        out = np.empty((len(tokens), cfg.vocab_size + 1), np.int64)
+        exact_kernels.step(tokens, cache.position, *self._step_operands, tuple(cache.k), tuple(cache.k_scale), tuple(cache.v),
+                           self._bias_np, self._attn_lut_np, self._out_lut_np, cfg.n_heads, np.float32(self._q_scale),
+                           (1 << freq_bits) - cfg.vocab_size, out)
+        cache.position = cache.position + 1
+        return out
+
+    def _torch_step(self, cache: Cache, tokens: np.ndarray, freq_bits: int) -> np.ndarray:
+        """``step`` on PyTorch's GEMMs (the attention compiled, over the cache's numpy arrays)."""
+        import torch
+
+        cfg = self.cfg
+        self._reserve(cache)
         b = len(tokens)
-        if b <= COMPILED_STEP_ROWS:
-            out = torch.empty(b, cfg.vocab_size + 1, dtype=torch.int64)
-            caches = (tuple(t.numpy() for t in cache.k), tuple(t.numpy() for t in cache.k_scale), tuple(t.numpy() for t in cache.v))
-            exact_kernels.step(np.ascontiguousarray(tokens.numpy(), np.int64), pos.numpy(), *self._step_operands, *caches, self._bias_np,
-                               self._attn_lut_np, self._out_lut_np, cfg.n_heads, np.float32(self._q_scale),
-                               (1 << freq_bits) - cfg.vocab_size, out.numpy())
-            cache.position = pos + 1
-            return out
         kv, g, dh = cfg.n_kv_heads, cfg.n_heads // cfg.n_kv_heads, cfg.head_dim
-        x = self.t["embed"][tokens][:, None]
+        x = self._torch()["embed"][torch.from_numpy(tokens)][:, None]
         for layer in range(cfg.n_layers):
             new = [t.contiguous().numpy() for t in self._qkv(x, layer)]  # q, q_s, k, k_s, v
-            caches = (cache.k[layer].numpy(), cache.k_scale[layer].numpy(), cache.v[layer].numpy())
             out = torch.empty(b, kv, g, dh)
-            attend_step(*new, *caches, pos.numpy(), self._bias_np, self._attn_lut_np, self._v_out_np[layer], out.numpy())  # type: ignore[call-arg]
+            attend_step(*new, cache.k[layer], cache.k_scale[layer], cache.v[layer], cache.position, self._bias_np,  # type: ignore[call-arg]
+                        self._attn_lut_np, self._v_out_np[layer], out.numpy())
             x = self._block(x, layer, out.view(b, 1, cfg.d_model))
-        cache.position = pos + 1
+        cache.position = cache.position + 1
         return self._cdf(x[:, 0], freq_bits)
+
+
+def _like(cdfs: np.ndarray, given: Any) -> Any:
+    """``cdfs`` as a PyTorch tensor (sharing memory) if ``given`` is one, else as it is."""
+    if isinstance(given, np.ndarray) or "torch" not in sys.modules:
+        return cdfs
+    import torch
+
+    return torch.from_numpy(cdfs) if isinstance(given, torch.Tensor) else cdfs
 
 
 def int8_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """a @ b for int8 a [M, K], b [K, N] (K <= 1024), exactly, as int32: ``torch._int_mm`` where it
     is exact on this CPU, else an fp32 GEMM of the same integers (every partial sum below 2^24)."""
+    import torch
+
     if _int_mm_is_exact():
         return torch._int_mm(a, b)
     if a.shape[1] * QMAX * QMAX >= 1 << 24:
@@ -396,6 +481,8 @@ def int8_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def _int_mm_is_exact() -> bool:
     """Whether ``torch._int_mm`` sums int8 products exactly here: oneDNN's kernels for CPUs without
     VNNI (AVX2, plain AVX-512) add pairs of products in saturating int16 and get them wrong."""
+    import torch
+
     g, top = torch.Generator().manual_seed(0), int(QMAX)
     a = torch.randint(-top, top + 1, (64, 512), dtype=torch.int8, generator=g)
     b = torch.randint(-top, top + 1, (512, 64), dtype=torch.int8, generator=g)
@@ -404,26 +491,28 @@ def _int_mm_is_exact() -> bool:
     return bool(torch.equal(torch._int_mm(a, b).long(), a.long() @ b.long()))
 
 
-@torch.no_grad()
 def value_ranges(model: Transformer, inputs: torch.Tensor) -> list[torch.Tensor]:
     """Largest |value| per channel of every layer of the float model on ``inputs``."""
+    import torch
+
     ranges: list[torch.Tensor] = []
     hooks = [cast(torch.nn.Module, b.wv).register_forward_hook(lambda m, i, o: ranges.append(o.abs().amax(dim=(0, 1)).float().cpu())) for b in model.blocks]
     try:
         model.eval()
-        model(inputs)
+        with torch.no_grad():
+            model(inputs)
     finally:
         for h in hooks:
             h.remove()
     return ranges
 
 
-def fingerprint(cfg: TransformerConfig, tensors: dict[str, torch.Tensor]) -> str:
-    """SHA-256 over the engine version, the config and every stored tensor (name, dtype, shape,
-    bytes), hex: equal fingerprints give equal CDFs."""
+def fingerprint(cfg: TransformerConfig, tensors: dict[str, np.ndarray]) -> str:
+    """SHA-256 over the engine version, the config and every stored tensor (name, dtype as PyTorch
+    names it, shape, bytes), hex: equal fingerprints give equal CDFs."""
     h = hashlib.sha256(f"engine {ENGINE_VERSION}|".encode() + json.dumps(cfg.to_dict(), sort_keys=True).encode())
     for name in sorted(tensors):
-        v = tensors[name].contiguous()
-        h.update(f"{name}|{v.dtype}|{tuple(v.shape)}|".encode())
-        h.update(v.numpy().tobytes())
+        v = np.ascontiguousarray(tensors[name])
+        h.update(f"{name}|torch.{v.dtype.name}|{tuple(v.shape)}|".encode())
+        h.update(v.tobytes())
     return h.hexdigest()

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import torch
 
 from ..errors import ModelError
 from .m1 import DEFAULT_FREQ_BITS
+
+if TYPE_CHECKING:
+    import torch
 
 
 class ProbabilityModel(Protocol):
@@ -68,6 +70,8 @@ class Unigram:
     def cdf(self, freq_bits: int = DEFAULT_FREQ_BITS) -> torch.Tensor:
         """The one CDF [257] (every byte has frequency >= 1); read-only, shared by every caller."""
         if freq_bits not in self._cdf:
+            import torch
+
             c = torch.from_numpy(self.counts)
             freq = c * ((1 << freq_bits) - 256) // max(1, int(c.sum())) + 1
             self._cdf[freq_bits] = torch.nn.functional.pad(freq.cumsum(0), (1, 0))

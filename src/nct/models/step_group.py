@@ -18,9 +18,8 @@ from contextlib import contextmanager
 from typing import Iterator, cast
 
 import numpy as np
-import torch
 
-from ..parallel import init_worker, available_workers, split_evenly
+from ..parallel import available_workers, init_worker, one_thread, split_evenly
 from .m1 import DEFAULT_FREQ_BITS, M1
 
 
@@ -62,7 +61,7 @@ class StepGroup:
     def finish(self, tokens: np.ndarray) -> np.ndarray:
         """This process's step on its rows of ``tokens`` after ``send``; every row's CDFs, as ``step``."""
         own = self.slices[-1]
-        last = self.model.step(self.cache, torch.from_numpy(np.ascontiguousarray(tokens[own], np.int64)), self.freq_bits).numpy()
+        last = self.model.step(self.cache, np.ascontiguousarray(tokens[own], np.int64), self.freq_bits)
         out = np.empty((len(tokens), last.shape[1]), np.int32)
         out[own] = last
         for pipe, s in zip(self.pipes, self.slices):
@@ -91,7 +90,7 @@ def _serve(model: M1, batch: int, freq_bits: int, pipe) -> None:
     try:
         while message := pipe.recv_bytes():
             tokens = np.frombuffer(message, np.int64)
-            pipe.send_bytes(model.step(cache, torch.from_numpy(tokens.copy()), freq_bits).numpy().astype(np.int32).tobytes())
+            pipe.send_bytes(model.step(cache, tokens, freq_bits).astype(np.int32).tobytes())
     except (EOFError, OSError):
         pass
 
@@ -102,11 +101,9 @@ def step_group(model: M1, batch: int, workers: int, freq_bits: int = DEFAULT_FRE
     cost more in hand-offs than they save), single-threaded in this process too while it lasts
     (a step's small operations gain little from threads and, on a busy machine, lose a lot)."""
     parts = max(1, min(workers, available_workers(), batch // 16))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    group = StepGroup(model, batch, parts, freq_bits)
-    try:
-        yield group
-    finally:
-        group.close()
-        torch.set_num_threads(threads)
+    with one_thread():
+        group = StepGroup(model, batch, parts, freq_bits)
+        try:
+            yield group
+        finally:
+            group.close()
