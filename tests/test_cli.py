@@ -343,7 +343,8 @@ def test_help_info_and_classical_methods_do_not_import_torch(tmp_path):
 
 
 def test_a_small_file_round_trips_with_cm_without_torch(tmp_path):
-    """Under 32 KB, cm codes with M1's compiled steps: importing PyTorch would be most of the time."""
+    """Under 32 KB, cm codes with M1's compiled steps in a process without PyTorch (importing it
+    would be most of the time), and the archive is the one PyTorch's path writes."""
     src = tmp_path / "a.txt"
     src.write_bytes(TEXT * (4096 // len(TEXT) + 1))
     code = (
@@ -355,6 +356,9 @@ def test_a_small_file_round_trips_with_cm_without_torch(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip().endswith("False")
     assert (tmp_path / "a.txt.back").read_bytes() == src.read_bytes()
+    from nct import api  # here PyTorch is imported, so cm scores with its GEMMs: the same archive
+
+    assert (tmp_path / "a.txt.nct").read_bytes() == api.compress(src.read_bytes())
 
 
 def test_every_option_says_its_default():

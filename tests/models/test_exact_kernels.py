@@ -77,3 +77,19 @@ def test_loading_and_stepping_a_small_batch_do_not_import_torch():
             "print('torch' in sys.modules, m.fingerprint)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", M1.load("default").fingerprint]
+
+
+def test_read_only_tokens_are_fine_on_both_paths(monkeypatch):
+    """Tokens straight from a pipe (np.frombuffer: read-only) give no PyTorch warning and the same CDFs."""
+    import warnings
+
+    m1 = random_m1(TINY, seed=2)
+    tokens = np.frombuffer(np.full(20, m1.bos, np.int64).tobytes(), np.int64)
+    got = []
+    for rows in (0, 16):
+        monkeypatch.setattr(m1_module, "COMPILED_STEP_ROWS", rows)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got.append(m1.step(m1.start(20), tokens))
+            m1.cdfs(tokens.reshape(4, 5))
+    assert np.array_equal(*got)

@@ -124,7 +124,7 @@ class M1:
 
     def __init__(self, cfg: TransformerConfig, tensors: dict[str, Any], meta: dict | None = None):
         self.cfg = cfg
-        self.t = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
+        self.t = {k: np.array(v, order="C") for k, v in tensors.items()}  # own, writable copies
         tensors = self.t
         self.meta = dict(meta or {})
         if cfg.d_model > 1024 or cfg.d_mlp > 1024:
@@ -351,7 +351,7 @@ class M1:
         only the keys its window holds (so long windowed blocks cost O(T x window));
         ``"compiled"`` runs the compiled cached steps, without PyTorch (for small inputs, where
         importing PyTorch costs more than it saves). Both give the same integers."""
-        ids = np.asarray(inputs, dtype=np.int64)
+        ids = _ids(inputs)
         b, t = ids.shape
         if self.cfg.window is None and t > self.cfg.context:
             raise ValueError(f"block of {t} tokens is longer than the model's context ({self.cfg.context})")
@@ -413,7 +413,7 @@ class M1:
         of the kind ``tokens`` is (a numpy array or a PyTorch tensor). Steps of up to
         ``COMPILED_STEP_ROWS`` rows run compiled whole (no PyTorch), larger ones on PyTorch's
         GEMMs: the same integers either way."""
-        ids = np.ascontiguousarray(np.asarray(tokens), np.int64)
+        ids = _ids(tokens)
         if len(ids) <= COMPILED_STEP_ROWS:
             return _like(self._compiled_step(cache, ids, freq_bits), tokens)
         return _like(self._torch_step(cache, ids, freq_bits), tokens)
@@ -454,6 +454,12 @@ class M1:
             x = self._block(x, layer, out.view(b, 1, cfg.d_model))
         cache.position = cache.position + 1
         return self._cdf(x[:, 0], freq_bits)
+
+
+def _ids(x: Any) -> np.ndarray:
+    """Token ids (a numpy array or a CPU PyTorch tensor) as an int64 array of this engine's own: a
+    contiguous, writable copy, as PyTorch's path needs."""
+    return np.array(x.numpy() if hasattr(x, "numpy") else x, np.int64, order="C")
 
 
 def _like(cdfs: np.ndarray, given: Any) -> Any:
