@@ -154,7 +154,7 @@ class M1:
             tuple(self._v_inv),
             tuple(self._v_out_np),
         )
-        self._torch_views: dict[str, torch.Tensor] | None = None
+        self._torch_views: dict[str, dict[str, torch.Tensor]] = {}
         self.fingerprint = fingerprint(cfg, self.stored())
 
     # ----- export / load / save -------------------------------------------------------------
@@ -272,47 +272,57 @@ class M1:
         """Number of model weights (excluding tables and scales)."""
         return sum(self.t[n].size for n in ["embed", *self._weight_names()])
 
-    def _torch(self) -> dict[str, torch.Tensor]:
-        """PyTorch views of the tensors (and of the int8 weights as ``NAME.i8``, the values' inverse
-        scales as ``L.v_inv``), made on first use: PyTorch is imported only for the paths that use it."""
-        if self._torch_views is None:
-            import torch
+    def _torch(self, device: Any = "cpu") -> dict[str, torch.Tensor]:
+        """The tensors in PyTorch on ``device`` (views of the arrays on the CPU), with the int8
+        weights as ``NAME.i8``, the values' inverse scales as ``L.v_inv`` and the compiled
+        attention's tables as ``bias``, ``attn_lut`` and ``L.v_out``; made on first use, so
+        PyTorch is imported only for the paths that use it."""
+        import torch
 
-            views = {k: torch.from_numpy(v) for k, v in self.t.items()}
-            views.update({f"{k}.i8": torch.from_numpy(v) for k, v in self._int8.items()})
-            views.update({f"{i}.v_inv": torch.from_numpy(v) for i, v in enumerate(self._v_inv)})
-            self._torch_views = views
-        return self._torch_views
+        key = str(torch.device(device))
+        if key not in self._torch_views:
+            arrays = {**self.t, **{f"{k}.i8": v for k, v in self._int8.items()}, "bias": self._bias_np, "attn_lut": self._attn_lut_np}
+            arrays.update({f"{i}.v_inv": v for i, v in enumerate(self._v_inv)})
+            arrays.update({f"{i}.v_out": v for i, v in enumerate(self._v_out_np)})
+            self._torch_views[key] = {k: torch.from_numpy(v).to(device) for k, v in arrays.items()}
+        return self._torch_views[key]
 
     # ----- building blocks (the PyTorch path) -----------------------------------------------
     # A matmul result is kept as (y, r): y carries the weights' column scales and r [..., 1] the
     # input's positive row scale, x @ W ~ y * r. Where the next step is a per-row quantization
     # (queries, keys, the MLP's hidden layer after ReLU) or a per-row max (the logits), r is
     # carried along as a scale instead of multiplied into every element.
-    def _matmul(self, x: torch.Tensor, name: str, normalize: bool = False, row_scale: torch.Tensor | None = None):
+    def _matmul(self, x: torch.Tensor, name: str, normalize: bool = False, row_scale: torch.Tensor | None = None,
+                portable: bool = False):
         """(y, r) for x @ W (x scaled by ``row_scale`` if given), or RMSNorm(x) @ W with ``normalize``
-        (the norm's gain is folded into W)."""
+        (the norm's gain is folded into W); ``portable``: in PyTorch alone, on x's device."""
         import torch
 
-        # quantized in one compiled pass, then int8 x int8 -> int32: the same integers as fp32
-        t = self._torch()
+        t = self._torch(x.device)
         flat = x.reshape(-1, x.shape[-1]).contiguous()
-        q8 = torch.empty(flat.shape, dtype=torch.int8)
-        r = torch.empty(len(flat), 1)
-        quantize_int8(flat.numpy(), normalize, q8.numpy(), r.numpy())
-        y = int8_matmul(q8, t[name + ".i8"]).view(*x.shape[:-1], -1).float().mul_(t[name + "_s"])
+        if portable:
+            from . import exact_torch
+
+            q8, r = exact_torch.quantize(flat, normalize)
+            product = exact_torch.int_matmul(q8, t[name + ".i8"])
+        else:  # quantized in one compiled pass, then int8 x int8 -> int32: the same integers
+            q8 = torch.empty(flat.shape, dtype=torch.int8)
+            r = torch.empty(len(flat), 1)
+            quantize_int8(flat.numpy(), normalize, q8.numpy(), r.numpy())
+            product = int8_matmul(q8, t[name + ".i8"])
+        y = product.view(*x.shape[:-1], -1).float().mul_(t[name + "_s"])
         r = r.view(*x.shape[:-1], 1)  # with ``normalize``, x / rms(x) ~ q / sqrt(mean(q^2)): the quantization scale cancels
         if row_scale is not None:
             r = r.mul_(row_scale)
         return y, r
 
-    def _qkv(self, x: torch.Tensor, layer: int) -> tuple[torch.Tensor, ...]:
+    def _qkv(self, x: torch.Tensor, layer: int, portable: bool = False) -> tuple[torch.Tensor, ...]:
         """Quantized queries [B*kv, G*T, dh] (+ scales [B*kv, G*T, 1]), keys [B*kv, T, dh] (+ scales
         [B*kv, 1, T]) and values [B*kv, T, dh]: key/value heads are folded into the batch."""
         cfg = self.cfg
         b, t, _ = x.shape
         kv, g, dh = cfg.n_kv_heads, cfg.n_heads // cfg.n_kv_heads, cfg.head_dim
-        y, r = self._matmul(x, f"{layer}.qkv", normalize=True)
+        y, r = self._matmul(x, f"{layer}.qkv", normalize=True, portable=portable)
         end = cfg.d_model + kv * dh
         qk, qk_s = quantize_rows(y[..., :end].view(b, t, cfg.n_heads + kv, dh))  # per token and head
         qk_s = qk_s.mul_(r.unsqueeze(-1))
@@ -321,36 +331,43 @@ class M1:
         q_s = qk_s[:, :, : cfg.n_heads].view(b, t, kv, g).permute(0, 2, 3, 1).reshape(b * kv, g * t, 1)
         k = qk[:, :, cfg.n_heads :].transpose(1, 2).reshape(b * kv, t, dh)
         k_s = qk_s[:, :, cfg.n_heads :].permute(0, 2, 3, 1).reshape(b * kv, 1, t)
-        v = y[..., end:].mul(r).mul_(self._torch()[f"{layer}.v_inv"]).round_().clamp_(-QMAX, QMAX)
+        v = y[..., end:].mul(r).mul_(self._torch(x.device)[f"{layer}.v_inv"]).round_().clamp_(-QMAX, QMAX)
         v = v.view(b, t, kv, dh).transpose(1, 2).reshape(b * kv, t, dh)
         return q, q_s.mul_(self._q_scale), k, k_s, v
 
-    def _block(self, x: torch.Tensor, layer: int, attention: torch.Tensor) -> torch.Tensor:
+    def _block(self, x: torch.Tensor, layer: int, attention: torch.Tensor, portable: bool = False) -> torch.Tensor:
         """Residual attention output (given) and ReLU MLP (ReLU commutes with w1's row scale)."""
-        y, r = self._matmul(attention, f"{layer}.o")
+        y, r = self._matmul(attention, f"{layer}.o", portable=portable)
         x = x + y.mul_(r)
-        h, r1 = self._matmul(x, f"{layer}.w1", normalize=True)
-        y, r = self._matmul(h.relu_(), f"{layer}.w2", row_scale=r1)
+        h, r1 = self._matmul(x, f"{layer}.w1", normalize=True, portable=portable)
+        y, r = self._matmul(h.relu_(), f"{layer}.w2", row_scale=r1, portable=portable)
         return x + y.mul_(r)
 
-    def _cdf(self, x: torch.Tensor, freq_bits: int) -> np.ndarray:
+    def _cdf(self, x: torch.Tensor, freq_bits: int, portable: bool = False) -> np.ndarray:
         """Final norm + head -> integer CDF [..., V+1] (int64, cdf[0] = 0, every frequency >= 1)."""
-        z, r = self._matmul(x, "head", normalize=True)  # logits = z * r
+        z, r = self._matmul(x, "head", normalize=True, portable=portable)  # logits = z * r
         shape = z.shape
         z, r = z.reshape(-1, shape[-1]).contiguous(), r.reshape(-1, 1).contiguous()
+        spare = (1 << freq_bits) - shape[-1]
+        if portable:
+            from . import exact_torch
+
+            return exact_torch.integer_cdf(z, r, self._torch(x.device)["out_lut"], spare).cpu().numpy().reshape(*shape[:-1], -1)
         out = np.empty((len(z), shape[-1] + 1), np.int64)
-        integer_cdf(z.numpy(), r.numpy(), self._out_lut_np, (1 << freq_bits) - shape[-1], out)
+        integer_cdf(z.numpy(), r.numpy(), self._out_lut_np, spare, out)
         return out.reshape(*shape[:-1], -1)
 
     # ----- the two paths --------------------------------------------------------------------
-    def cdfs(self, inputs: Any, freq_bits: int = DEFAULT_FREQ_BITS, engine: str = "torch") -> Any:
+    def cdfs(self, inputs: Any, freq_bits: int = DEFAULT_FREQ_BITS, engine: str = "torch", device: Any = "cpu") -> Any:
         """Integer CDFs [B, T, V+1] of the symbol after each input position (teacher forcing), of
-        the kind ``inputs`` [B, T] is (a numpy array or a PyTorch tensor).
+        the kind ``inputs`` [B, T] is (a numpy array or a PyTorch tensor, on the CPU).
 
         ``engine="torch"`` runs PyTorch's GEMMs over the whole sequence, where each query attends
         only the keys its window holds (so long windowed blocks cost O(T x window));
         ``"compiled"`` runs the compiled cached steps, without PyTorch (for small inputs, where
-        importing PyTorch costs more than it saves). Both give the same integers."""
+        importing PyTorch costs more than it saves); ``"portable"`` runs every operation in
+        PyTorch on ``device`` (a GPU: ``nct.models.exact_torch``; O(T^2) attention). All give the
+        same integers."""
         ids = _ids(inputs)
         b, t = ids.shape
         if self.cfg.window is None and t > self.cfg.context:
@@ -360,31 +377,42 @@ class M1:
             out = np.empty((b, t, self.cfg.vocab_size + 1), np.int64)
             for i in range(t):
                 out[:, i] = self._compiled_step(cache, np.ascontiguousarray(ids[:, i]), freq_bits)
-        elif engine == "torch":
+        elif engine in ("torch", "portable"):
             import torch
 
-            out = self._cdf(self._hidden(torch.from_numpy(ids)), freq_bits)
+            portable = engine == "portable"
+            x = torch.from_numpy(ids).to(device if portable else "cpu")
+            out = self._cdf(self._hidden(x, portable), freq_bits, portable)
         else:
-            raise ValueError(f"unknown engine {engine!r} (torch or compiled)")
+            raise ValueError(f"unknown engine {engine!r} (torch, compiled or portable)")
         return _like(out, inputs)
 
-    def _hidden(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Final hidden states [B, T, d] for a full sequence."""
+    def _hidden(self, inputs: torch.Tensor, portable: bool = False) -> torch.Tensor:
+        """Final hidden states [B, T, d] for a full sequence (``portable``: in PyTorch alone, on
+        the inputs' device)."""
         import torch
 
         cfg = self.cfg
         b, t = inputs.shape
         kv, g, dh = cfg.n_kv_heads, cfg.n_heads // cfg.n_kv_heads, cfg.head_dim
-        x = self._torch()["embed"][inputs]
+        views = self._torch(inputs.device)
+        x = views["embed"][inputs]
         for layer in range(cfg.n_layers):
-            q, q_s, k, k_s, v = self._qkv(x, layer)
-            kt, vt = (a.to(torch.int8).transpose(1, 2).contiguous().numpy() for a in (k, v))  # [B*kv, dh, T]
-            out = torch.empty(b, t, kv, g, dh)
+            q, q_s, k, k_s, v = self._qkv(x, layer, portable)
+            kt, vt = (a.to(torch.int8).transpose(1, 2).contiguous() for a in (k, v))  # [B*kv, dh, T]
             q = q.view(b * kv, g, t, dh).transpose(1, 2).contiguous()  # [B*kv, T, G, dh]
             q_s = q_s.view(b * kv, g, t).transpose(1, 2).contiguous()
-            attend_sequence(q.numpy(), q_s.numpy(), kt, k_s.contiguous().numpy(), vt, cfg.window or 0,
-                            self._bias_np, self._attn_lut_np, self._v_out_np[layer], out.numpy())
-            x = self._block(x, layer, out.view(b, t, cfg.d_model))
+            if portable:
+                from . import exact_torch
+
+                out = exact_torch.attend_sequence(q, q_s, kt, k_s, vt, cfg.window or 0, views["bias"], views["attn_lut"],
+                                                  views[f"{layer}.v_out"])
+                out = out.view(b, kv, t, g, dh).transpose(1, 2)  # [B, T, kv, G, dh]
+            else:
+                out = torch.empty(b, t, kv, g, dh)
+                attend_sequence(q.numpy(), q_s.numpy(), kt.numpy(), k_s.contiguous().numpy(), vt.numpy(), cfg.window or 0,
+                                self._bias_np, self._attn_lut_np, self._v_out_np[layer], out.numpy())
+            x = self._block(x, layer, out.reshape(b, t, cfg.d_model), portable)
         return x
 
     def start(self, batch: int) -> Cache:
