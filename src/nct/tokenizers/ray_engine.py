@@ -117,7 +117,10 @@ def _pipeline(ray: Any, inputs: Sequence[InputShard], work: dict, recipe: Recipe
     ds = ds.flat_map(_read_pieces, fn_kwargs={"inputs": inputs, "work": work, "recipe": recipe, "batch": config.batch},
                      num_cpus=0, compute=ray.data.TaskPoolStrategy(size=min(len(work), actors)))
     ds = ds.map_batches(_Coder, fn_constructor_kwargs={"build_tokenizer": build_tokenizer, "dtype": dtype.str},
-                        batch_size=1, batch_format="numpy", num_cpus=1, compute=ray.data.ActorPoolStrategy(size=actors))
+                        batch_size=1, batch_format="numpy", num_cpus=1,
+                        # one piece at a time per actor: a piece is seconds of work, so a queue of them at the
+                        # first actor to start (Ray's default is 4) only leaves the others idle at the end
+                        compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1))
     return ds.iter_batches(batch_size=None, batch_format="numpy")
 
 
