@@ -439,10 +439,12 @@ class M1:
     def step(self, cache: Cache, tokens: Any, freq_bits: int = DEFAULT_FREQ_BITS) -> Any:
         """Feed one token per sequence ([B]); returns the integer CDFs [B, V+1] of the next symbol,
         of the kind ``tokens`` is (a numpy array or a PyTorch tensor). Steps of up to
-        ``COMPILED_STEP_ROWS`` rows run compiled whole (no PyTorch), larger ones on PyTorch's
-        GEMMs: the same integers either way."""
+        ``COMPILED_STEP_ROWS`` rows run compiled whole (no PyTorch), and of up to twice as many
+        while PyTorch is not imported (importing it costs more than they lose over a small file);
+        larger ones on PyTorch's GEMMs: the same integers either way."""
         ids = _ids(tokens)
-        if len(ids) <= COMPILED_STEP_ROWS:
+        rows = COMPILED_STEP_ROWS if "torch" in sys.modules else 2 * COMPILED_STEP_ROWS
+        if len(ids) <= rows:
             return _like(self._compiled_step(cache, ids, freq_bits), tokens)
         return _like(self._torch_step(cache, ids, freq_bits), tokens)
 
