@@ -27,6 +27,13 @@ TINY = TransformerConfig(
 TINY_FULL = TransformerConfig(d_model=32, n_layers=2, n_heads=2, n_kv_heads=2, d_mlp=64, context=48)
 
 
+def random_inputs(seed: int, batch: int, length: int, bos: int = 256) -> torch.Tensor:
+    """Random byte ids [batch, length], each row starting with ``bos``."""
+    x = torch.randint(0, 256, (batch, length), generator=torch.Generator().manual_seed(seed))
+    x[:, 0] = bos
+    return x
+
+
 def random_m1(cfg: TransformerConfig, seed: int = 0) -> M1:
     """An M1 engine from a randomly initialised float model with large weights (peaky outputs)."""
     torch.manual_seed(seed)

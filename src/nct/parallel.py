@@ -83,8 +83,8 @@ def one_thread() -> Iterator[None]:
             os.environ.pop("OMP_NUM_THREADS", None)
         else:
             os.environ["OMP_NUM_THREADS"] = env
-        if "torch" in sys.modules:
-            sys.modules["torch"].set_num_threads(count)
+        if "torch" in sys.modules:  # imported before or during: back to its count before
+            set_threads(count)
 
 
 def split_evenly(items: Sequence[T], parts: int) -> list[Sequence[T]]:

@@ -12,7 +12,7 @@ import torch
 
 from nct.models import m1 as m1_module
 from nct.models.m1 import M1
-from tests.conftest import TINY, TINY_FULL, random_m1
+from tests.conftest import TINY, TINY_FULL, random_inputs, random_m1
 
 
 def _steps(m1, x, compiled_rows, monkeypatch, restart_at=None):
@@ -31,23 +31,17 @@ def _steps(m1, x, compiled_rows, monkeypatch, restart_at=None):
     return torch.stack(out, 1)
 
 
-def _inputs(seed, batch, length, bos=256):
-    x = torch.randint(0, 256, (batch, length), generator=torch.Generator().manual_seed(seed))
-    x[:, 0] = bos
-    return x
-
-
 @pytest.mark.parametrize("cfg", [replace(TINY, window=24), replace(TINY_FULL, n_kv_heads=2)], ids=["windowed", "two-kv-heads"])
 def test_compiled_steps_equal_the_full_sequence_and_pytorch_steps(cfg, monkeypatch):
     m1 = random_m1(cfg, seed=3)
-    x = _inputs(4, 3, 45)
+    x = random_inputs(4, 3, 45)
     compiled, pytorch = _steps(m1, x, 16, monkeypatch), _steps(m1, x, 0, monkeypatch)
     assert torch.equal(compiled, m1.cdfs(x)) and torch.equal(pytorch, compiled)
 
 
 def test_compiled_steps_restart_rows_like_pytorch(monkeypatch):
     m1 = random_m1(replace(TINY, window=24), seed=5)
-    x = _inputs(6, 2, 40)
+    x = random_inputs(6, 2, 40)
     compiled = _steps(m1, x, 16, monkeypatch, restart_at=30)
     assert torch.equal(compiled, _steps(m1, x, 0, monkeypatch, restart_at=30))
     assert torch.equal(compiled[0, 30:], m1.cdfs(x[:1, :10])[0])
@@ -55,14 +49,14 @@ def test_compiled_steps_restart_rows_like_pytorch(monkeypatch):
 
 def test_shipped_model_compiled_and_pytorch_steps_agree_past_the_window(monkeypatch):
     m1 = M1.load("default")
-    x = _inputs(7, 2, 300, m1.bos)
+    x = random_inputs(7, 2, 300, m1.bos)
     assert torch.equal(_steps(m1, x, 16, monkeypatch), _steps(m1, x, 0, monkeypatch))
 
 
 @pytest.mark.parametrize("cfg", [replace(TINY, window=24), TINY_FULL], ids=["windowed", "full-attention"])
 def test_compiled_engine_scores_a_sequence_as_pytorch_does(cfg):
     m1 = random_m1(cfg, seed=8)
-    x = _inputs(9, 3, 40)
+    x = random_inputs(9, 3, 40)
     compiled = m1.cdfs(x.numpy(), engine="compiled")
     assert isinstance(compiled, np.ndarray) and isinstance(m1.cdfs(x), torch.Tensor)  # the kind given
     assert np.array_equal(compiled, m1.cdfs(x.numpy()))

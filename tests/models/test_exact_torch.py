@@ -10,7 +10,7 @@ import torch
 
 from nct.models import exact_kernels, exact_torch
 from nct.models.m1 import M1
-from tests.conftest import TINY, TINY_FULL, random_m1
+from tests.conftest import TINY, TINY_FULL, random_inputs, random_m1
 
 
 def _rows(seed, n=64, k=96):
@@ -37,16 +37,10 @@ def test_integer_cdf_equals_the_compiled_kernel():
     assert np.array_equal(exact_torch.integer_cdf(z, r, torch.from_numpy(m1.t["out_lut"]), (1 << 24) - 256).numpy(), out)
 
 
-def _inputs(seed, batch, length, bos=256):
-    x = torch.randint(0, 256, (batch, length), generator=torch.Generator().manual_seed(seed))
-    x[:, 0] = bos
-    return x
-
-
 @pytest.mark.parametrize("cfg", [replace(TINY, window=24), replace(TINY_FULL, n_kv_heads=2)], ids=["windowed", "two-kv-heads"])
 def test_portable_cdfs_equal_the_cpu_engine(cfg):
     m1 = random_m1(cfg, seed=4)
-    x = _inputs(5, 3, 45)  # past the window
+    x = random_inputs(5, 3, 45)  # past the window
     assert torch.equal(m1.cdfs(x, engine="portable"), m1.cdfs(x))
 
 
@@ -60,5 +54,5 @@ def test_portable_cdfs_of_the_shipped_model_on_text_past_its_window():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_cdfs_equal_the_cpu_engine():
     m1 = M1.load("default")
-    x = _inputs(6, 4, 600, m1.bos)
+    x = random_inputs(6, 4, 600, m1.bos)
     assert torch.equal(m1.cdfs(x, engine="portable", device="cuda"), m1.cdfs(x))

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nct.models.m1 import M1, ModelError
+from tests.conftest import random_inputs
 
 
 def _steps(m1, x):
@@ -17,17 +18,10 @@ def _steps(m1, x):
     return torch.stack([m1.step(cache, x[:, t]) for t in range(x.shape[1])], 1)
 
 
-def _inputs(seed, batch, length):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randint(0, 256, (batch, length), generator=g)
-    x[:, 0] = 256
-    return x
-
-
 @pytest.mark.parametrize("fixture", ["tiny_m1", "tiny_m1_full"])
 def test_cdfs_are_valid(fixture, request):
     m1 = request.getfixturevalue(fixture)
-    cdf = m1.cdfs(_inputs(0, 3, 40))
+    cdf = m1.cdfs(random_inputs(0, 3, 40))
     freq = cdf[..., 1:] - cdf[..., :-1]
     assert cdf.dtype == torch.int64 and (cdf[..., 0] == 0).all()
     assert (freq >= 1).all() and (cdf[..., -1] <= 1 << 24).all()
@@ -36,7 +30,7 @@ def test_cdfs_are_valid(fixture, request):
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10**6), batch=st.integers(1, 5), length=st.integers(1, 40))
 def test_full_incremental_and_batch_agree(tiny_m1, seed, batch, length):
-    x = _inputs(seed, batch, length)
+    x = random_inputs(seed, batch, length)
     full = tiny_m1.cdfs(x)
     assert torch.equal(full, _steps(tiny_m1, x))
     row = seed % batch
@@ -46,19 +40,19 @@ def test_full_incremental_and_batch_agree(tiny_m1, seed, batch, length):
 @settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 10**6), length=st.integers(1, 48))
 def test_full_attention_model_agrees(tiny_m1_full, seed, length):
-    x = _inputs(seed, 3, length)
+    x = random_inputs(seed, 3, length)
     assert torch.equal(tiny_m1_full.cdfs(x), _steps(tiny_m1_full, x))
 
 
 def test_padding_does_not_change_earlier_positions(tiny_m1):
-    x = _inputs(3, 2, 30)
+    x = random_inputs(3, 2, 30)
     padded = torch.cat([x, torch.zeros(2, 10, dtype=torch.long)], 1)
     assert torch.equal(tiny_m1.cdfs(x), tiny_m1.cdfs(padded)[:, :30])
 
 
 def test_window_longer_than_context_blocks(tiny_m1):
     """A windowed model codes blocks longer than its training context, identically on both paths."""
-    x = _inputs(5, 2, 150)
+    x = random_inputs(5, 2, 150)
     assert torch.equal(tiny_m1.cdfs(x), _steps(tiny_m1, x))
 
 
@@ -69,7 +63,7 @@ def test_cache_grows_then_wraps():
     from tests.conftest import TINY, random_m1
 
     m1 = random_m1(replace(TINY, window=40, context=96), seed=2)
-    x = _inputs(9, 2, 120)
+    x = random_inputs(9, 2, 120)
     cache = m1.start(2)
     assert cache.v[0].shape[3] == 16 and cache.slots == 40
     assert torch.equal(m1.cdfs(x), torch.stack([m1.step(cache, x[:, t]) for t in range(120)], 1))
@@ -105,7 +99,7 @@ def test_save_load_keeps_fingerprint(tiny_m1, tmp_path):
     tiny_m1.save(tmp_path / "m.safetensors")
     again = M1.load(tmp_path / "m.safetensors")
     assert again.fingerprint == tiny_m1.fingerprint
-    x = _inputs(1, 2, 20)
+    x = random_inputs(1, 2, 20)
     assert torch.equal(again.cdfs(x), tiny_m1.cdfs(x))
 
 
@@ -136,7 +130,7 @@ def test_engine_tracks_float_model():
         for p in model.parameters():
             p.normal_(0, 0.2)
     m1 = M1.from_float(model, torch.randint(0, 257, (4, 64)))
-    x = _inputs(0, 4, 64)
+    x = random_inputs(0, 4, 64)
     logp = torch.log_softmax(model(x).double(), -1)
     cdf = m1.cdfs(x).double()
     q = (cdf[..., 1:] - cdf[..., :-1]) / cdf[..., -1:]
@@ -146,7 +140,7 @@ def test_engine_tracks_float_model():
 
 def test_rows_restart_independently(tiny_m1):
     """Per-row resets (Equal-Info windows): a restarted row equals a fresh sequence, others are unaffected."""
-    x = _inputs(11, 3, 30)
+    x = random_inputs(11, 3, 30)
     full = tiny_m1.cdfs(x)
     cache = tiny_m1.start(3)
     for t in range(20):

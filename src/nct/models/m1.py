@@ -34,9 +34,7 @@ import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
-
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
