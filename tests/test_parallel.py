@@ -1,6 +1,7 @@
 """Process-parallel coding gives the same bytes as one process, in order."""
 
 import os
+import sys
 
 import pytest
 import torch
@@ -171,3 +172,13 @@ def _alive(pid: int) -> bool:
             return f.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+@pytest.mark.parametrize("value, expected", [("3", 3), ("4,2", 4), ("", None), ("abc", None), ("0", None)])
+def test_the_thread_budget_before_torch_is_imported_reads_omp_num_threads(monkeypatch, value, expected):
+    """Without PyTorch, the budget is OMP_NUM_THREADS's first number (OpenMP allows a list), else the cores."""
+    from nct import parallel
+
+    monkeypatch.delitem(sys.modules, "torch")  # put back after the test
+    monkeypatch.setenv("OMP_NUM_THREADS", value)
+    assert parallel.threads() == (expected or parallel._cores())

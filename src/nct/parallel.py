@@ -53,7 +53,8 @@ def threads() -> int:
     asked for (default: the cores)."""
     if "torch" in sys.modules:
         return sys.modules["torch"].get_num_threads()
-    return int(os.environ.get("OMP_NUM_THREADS") or 0) or _cores()
+    first = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()  # OpenMP allows a list: "4,2"
+    return int(first) if first.isdigit() and int(first) > 0 else _cores()
 
 
 def set_threads(n: int) -> None:
