@@ -147,6 +147,27 @@ def test_wrong_model(text_file, tiny_model_path, tmp_path, capsys):
     assert not (tmp_path / "a").exists()
 
 
+def test_a_device_that_is_not_there(text_file, tiny_model_path, tmp_path, capsys):
+    assert run("compress", text_file, "--model", tiny_model_path, "--device", "cuda:99", "-o", tmp_path / "a.nct") == 1
+    _one_line_error(capsys, "no such CUDA device")
+    assert not (tmp_path / "a.nct").exists()
+    run("compress", text_file, "--model", tiny_model_path, "-o", tmp_path / "b.nct", "-q")
+    assert run("decompress", tmp_path / "b.nct", "--model", tiny_model_path, "--device", "nosuch", "-o", tmp_path / "b") == 1
+    _one_line_error(capsys, "not a PyTorch device")
+    assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs CUDA")
+def test_archives_cross_between_cpu_and_cuda(text_file, tiny_model_path, tmp_path):
+    for method in ("ac", "cm"):
+        cpu, gpu = tmp_path / f"{method}-cpu.nct", tmp_path / f"{method}-gpu.nct"
+        assert run("compress", text_file, "--model", tiny_model_path, "--method", method, "-o", cpu, "-q") == 0
+        assert run("compress", text_file, "--model", tiny_model_path, "--method", method, "--device", "cuda", "-o", gpu, "-q") == 0
+        assert cpu.read_bytes() == gpu.read_bytes()
+        assert run("decompress", cpu, "--model", tiny_model_path, "--device", "cuda", "-o", tmp_path / f"{method}.out", "-q") == 0
+        assert (tmp_path / f"{method}.out").read_bytes() == TEXT
+
+
 def test_not_a_model_file(text_file, tmp_path, capsys):
     fake = tmp_path / "fake.safetensors"
     fake.write_bytes(b"\x00" * 64)

@@ -182,3 +182,11 @@ def test_the_thread_budget_before_torch_is_imported_reads_omp_num_threads(monkey
     monkeypatch.delitem(sys.modules, "torch")  # put back after the test
     monkeypatch.setenv("OMP_NUM_THREADS", value)
     assert parallel.threads() == (expected or parallel._cores())
+
+
+@needs_two_cores
+def test_a_process_that_uses_cuda_forks_no_workers(two_threads, monkeypatch):
+    """A forked child cannot use the parent's CUDA context: such a process codes in itself."""
+    assert available_workers() == 2
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    assert available_workers() == 1

@@ -19,18 +19,34 @@ from .errors import CorruptArchive, ModelError, UsageError, WrongModel
 DEFAULT_METHOD = "cm"
 
 
-def load_model(model: Any) -> Any:
-    """An M1 from an instance, a path, or None / "default" (the shipped M1)."""
+def load_model(model: Any, device: str | None = None) -> Any:
+    """An M1 from an instance, a path, or None / "default" (the shipped M1), run on ``device``
+    (a PyTorch device for its portable engine, ``M1.to``; None: as it is)."""
     if model is None or isinstance(model, (str, Path)):
         from .models import m1
 
         try:
-            return m1.M1.load(model or "default")
+            model = m1.M1.load(model or "default")
         except m1.ModelError as e:  # until nct.models.m1 raises nct.errors.ModelError itself
             if isinstance(e, ModelError):
                 raise
             raise ModelError(str(e)) from None
-    return model
+    return model if device is None else on_device(model, device)
+
+
+def on_device(model: Any, device: str) -> Any:
+    """``model.to(device)``, with a device PyTorch does not know or does not have as a ``UsageError``."""
+    import torch
+
+    try:
+        target = torch.device(device)
+    except RuntimeError as e:
+        raise UsageError(f"device {device!r}: not a PyTorch device ({e})") from None
+    if target.type == "cuda" and (not torch.cuda.is_available() or (target.index or 0) >= torch.cuda.device_count()):
+        raise UsageError(f"device {device!r}: no such CUDA device here")
+    if target.type not in ("cpu", "cuda"):
+        raise UsageError(f"device {device!r}: M1's portable engine runs on cpu and cuda devices")
+    return model.to(device)
 
 
 def compressor(

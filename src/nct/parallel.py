@@ -37,10 +37,17 @@ MIN_PARALLEL = 32 << 10  # bytes of work below which map_batches runs inline
 
 def available_workers() -> int:
     """Worker processes to use: the thread budget (``set_threads``, ``nct --threads``), at most the
-    cores this process may run on; 1 inside a worker or where fork is unavailable."""
-    if _IN_WORKER or "fork" not in multiprocessing.get_all_start_methods():
+    cores this process may run on; 1 inside a worker, where fork is unavailable, or once this
+    process uses CUDA (a forked child cannot, and the GPU runs a whole batch at once)."""
+    if _IN_WORKER or "fork" not in multiprocessing.get_all_start_methods() or _uses_cuda():
         return 1
     return max(1, min(_cores(), threads()))
+
+
+def _uses_cuda() -> bool:
+    """Whether this process has initialized CUDA (without importing PyTorch for the question)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and torch.cuda.is_initialized()
 
 
 def _cores() -> int:

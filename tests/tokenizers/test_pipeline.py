@@ -38,6 +38,16 @@ def test_shards_match_manifest_and_round_trip(method, tiny_m1, tmp_path):
         assert m.m1 == tiny_m1.fingerprint and m.params["bits"] == 16
 
 
+def test_equal_info_shards_do_not_depend_on_the_batch_or_the_engine(tiny_m1, tmp_path):
+    """Chunks coded together (``batch``) by M1's portable engine (as on a GPU) give the default's shards."""
+    args = dict(split="all", token_bits=16, example_bytes=300, chunk=2, max_bytes=300 * 5)
+    tokenize_corpus(CORPUS, "equal-info", tmp_path / "a", m1=tiny_m1, **args)
+    tokenize_corpus(CORPUS, "equal-info", tmp_path / "b", m1=tiny_m1.to("cpu"), batch=5, **args)
+    a, b = Shards(tmp_path / "a"), Shards(tmp_path / "b")
+    assert len(a) == len(b) == 5 and [x.tolist() for x in a] == [x.tolist() for x in b]
+    assert Manifest.load(tmp_path / "a").params == Manifest.load(tmp_path / "b").params
+
+
 def test_tokenize_resumes_and_refuses_other_settings(tmp_path):
     tokenize_corpus(CORPUS, "bytes", tmp_path / "s", split="all", example_bytes=300, chunk=2, max_bytes=900)
     before = Manifest.load(tmp_path / "s")

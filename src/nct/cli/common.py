@@ -54,6 +54,13 @@ def add_model(p: argparse.ArgumentParser, what: str = MODEL_HELP) -> None:
     p.add_argument("--model", help=what)
 
 
+def add_device(p: argparse.ArgumentParser) -> None:
+    """``--device``: where M1 runs (``model``'s ``device``)."""
+    p.add_argument("--device", default="cpu",
+                   help="where M1 runs: cpu (its compiled CPU engine), or a PyTorch device such as cuda or cuda:1 (its portable "
+                   "engine: the same bytes, archives decode on either) (default: cpu)")
+
+
 def add_training(p: argparse.ArgumentParser, steps: int, batch_size: int, lr: float = 2e-3, full: bool = True) -> None:
     """The training options (read by ``train_config``); ``full``: also schedule, dtype, device, evaluation."""
     p.add_argument("--steps", type=positive, default=steps, help=f"training steps (default: {steps})")
@@ -105,7 +112,7 @@ def split_list(text: str) -> list[str]:
 # ----- PyTorch and the model, set up once ---------------------------------------------------------
 THREADS: int | None = None  # nct --threads
 DEBUG = False  # nct --debug
-_MODELS: dict[str | None, Any] = {}
+_MODELS: dict[tuple[str | None, str], Any] = {}
 
 
 SMALL = 32 << 10  # inputs below this are coded on one thread (as nct.parallel.MIN_PARALLEL)
@@ -126,13 +133,13 @@ def torch_ready(length: int | None = None) -> None:
     set_threads(THREADS or (1 if small else max(1, (os.cpu_count() or 1) // processes)))
 
 
-def model(name: str | None) -> Any:
-    """The M1 ``--model`` names (None: the shipped default), loaded once per run."""
-    if name not in _MODELS:
+def model(name: str | None, device: str = "cpu") -> Any:
+    """The M1 ``--model`` names (None: the shipped default), loaded once per run, run on ``--device``."""
+    if (name, device) not in _MODELS:
         from ..api import load_model
 
-        _MODELS[name] = load_model(name)
-    return _MODELS[name]
+        _MODELS[(name, device)] = load_model(name, None if device == "cpu" else device)
+    return _MODELS[(name, device)]
 
 
 def existing_dir(path: str | Path, what: str) -> Path:

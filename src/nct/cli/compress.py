@@ -31,6 +31,7 @@ def add_io_options(p: argparse.ArgumentParser, compressing: bool) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary (default: off)")
     common.add_model(p, common.MODEL_HELP if compressing else
                      "the M1 the archives were made with: a shipped name (default, tiny) or a model file (default: default)")
+    common.add_device(p)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         data = common.read_input(source)
         if uses_model(args.method):
             common.torch_ready(len(data))
-        model = common.model(args.model) if needs_m1(args.method) else None
+        model = common.model(args.model, args.device) if needs_m1(args.method) else None
         archive = api.compress(data, args.method, model, check=args.verify, progress=not args.quiet, **params)
         common.write_output(out, archive, args.force)
         if not args.quiet and out != "-":

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         api.check_header(header)  # before any model is loaded for it
         if uses_model(header.method):
             common.torch_ready(header.length)
-        model = common.model(args.model) if needs_m1(header.method) else None
+        model = common.model(args.model, args.device) if needs_m1(header.method) else None
         data = api.decompress(archive, model=model, progress=not args.quiet)
         if out is None:
             if not args.quiet:

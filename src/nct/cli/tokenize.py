@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--example-bytes", type=common.positive, default=10240, help="bytes per example (default: 10240)")
     p.add_argument("--max-bytes", type=common.positive, default=None, help="tokenize only the first examples up to this size (default: all)")
     common.add_model(p)
+    common.add_device(p)
+    p.add_argument("--batch", type=common.positive, default=None,
+                   help="examples EqualInfoAC codes in lockstep: thousands on a GPU; the shards do not depend on it (default: 256)")
     p.add_argument("--seed", type=int, default=0, help="document shuffle (default: 0)")
     p.add_argument("--engine", default="local", choices=["local", "ray"],
                    help="local: this machine's cores; ray: a Ray cluster, the same shards (pip install 'nct[ray]') (default: local)")
@@ -51,11 +54,11 @@ def run(args: argparse.Namespace) -> int:
 
         engine = RayConfig(address=args.address, actors=args.actors)
     corpus = stream_corpus(args.corpus)
-    m1 = common.model(args.model) if needs_m1(args.method) else None
+    m1 = common.model(args.model, args.device) if needs_m1(args.method) else None
     m = tokenize_corpus(
         corpus, args.method, args.out, m1=m1, split=args.split, token_bits=args.token_bits,
         bits=args.bits, rule=args.rule, reset_every=args.reset_every, vocab_size=args.vocab_size,
-        example_bytes=args.example_bytes, seed=args.seed, max_bytes=args.max_bytes, engine=engine,
+        example_bytes=args.example_bytes, seed=args.seed, max_bytes=args.max_bytes, engine=engine, batch=args.batch,
     )
     print(f"{args.out}: {m.n_examples} examples, {m.n_bytes:,} bytes -> {m.n_tokens:,} tokens "
           f"({m.bytes_per_token:.3f} bytes/token, vocabulary {m.vocab_size})", file=sys.stderr)

@@ -72,7 +72,7 @@ class MixingCoder:
         bar = tqdm(total=len(data), unit="B", unit_scale=True, desc="compress", disable=not self.progress)
         # M1 scores a small input by its compiled steps unless PyTorch is imported already: its GEMMs
         # are twice as fast once warm, but importing it takes longer than coding 32 KB (same CDFs)
-        engine = "compiled" if len(data) < MIN_PARALLEL and "torch" not in sys.modules else "torch"
+        engine = "compiled" if len(data) < MIN_PARALLEL and "torch" not in sys.modules else None  # None: M1's own
         for i in range(0, len(data), seg):  # each segment's M1 scoring is spread over the workers
             out += self._encode_segment(data[i : i + seg], engine)
             bar.update(min(seg, len(data) - i))
@@ -88,19 +88,19 @@ class MixingCoder:
         lengths = np.minimum(self.block, len(data) - np.arange(lanes) * self.block)
         return rows, lengths
 
-    def _m1_probabilities(self, rows: np.ndarray, engine: str) -> np.ndarray:
+    def _m1_probabilities(self, rows: np.ndarray, engine: str | None) -> np.ndarray:
         """M1's 12-bit bit probabilities [lanes, block, 8] along every byte's path (teacher forcing),
         groups of blocks scored in parallel over the workers, by ``M1.cdfs``'s ``engine``."""
         per = max(1, self.positions // rows.shape[1])
         groups = [rows[a : a + per] for a in range(0, len(rows), per)]
         return np.concatenate(list(parallel_map(lambda ys: self._score_group(ys, engine), groups, worker_count(self.workers))))
 
-    def _score_group(self, ys: np.ndarray, engine: str) -> np.ndarray:
+    def _score_group(self, ys: np.ndarray, engine: str | None) -> np.ndarray:
         """Bit probabilities [g, block, 8] (int16) of one teacher-forced batch of blocks."""
         x = np.concatenate([np.full((len(ys), 1), self.model.bos, np.int64), ys[:, :-1]], axis=1)
         return m1_bit_probabilities(self.model.cdfs(x, self.freq_bits, engine), ys)
 
-    def _encode_segment(self, data: bytes, engine: str) -> bytes:
+    def _encode_segment(self, data: bytes, engine: str | None) -> bytes:
         """The coded blocks of one segment (version 4: the segment's one stream)."""
         rows, lengths = self._lanes(data)
         p_m1 = self._m1_probabilities(rows, engine)

@@ -63,3 +63,30 @@ def integer_cdf(z: torch.Tensor, r: torch.Tensor, lut: torch.Tensor, spare: int)
     e = lut[torch.clamp(torch.round((top - z) * s), max=len(lut) - 1).long()]
     freq = e * spare // e.sum(-1, keepdim=True) + 1
     return torch.nn.functional.pad(freq.cumsum(-1), (1, 0))
+
+
+def attend_step(q, q_s, k_new, k_s_new, v_new, k, k_s, v, position, bias_by_distance, lut, v_out) -> torch.Tensor:
+    """``exact_attention.attend_step`` on a cache of PyTorch tensors: each row's new key k_new [B*kv,
+    1, dh] (scale k_s_new [B*kv, 1, 1]) and value v_new go into slot position[b] mod S of k, v (int8
+    [B, kv, dh, S]) and k_s ([B, kv, 1, S]), in place; then the attention of the queries q [B*kv, G,
+    dh] (scales q_s [B*kv, G, 1]) over the slots holding positions position[b] - S < p <= position[b];
+    returns [B, kv, G, dh]."""
+    n, kv, dh, slots = k.shape
+    g = q.shape[1]
+    rows = torch.arange(n, device=k.device)
+    here = position % slots
+    k[rows, :, :, here] = k_new.view(n, kv, dh).to(torch.int8)
+    v[rows, :, :, here] = v_new.view(n, kv, dh).to(torch.int8)
+    k_s[rows, :, :, here] = k_s_new.view(n, kv, 1)
+    dots = torch.einsum("nhgd,nhds->nhgs", q.view(n, kv, g, dh).double(), k.double()).float()  # integers below 2^24
+    distance = (here[:, None] - torch.arange(slots, device=k.device)[None, :]) % slots  # [B, S]: slot j holds p = j mod S
+    seen = distance <= position[:, None]
+    bias = bias_by_distance[:, distance].view(kv, g, n, slots).permute(2, 0, 1, 3)  # [B, kv, G, S], head = h * g + gi
+    x = ((dots * q_s.view(n, kv, g, 1)) * k_s.view(n, kv, 1, slots)) + bias
+    x = x.masked_fill(~seen[:, None, None, :], float("-inf"))
+    top = x.amax(-1, keepdim=True)
+    e = lut[torch.clamp(torch.round(-(x - top)), max=len(lut) - 1).long()]  # slots not seen: the last entry, 0
+    r = (1.0 / e.sum(-1, keepdim=True)) * 65536.0
+    weights = torch.floor(e * r)
+    out = torch.einsum("nhgs,nhds->nhgd", weights.double(), v.double()).float()  # integers below 2^24
+    return out * v_out.view(1, kv, 1, dh)

@@ -27,6 +27,7 @@ SHA-256 over config and tensors is the model fingerprint stored in every archive
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import json
@@ -94,9 +95,9 @@ class Cache:
 
     Every row has its own position, so rows can be restarted independently (``M1.reset``)."""
 
-    k: list[np.ndarray]  # [B, kv, dh, S] int8 (transposed), S <= slots
-    k_scale: list[np.ndarray]  # [B, kv, 1, S] float32
-    v: list[np.ndarray]  # [B, kv, dh, S] int8 (transposed)
+    k: list[Any]  # [B, kv, dh, S] int8 (transposed), S <= slots: numpy arrays, or PyTorch tensors on M1's device
+    k_scale: list[Any]  # [B, kv, 1, S] float32
+    v: list[Any]  # [B, kv, dh, S] int8 (transposed)
     position: np.ndarray  # [B] int64: tokens consumed by each row since its start
     slots: int
 
@@ -106,10 +107,19 @@ class Cache:
         size = self.v[0].shape[-1]
         if position < size or size == self.slots:
             return
-        grow = [(0, 0)] * 3 + [(0, min(self.slots, max(2 * size, position + 1)) - size)]
-        self.k = [np.pad(t, grow) for t in self.k]
-        self.v = [np.pad(t, grow) for t in self.v]
-        self.k_scale = [np.pad(t, grow, constant_values=1.0) for t in self.k_scale]
+        extra = min(self.slots, max(2 * size, position + 1)) - size
+        self.k = [_grow(t, extra, 0) for t in self.k]
+        self.v = [_grow(t, extra, 0) for t in self.v]
+        self.k_scale = [_grow(t, extra, 1.0) for t in self.k_scale]
+
+
+def _grow(t: Any, extra: int, value: float) -> Any:
+    """``t`` (a numpy array or a PyTorch tensor) with ``extra`` slots of ``value`` appended on its last axis."""
+    if isinstance(t, np.ndarray):
+        return np.pad(t, [(0, 0)] * (t.ndim - 1) + [(0, extra)], constant_values=value)
+    import torch
+
+    return torch.nn.functional.pad(t, (0, extra), value=value)
 
 
 class M1:
@@ -153,7 +163,18 @@ class M1:
             tuple(self._v_out_np),
         )
         self._torch_views: dict[str, dict[str, torch.Tensor]] = {}
+        self.device: str | None = None  # None: the CPU engines; else the portable engine's PyTorch device (``to``)
         self.fingerprint = fingerprint(cfg, self.stored())
+
+    def to(self, device: Any) -> "M1":
+        """This model run by the portable engine on a PyTorch ``device`` (``"cuda"``, or ``"cpu"``:
+        every operation in PyTorch), sharing its tensors; ``None``: the CPU engines. Its ``cdfs``,
+        ``start`` and ``step`` work there (caches live on the device) and give the same integers."""
+        other = copy.copy(self)
+        other.device = None if device is None else str(device)
+        if other.device is not None:
+            other._torch(other.device)  # the tensors go there now (for a GPU, before any worker is forked)
+        return other
 
     # ----- export / load / save -------------------------------------------------------------
     @classmethod
@@ -356,7 +377,7 @@ class M1:
         return out.reshape(*shape[:-1], -1)
 
     # ----- the two paths --------------------------------------------------------------------
-    def cdfs(self, inputs: Any, freq_bits: int = DEFAULT_FREQ_BITS, engine: str = "torch", device: Any = "cpu") -> Any:
+    def cdfs(self, inputs: Any, freq_bits: int = DEFAULT_FREQ_BITS, engine: str | None = None, device: Any = None) -> Any:
         """Integer CDFs [B, T, V+1] of the symbol after each input position (teacher forcing), of
         the kind ``inputs`` [B, T] is (a numpy array or a PyTorch tensor, on the CPU).
 
@@ -365,7 +386,9 @@ class M1:
         ``"compiled"`` runs the compiled cached steps, without PyTorch (for small inputs, where
         importing PyTorch costs more than it saves); ``"portable"`` runs every operation in
         PyTorch on ``device`` (a GPU: ``nct.models.exact_torch``; O(T^2) attention). All give the
-        same integers."""
+        same integers. Default: ``"portable"`` on the model's device after ``to``, else ``"torch"``."""
+        engine = engine or ("portable" if self.device else "torch")
+        device = device or self.device or "cpu"
         ids = _ids(inputs)
         b, t = ids.shape
         if self.cfg.window is None and t > self.cfg.context:
@@ -414,19 +437,26 @@ class M1:
         return x
 
     def start(self, batch: int) -> Cache:
-        """An empty cache for ``batch`` sequences; each starts with the token fed first (BOS)."""
+        """An empty cache for ``batch`` sequences; each starts with the token fed first (BOS). Its
+        keys and values are on the model's device (``to``); the positions stay numpy arrays."""
         cfg = self.cfg
         slots = cfg.window or cfg.context
         size = min(slots, 16)
         shape = (batch, cfg.n_kv_heads, cfg.head_dim, size)
         n = cfg.n_layers
-        return Cache(
+        cache = Cache(
             k=[np.zeros(shape, np.int8) for _ in range(n)],
             k_scale=[np.ones((batch, cfg.n_kv_heads, 1, size), np.float32) for _ in range(n)],
             v=[np.zeros(shape, np.int8) for _ in range(n)],
             position=np.zeros(batch, np.int64),
             slots=slots,
         )
+        if self.device is not None:
+            import torch
+
+            for arrays in (cache.k, cache.k_scale, cache.v):
+                arrays[:] = [torch.from_numpy(a).to(self.device) for a in arrays]
+        return cache
 
     @staticmethod
     def reset(cache: Cache, rows: Any) -> None:
@@ -441,6 +471,8 @@ class M1:
         while PyTorch is not imported (importing it costs more than they lose over a small file);
         larger ones on PyTorch's GEMMs: the same integers either way."""
         ids = _ids(tokens)
+        if self.device is not None:
+            return _like(self._portable_step(cache, ids, freq_bits), tokens)
         rows = COMPILED_STEP_ROWS if "torch" in sys.modules else 2 * COMPILED_STEP_ROWS
         if len(ids) <= rows:
             return _like(self._compiled_step(cache, ids, freq_bits), tokens)
@@ -482,6 +514,26 @@ class M1:
             x = self._block(x, layer, out.view(b, 1, cfg.d_model))
         cache.position = cache.position + 1
         return self._cdf(x[:, 0], freq_bits)
+
+    def _portable_step(self, cache: Cache, tokens: np.ndarray, freq_bits: int) -> np.ndarray:
+        """``step`` with every operation in PyTorch on the model's device, over a cache there."""
+        import torch
+
+        from . import exact_torch
+
+        cfg = self.cfg
+        self._reserve(cache)
+        views = self._torch(self.device)
+        b = len(tokens)
+        x = views["embed"][torch.from_numpy(tokens).to(self.device)][:, None]
+        position = torch.from_numpy(cache.position).to(self.device)
+        for layer in range(cfg.n_layers):
+            q, q_s, k, k_s, v = self._qkv(x, layer, portable=True)
+            out = exact_torch.attend_step(q, q_s, k, k_s, v, cache.k[layer], cache.k_scale[layer], cache.v[layer], position,
+                                          views["bias"], views["attn_lut"], views[f"{layer}.v_out"])
+            x = self._block(x, layer, out.reshape(b, 1, cfg.d_model), portable=True)
+        cache.position = cache.position + 1
+        return self._cdf(x[:, 0], freq_bits, portable=True)
 
 
 def _ids(x: Any) -> np.ndarray:

@@ -314,7 +314,7 @@ class EqualInfoAC(BaseTokenizer):
 def equal_info_tokenizer(options: Options) -> EqualInfoAC:
     """The ``equal-info`` method."""
     return EqualInfoAC(options.m1, bits=options.bits, token_bits=options.token_bits, rule=options.rule,
-                       reset_every=options.reset_every, progress=options.progress)
+                       reset_every=options.reset_every, batch=options.batch, progress=options.progress)
 
 
 class _Reader:

@@ -37,6 +37,7 @@ class Options:
     reset_every: int = 1
     sentencepiece: "SentencePiece | None" = None
     progress: bool = False
+    batch: int = 256  # texts EqualInfoAC codes in lockstep
 
 
 @dataclass(frozen=True)
@@ -172,13 +173,13 @@ class MethodSpec:
 
 def build(
     method: "str | MethodSpec", m1: Any = None, token_bits: int = 8, bits: int = 16, rule: str = "greedy",
-    reset_every: int = 1, sentencepiece: "SentencePiece | None" = None, progress: bool = False,
+    reset_every: int = 1, sentencepiece: "SentencePiece | None" = None, progress: bool = False, batch: int = 256,
 ) -> "Tokenizer":
     """The tokenizer for a method (a registered name or a ``MethodSpec``); M1-based methods need
-    ``m1``, SentencePiece a trained model."""
+    ``m1``, SentencePiece a trained model; ``batch``: texts EqualInfoAC codes in lockstep."""
     if isinstance(method, MethodSpec):
-        return method.build(m1, rule=rule, reset_every=reset_every, sentencepiece=sentencepiece, progress=progress)
+        return method.build(m1, rule=rule, reset_every=reset_every, sentencepiece=sentencepiece, progress=progress, batch=batch)
     m = method_of(method)
     if m.needs_m1 and m1 is None:
         raise UsageError(f"{method} needs an M1")
-    return m.build(Options(m1, token_bits, bits, rule, reset_every, sentencepiece, progress))
+    return m.build(Options(m1, token_bits, bits, rule, reset_every, sentencepiece, progress, batch))

@@ -16,7 +16,7 @@ from ..data.corpus import Corpus, MappedCorpus, StreamedCorpus
 from ..data.shards import CHUNK, EXAMPLE_BYTES, SHUFFLE_BYTES, SHUFFLE_DOCUMENTS, InputShard, Manifest, Recipe, ShardWriter, input_shards, pack, parts
 from ..errors import ModelError
 from .base import Tokenizer
-from .methods import build, needs_m1
+from .methods import Options, build, needs_m1
 from .simple import SentencePiece
 
 if TYPE_CHECKING:
@@ -61,19 +61,23 @@ def tokenize_corpus(
     chunk: int = CHUNK,
     sentencepiece_dir: str | Path | None = None,
     engine: "RayConfig | None" = None,
+    batch: int | None = None,
 ) -> Manifest:
     """Tokenize a split of ``corpus`` into shards at ``out`` (resuming a previous run), in this
     process and its workers, or on a Ray cluster with ``engine`` (the same shards). A corpus in
     memory is one input; a streamed corpus (``stream_corpus``) gives one input per file, read
     lazily. Every input is opened and its first record read before anything is written.
-    SentencePiece is trained on the training split and kept in ``sentencepiece_dir`` (default: ``out``)."""
+    SentencePiece is trained on the training split and kept in ``sentencepiece_dir`` (default: ``out``).
+    ``batch``: examples an M1 method codes in lockstep (default: 256; thousands for an M1 on a GPU,
+    ``M1.to``), chunks given to it together to make them up; the shards do not depend on it."""
     out = Path(out)
     inputs = input_shards(split_of(corpus, split))
     for shard in inputs:
         shard.check()
     sp_dir = Path(sentencepiece_dir) if sentencepiece_dir else out
     sp = sentencepiece_for(corpus, vocab_size, sp_dir) if method == "sentencepiece" else None
-    make = partial(build, method, m1=m1, token_bits=token_bits, bits=bits, rule=rule, reset_every=reset_every, sentencepiece=sp)
+    make = partial(build, method, m1=m1, token_bits=token_bits, bits=bits, rule=rule, reset_every=reset_every, sentencepiece=sp,
+                   batch=batch or Options.batch)
     tok = make()
     coded_with_m1 = m1 is not None and needs_m1(method)
     stream: dict[str, int] = {"shuffle_documents": SHUFFLE_DOCUMENTS, "shuffle_bytes": SHUFFLE_BYTES} if isinstance(corpus, StreamedCorpus) else {}
@@ -95,7 +99,7 @@ def tokenize_corpus(
         total = min(total or max_examples * example_bytes, max_examples * example_bytes)
     with tqdm(total=total, unit="B", unit_scale=True, desc=f"tokenize {tok.name}") as bar:
         if engine is None:
-            _tokenize_here(inputs, limits, recipe, tok, writer, bar.update)
+            _tokenize_here(inputs, limits, recipe, tok, writer, bar.update, batch or recipe.chunk)
         else:
             from .ray_engine import tokenize_on_ray
 
@@ -121,20 +125,41 @@ def example_limits(inputs: Sequence[InputShard], recipe: Recipe, max_examples: i
 
 
 def _tokenize_here(inputs: Sequence[InputShard], limits: Sequence[int | None], recipe: Recipe, tok: Tokenizer,
-                   writer: ShardWriter, progress: Callable[[int], object]) -> None:
-    """The local engine: inputs one after another, each chunk's examples coded by this process's
-    workers (``nct.parallel``), chunks already written skipped."""
+                   writer: ShardWriter, progress: Callable[[int], object], batch: int) -> None:
+    """The local engine: inputs one after another, the examples of chunks not written yet coded
+    together until they make up ``batch`` (by this process's workers, ``nct.parallel``), each
+    chunk written as soon as it is coded."""
     for s, (shard, limit) in enumerate(zip(inputs, limits)):
         if limit == 0 or writer.done(s):
             continue
         done = writer.parts_done(s)
+        pending: list[tuple[int, list[bytes]]] = []
         n = 0
         for n, texts in enumerate(parts(shard, recipe, limit), 1):
-            if n - 1 not in done:
-                lengths = np.array([len(t) for t in texts], dtype=np.int64)
-                writer.write(s, n - 1, *pack(tok.encode_result(texts).ids, writer.dtype), lengths)
-            progress(sum(map(len, texts)))
+            if n - 1 in done:
+                progress(sum(map(len, texts)))
+                continue
+            pending.append((n - 1, texts))
+            if sum(len(t) for _, t in pending) >= batch:
+                _code_chunks(s, pending, tok, writer, progress)
+        _code_chunks(s, pending, tok, writer, progress)
         writer.set_parts(s, n)
+
+
+def _code_chunks(shard: int, pending: list[tuple[int, list[bytes]]], tok: Tokenizer, writer: ShardWriter,
+                 progress: Callable[[int], object]) -> None:
+    """Code the examples of the ``pending`` (index, examples) chunks of input ``shard`` in one call,
+    write each chunk, and empty the list."""
+    if not pending:
+        return
+    ids = tok.encode_result([t for _, texts in pending for t in texts]).ids
+    at = 0
+    for index, texts in pending:
+        lengths = np.array([len(t) for t in texts], dtype=np.int64)
+        writer.write(shard, index, *pack(ids[at : at + len(texts)], writer.dtype), lengths)
+        at += len(texts)
+        progress(sum(map(len, texts)))
+    pending.clear()
 
 
 def tokenizer_from_shards(directory: str | Path, m1: Any = None) -> Tokenizer:
