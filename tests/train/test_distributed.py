@@ -34,12 +34,12 @@ def test_losses_over_the_global_count_add_up_to_the_global_mean():
     assert torch.allclose(sum(p[1] for p in parts), full_ce)
 
 
-def _train(tmp_path, shards, name, processes):
+def _train(tmp_path, shards, name, processes, launcher=False):
     args = [
         "train-m2", "--shards", str(shards), "--out", str(tmp_path / name), "--size", "cpu-1m", "--context", "32",
         "--steps", "6", "--warmup", "2", "--batch-size", "4", "--eval-every", "3", "--dtype", "fp32",
     ]
-    if processes == 1:
+    if processes == 1 and not launcher:
         cmd = [sys.executable, "-m", "nct", "--threads", "1", *args]
     else:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(processes), "-m", "nct", "--threads", "1", *args]
@@ -60,3 +60,12 @@ def test_two_gloo_processes_follow_the_single_process_run(byte_shards, tmp_path)
     ra, rb = (json.loads((tmp_path / n / "report.json").read_text()) for n in ("one", "two"))
     assert rb["bits_per_byte"] == pytest.approx(ra["bits_per_byte"], rel=1e-3)
     assert "bits/byte held out" in one
+
+
+@pytest.mark.slow
+def test_one_torchrun_process_runs_the_distributed_path(byte_shards, tmp_path):
+    """torchrun with one process still joins a process group (gloo here, NCCL on a GPU) and trains through DDP."""
+    _train(tmp_path, byte_shards.dir, "one", 1)
+    assert json.loads((tmp_path / "one" / "run.json").read_text())["distributed"] is None
+    _train(tmp_path, byte_shards.dir, "torchrun", 1, launcher=True)
+    assert json.loads((tmp_path / "torchrun" / "run.json").read_text())["distributed"] == {"backend": "gloo", "world": 1}

@@ -20,8 +20,16 @@ import torch.distributed as dist
 
 
 def launched() -> bool:
-    """Whether this process is one of several started by ``torchrun``."""
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+    """Whether ``torchrun`` started this process (with any number of processes, one too: the
+    distributed path then runs, NCCL on a GPU, over a world of one)."""
+    return "TORCHELASTIC_RUN_ID" in os.environ or int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def backend() -> dict | None:
+    """The process group's backend and size, or None outside one (recorded with a run)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return None
+    return {"backend": str(dist.get_backend()), "world": dist.get_world_size()}
 
 
 def local_rank() -> int:

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from ..models.transformer import IGNORE, Transformer, TransformerConfig, lm_loss
 from ..util import atomic_path
-from .distributed import all_sum, local_rank, local_rows, rank_and_world
+from .distributed import all_sum, backend, local_rank, local_rows, rank_and_world
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -141,7 +141,7 @@ def train(
         start, log = state["step"], state["log"]
     amp = autocast_dtype(cfg.dtype, device)
     ids = [device.index] if device.type == "cuda" else None
-    net = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids) if world > 1 else model
+    net = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids) if backend() else model
     main = rank == 0
     if main:
         (run_dir / "train_config.json").write_text(json.dumps({"train": asdict(cfg), "model": model.cfg.to_dict()}, indent=2))

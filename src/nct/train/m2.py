@@ -18,7 +18,7 @@ from ..data.shards import Shards
 from .metrics import Evaluation, evaluate, m2_report
 from ..models.sizes import m2_config
 from ..models.transformer import Transformer, TransformerConfig
-from .distributed import is_main
+from .distributed import backend, is_main
 from .loop import TrainConfig, train
 
 
@@ -51,7 +51,8 @@ def train_m2(
     tokens_to_bytes = shards.manifest.n_tokens / max(1, shards.manifest.n_bytes)
     Path(run_dir).mkdir(parents=True, exist_ok=True)
     if is_main():
-        run = {"shards": str(Path(shards_dir).resolve()), "eval_shards": str(Path(eval_dir).resolve()) if eval_dir else None}
+        run = {"shards": str(Path(shards_dir).resolve()), "eval_shards": str(Path(eval_dir).resolve()) if eval_dir else None,
+               "distributed": backend()}
         (Path(run_dir) / "run.json").write_text(json.dumps(run, indent=2))
     log = train(
         model, batches, lambda m: held_out_figures(evaluate(m, eval_shards, eval_idx)), train_cfg, run_dir,
