@@ -90,7 +90,7 @@ def main() -> None:
     p.add_argument("--dry-run", action="store_true", help="toy sizes on this machine's CPU (the device check's own test)")
     p.add_argument("--device", default=None, help="M1's device (default: cuda; cpu with --dry-run)")
     p.add_argument("--text", default=".gpu/linux-docs.txt.xz", help="training text (default: .gpu/linux-docs.txt.xz)")
-    p.add_argument("--text-bytes", type=int, default=None, help="training text tokenized per method (default: all of it)")
+    p.add_argument("--text-bytes", type=int, default=8_000_000, help="training text tokenized per method (default: 8,000,000)")
     p.add_argument("--eval-bytes", type=int, default=1_000_000, help="held-out text (default: 1,000,000)")
     p.add_argument("--check-bytes", type=int, default=400_000, help="text also tokenized on the CPU and compared (default: 400,000)")
     p.add_argument("--eqi-batch", type=int, default=4096, help="Equal-Info windows in lockstep on the device (default: 4096)")
