@@ -48,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.engine == "local" and (args.address or args.actors):
         raise UsageError("--address and --actors are options of --engine ray")
+    if args.engine == "ray" and args.device != "cpu":
+        raise UsageError("--device is an option of the local engine (Ray actors on GPUs are not written yet)")
     engine = None
     if args.engine == "ray":
         from ..tokenizers.ray_engine import RayConfig
