@@ -472,7 +472,7 @@ class M1:
         larger ones on PyTorch's GEMMs: the same integers either way."""
         ids = _ids(tokens)
         if self.device is not None:
-            return _like(self._portable_step(cache, ids, freq_bits), tokens)
+            return _like(self._torch_step(cache, ids, freq_bits, portable=True), tokens)
         rows = COMPILED_STEP_ROWS if "torch" in sys.modules else 2 * COMPILED_STEP_ROWS
         if len(ids) <= rows:
             return _like(self._compiled_step(cache, ids, freq_bits), tokens)
@@ -497,43 +497,34 @@ class M1:
         cache.position = cache.position + 1
         return out
 
-    def _torch_step(self, cache: Cache, tokens: np.ndarray, freq_bits: int) -> np.ndarray:
-        """``step`` on PyTorch's GEMMs (the attention compiled, over the cache's numpy arrays)."""
+    def _torch_step(self, cache: Cache, tokens: np.ndarray, freq_bits: int, portable: bool = False) -> np.ndarray:
+        """``step`` on PyTorch's GEMMs, the attention compiled over the cache's numpy arrays; or,
+        ``portable``, every operation in PyTorch on the model's device, over a cache there."""
         import torch
 
         cfg = self.cfg
         self._reserve(cache)
         b = len(tokens)
         kv, g, dh = cfg.n_kv_heads, cfg.n_heads // cfg.n_kv_heads, cfg.head_dim
-        x = self._torch()["embed"][torch.from_numpy(tokens)][:, None]
+        device = self.device if portable else "cpu"
+        views = self._torch(device)
+        x = views["embed"][torch.from_numpy(tokens).to(device)][:, None]
+        position = torch.from_numpy(cache.position).to(device)
         for layer in range(cfg.n_layers):
-            new = [t.contiguous().numpy() for t in self._qkv(x, layer)]  # q, q_s, k, k_s, v
-            out = torch.empty(b, kv, g, dh)
-            attend_step(*new, cache.k[layer], cache.k_scale[layer], cache.v[layer], cache.position, self._bias_np,  # type: ignore[call-arg]
-                        self._attn_lut_np, self._v_out_np[layer], out.numpy())
-            x = self._block(x, layer, out.view(b, 1, cfg.d_model))
+            q, q_s, k, k_s, v = self._qkv(x, layer, portable)
+            if portable:
+                from . import exact_torch
+
+                out = exact_torch.attend_step(q, q_s, k, k_s, v, cache.k[layer], cache.k_scale[layer], cache.v[layer], position,
+                                              views["bias"], views["attn_lut"], views[f"{layer}.v_out"])
+            else:
+                out = torch.empty(b, kv, g, dh)
+                new = [t.contiguous().numpy() for t in (q, q_s, k, k_s, v)]
+                attend_step(*new, cache.k[layer], cache.k_scale[layer], cache.v[layer], cache.position, self._bias_np,  # type: ignore[call-arg]
+                            self._attn_lut_np, self._v_out_np[layer], out.numpy())
+            x = self._block(x, layer, out.reshape(b, 1, cfg.d_model), portable)
         cache.position = cache.position + 1
-        return self._cdf(x[:, 0], freq_bits)
-
-    def _portable_step(self, cache: Cache, tokens: np.ndarray, freq_bits: int) -> np.ndarray:
-        """``step`` with every operation in PyTorch on the model's device, over a cache there."""
-        import torch
-
-        from . import exact_torch
-
-        cfg = self.cfg
-        self._reserve(cache)
-        views = self._torch(self.device)
-        b = len(tokens)
-        x = views["embed"][torch.from_numpy(tokens).to(self.device)][:, None]
-        position = torch.from_numpy(cache.position).to(self.device)
-        for layer in range(cfg.n_layers):
-            q, q_s, k, k_s, v = self._qkv(x, layer, portable=True)
-            out = exact_torch.attend_step(q, q_s, k, k_s, v, cache.k[layer], cache.k_scale[layer], cache.v[layer], position,
-                                          views["bias"], views["attn_lut"], views[f"{layer}.v_out"])
-            x = self._block(x, layer, out.reshape(b, 1, cfg.d_model), portable=True)
-        cache.position = cache.position + 1
-        return self._cdf(x[:, 0], freq_bits, portable=True)
+        return self._cdf(x[:, 0], freq_bits, portable)
 
 
 def _ids(x: Any) -> np.ndarray:

@@ -173,7 +173,7 @@ class MethodSpec:
 
 def build(
     method: "str | MethodSpec", m1: Any = None, token_bits: int = 8, bits: int = 16, rule: str = "greedy",
-    reset_every: int = 1, sentencepiece: "SentencePiece | None" = None, progress: bool = False, batch: int = 256,
+    reset_every: int = 1, sentencepiece: "SentencePiece | None" = None, progress: bool = False, batch: int = Options.batch,
 ) -> "Tokenizer":
     """The tokenizer for a method (a registered name or a ``MethodSpec``); M1-based methods need
     ``m1``, SentencePiece a trained model; ``batch``: texts EqualInfoAC codes in lockstep."""

@@ -71,13 +71,14 @@ def tokenize_corpus(
     ``batch``: examples an M1 method codes in lockstep (default: 256; thousands for an M1 on a GPU,
     ``M1.to``), chunks given to it together to make them up; the shards do not depend on it."""
     out = Path(out)
+    batch = batch or Options.batch
     inputs = input_shards(split_of(corpus, split))
     for shard in inputs:
         shard.check()
     sp_dir = Path(sentencepiece_dir) if sentencepiece_dir else out
     sp = sentencepiece_for(corpus, vocab_size, sp_dir) if method == "sentencepiece" else None
     make = partial(build, method, m1=m1, token_bits=token_bits, bits=bits, rule=rule, reset_every=reset_every, sentencepiece=sp,
-                   batch=batch or Options.batch)
+                   batch=batch)
     tok = make()
     coded_with_m1 = m1 is not None and needs_m1(method)
     stream: dict[str, int] = {"shuffle_documents": SHUFFLE_DOCUMENTS, "shuffle_bytes": SHUFFLE_BYTES} if isinstance(corpus, StreamedCorpus) else {}
@@ -99,7 +100,7 @@ def tokenize_corpus(
         total = min(total or max_examples * example_bytes, max_examples * example_bytes)
     with tqdm(total=total, unit="B", unit_scale=True, desc=f"tokenize {tok.name}") as bar:
         if engine is None:
-            _tokenize_here(inputs, limits, recipe, tok, writer, bar.update, batch or recipe.chunk)
+            _tokenize_here(inputs, limits, recipe, tok, writer, bar.update, batch)
         else:
             from .ray_engine import tokenize_on_ray
 
