@@ -34,14 +34,15 @@ def random_inputs(seed: int, batch: int, length: int, bos: int = 256) -> torch.T
     return x
 
 
-def random_m1(cfg: TransformerConfig, seed: int = 0) -> M1:
-    """An M1 engine from a randomly initialised float model with large weights (peaky outputs)."""
+def random_m1(cfg: TransformerConfig, seed: int = 0, std: float = 0.3) -> M1:
+    """An M1 engine from a randomly initialised float model with large weights (peaky outputs; the
+    larger ``std``, the peakier)."""
     torch.manual_seed(seed)
     model = Transformer(cfg)
     with torch.no_grad():
         for name, p in model.named_parameters():
             if p.requires_grad:
-                p.normal_(0, 0.3)
+                p.normal_(0, std)
     return M1.from_float(model, torch.randint(0, 257, (4, cfg.context)))
 
 
@@ -74,3 +75,13 @@ def byte_shards(tmp_path_factory) -> Shards:
     d = tmp_path_factory.mktemp("shards") / "bytes"
     tokenize_corpus(CORPUS, "bytes", d, split="all", example_bytes=200)
     return Shards(d)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One local Ray cluster of 2 CPUs for the Ray engines' tests (an engine leaves a cluster it did
+    not start running); skipped where Ray is not installed."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield
+    ray.shutdown()

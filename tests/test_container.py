@@ -1,4 +1,4 @@
-"""DESIGN invariant 3: archives describe themselves; damage and model mismatches are reported."""
+"""Invariant 3 (README): archives describe themselves; damage and model mismatches are reported."""
 
 import pytest
 
@@ -84,7 +84,7 @@ def test_archive_from_a_newer_version(archive):
         nct.decompress(odd)
 
 
-# ----- crafted archives: the checksum is valid, the contents are hostile (DESIGN invariant 5) -----
+# ----- crafted archives: the checksum is valid, the contents are hostile (invariant 5, README) -----
 import json as _json  # noqa: E402
 import os  # noqa: E402
 import struct  # noqa: E402

@@ -1,6 +1,6 @@
 """The Python API: ``compress`` and ``decompress`` whole byte strings into verified archives.
 
-``decompress`` treats an archive as untrusted input (DESIGN invariant 5): the container checks the
+``decompress`` treats an archive as untrusted input (invariant 5, README): the container checks the
 framing, checksum and header schema; the method must be one an archive may name
 (``nct.compressors.params``), its parameters are checked against their bounds, a model-based
 method must carry the model's fingerprint and it must match the model the caller gives (an archive
@@ -11,30 +11,29 @@ Only ``nct.errors.NctError`` subclasses escape it for bad input.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .container import Header, checksum, pack, unpack, verify
-from .errors import CorruptArchive, ModelError, UsageError, WrongModel
+from .errors import CorruptArchive, UsageError, WrongModel
+
+if TYPE_CHECKING:
+    from .compressors.base import Compressor
+    from .models.m1 import M1
 
 DEFAULT_METHOD = "cm"
 
 
-def load_model(model: Any, device: str | None = None) -> Any:
+def load_model(model: "M1 | str | Path | None", device: str | None = None) -> "M1":
     """An M1 from an instance, a path, or None / "default" (the shipped M1), run on ``device``
     (a PyTorch device for its portable engine, ``M1.to``; None: as it is)."""
     if model is None or isinstance(model, (str, Path)):
-        from .models import m1
+        from .models.m1 import M1
 
-        try:
-            model = m1.M1.load(model or "default")
-        except m1.ModelError as e:  # until nct.models.m1 raises nct.errors.ModelError itself
-            if isinstance(e, ModelError):
-                raise
-            raise ModelError(str(e)) from None
+        model = M1.load(model or "default")
     return model if device is None else on_device(model, device)
 
 
-def on_device(model: Any, device: str) -> Any:
+def on_device(model: "M1", device: str) -> "M1":
     """``model.to(device)``, with a device PyTorch does not know or does not have as a ``UsageError``."""
     import torch
 
@@ -51,7 +50,7 @@ def on_device(model: Any, device: str) -> Any:
 
 def compressor(
     method: str = DEFAULT_METHOD, model: Any = None, progress: bool = False, length: int | None = None, **params: Any
-) -> Any:
+) -> "Compressor":
     """The compressor ``method`` with its parameters; AC and CM load the default M1 unless given
     one. Coding parameters out of their bounds raise ``UsageError``. A model coder (ac, static-ac,
     cm) draws a progress bar with ``progress``, and codes in this process when ``length`` (the
@@ -76,7 +75,7 @@ def compress(
     from .compressors.base import uses_model
 
     c = compressor(method, model, progress, len(data), **params)
-    model = c.model if uses_model(method) else None
+    model = getattr(c, "model", None) if uses_model(method) else None
     fingerprint = model.fingerprint if model is not None else None
     header = Header(method=method, params=c.params(), model=fingerprint, length=len(data), sha256=checksum(data))
     archive = pack(header, c.compress(data))

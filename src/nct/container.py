@@ -1,4 +1,4 @@
-"""The compressed-file format (DESIGN invariants 3 and 5): self-describing, checked before and after decoding.
+"""The compressed-file format (invariants 3 and 5, README): self-describing, checked before and after decoding.
 
 Layout (integers little-endian)::
 

@@ -2,7 +2,7 @@
 
 M1's steps are small tensor operations: two single-threaded processes outrun one two-threaded
 process (its per-op overhead is not shared). Results are identical however the work is split, since
-M1's CDFs do not depend on batch composition or thread count (DESIGN invariant 2). Workers are
+M1's CDFs do not depend on batch composition or thread count (invariant 2, README). Workers are
 forked, so they inherit the model without pickling it; inside a worker, maps run inline.
 
 Workers go quietly: they ignore Ctrl-C (the parent stops the pool) and, on Linux, are killed when

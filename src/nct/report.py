@@ -27,12 +27,18 @@ from .tokenizers.methods import MethodSpec
 from .util import markdown_table
 
 
-def _short(name: str) -> str | None:
-    """A tokenizer name's ``MethodSpec`` short name, or None if it names no method."""
+def _spec(name: str) -> MethodSpec | None:
+    """The ``MethodSpec`` a tokenizer name (short or display) names, or None if it names no method."""
     try:
-        return MethodSpec.parse(name).short
+        return MethodSpec.parse(name)
     except ValueError:
         return None
+
+
+def _short(name: str) -> str | None:
+    """A tokenizer name's ``MethodSpec`` short name, or None if it names no method."""
+    spec = _spec(name)
+    return spec.short if spec else None
 
 
 @dataclass
@@ -170,10 +176,10 @@ def uniformity_section(path: Path, result: dict | list[dict]) -> Section:
     """Uniformity: compressed streams near uniform; Equal-Info tokens less uniform than plain AC."""
     rows = result["rows"] if isinstance(result, dict) else result  # a bare list before the kind tag
     at8 = {r["name"]: r["kl_bits"] for r in rows if r["n"] == 8}
-    methods = {k: (_short(k) or "").rstrip("0123456789-vk") for k in at8}  # by method, whatever the widths
+    methods = {k: spec.method if (spec := _spec(k)) else None for k in at8}  # by method, whatever the widths
     checks = []
     ac = [v for k, v in at8.items() if methods[k] == "ac"]
-    eq = [v for k, v in at8.items() if methods[k].startswith("equal-info")]
+    eq = [v for k, v in at8.items() if methods[k] == "equal-info"]
     if ac and eq:
         ok = max(ac) < min(eq)
         checks.append(Check("Equal-Info's 8-bit pieces are further from uniform than plain AC's", ok,

@@ -1,4 +1,4 @@
-"""DESIGN invariant 1: decompress(compress(x)) == x for every method and every byte string."""
+"""Invariant 1 (README): decompress(compress(x)) == x for every method and every byte string."""
 
 import pytest
 from hypothesis import given, settings

@@ -4,6 +4,7 @@ from nct.eval.compression_table import TABLE_METHODS, TableRow, compression_tabl
 from nct.results import papers
 from tests.tokenizers.test_pipeline import CORPUS
 
+NAMES = [spec.label(vocabulary=False) for spec in TABLE_METHODS]
 
 FEW = ["Bytes", "SentencePiece", "GZip", "EqualInfoAC[b=16]", "EqualInfoAC[b=64]"]  # AC, StaticAC, delay: tests/tokenizers
 
@@ -12,7 +13,7 @@ def test_compression_table_of_a_few_methods(tiny_m1, monkeypatch):
     """The slow test's checks on the methods whose table figures no tokenizer test covers."""
     import nct.eval.compression_table as ct
 
-    monkeypatch.setattr(ct, "TABLE_METHODS", [(name, kw) for name, kw in TABLE_METHODS if name in FEW])
+    monkeypatch.setattr(ct, "TABLE_METHODS", [spec for spec in TABLE_METHODS if spec.label(vocabulary=False) in FEW])
     check_table(compression_table(CORPUS, tiny_m1, max_bytes=1000, example_bytes=500, vocab_size=400), FEW)
 
 
@@ -38,11 +39,11 @@ def check_table(rows: list[TableRow], expected: list[str]) -> None:
 
 
 def test_table_markdown_sets_the_papers_figures_beside_ours():
-    rows = [TableRow(name, n, 1 << n, 1000, 1000 // (n // 4), n / 4, 8.0, 1.0, 0, 2, 1.0, 1.0) for name, _ in TABLE_METHODS for n in (8, 16)]
+    rows = [TableRow(name, n, 1 << n, 1000, 1000 // (n // 4), n / 4, 8.0, 1.0, 0, 2, 1.0, 1.0) for name in NAMES for n in (8, 16)]
     md = table_markdown(rows)
     assert "| AC | 2.00 | 4.00 | 5.49 | 10.98 | 8.000 | 100.0%, 100.0% |" in md
     assert "| EqualInfoAC[b=16, delay] | 2.00 | 4.00 | 2.20 | – |" in md
-    assert set(papers()["tlnct"]["bytes_per_token"]) - {"_about"} == {name for name, _ in TABLE_METHODS}
+    assert set(papers()["tlnct"]["bytes_per_token"]) - {"_about"} == set(NAMES)
 
 
 def test_saved_table_is_tagged_and_becomes_a_report_section(tmp_path):

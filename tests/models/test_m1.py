@@ -1,4 +1,4 @@
-"""DESIGN invariant 2: M1's integer CDFs are identical on every computation path."""
+"""Invariant 2 (README): M1's integer CDFs are identical on every computation path."""
 
 import os
 import subprocess

@@ -113,8 +113,11 @@ def test_ambiguous_and_undecodable_windows_are_counted(tiny_m1):
     delay = EqualInfoAC(tiny_m1, bits=16, token_bits=16, rule="delay")
     noise = np.random.default_rng(0).integers(0, 1 << 16, 40).tolist()
     assert delay.decode_result([noise]).undecodable > 0
-    greedy = EqualInfoAC(tiny_m1, bits=16, token_bits=16)
-    texts = [t[:120] for t in TEXTS] + [bytes(range(256))]
+    from tests.conftest import TINY, random_m1
+
+    greedy = EqualInfoAC(random_m1(TINY, std=1.0), bits=16, token_bits=16)  # peaky: some windows read back a byte more
+    texts = [t[:400] for t in TEXTS] + [bytes(range(256)), b"a" * 300, bytes(300)]
     encoded = greedy.encode_result(texts)
     exact = sum(a == b for a, b in zip(greedy.decode_batch(encoded.ids), texts))
-    assert exact >= len(texts) - encoded.ambiguous
+    assert encoded.ambiguous > 0 and exact < len(texts)  # the case is there ...
+    assert exact >= len(texts) - encoded.ambiguous  # ... and every inexact text was reported

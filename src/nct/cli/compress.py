@@ -87,9 +87,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("-c with several inputs would write archives one after another, which nct cannot decode; give one")
     from ..compressors.base import needs_m1, uses_model
 
+    from ..compressors.params import PARAMS
+
     params = {"block": args.block} if args.block is not None else {}
-    if params and args.method not in ("ac", "cm", "static-ac"):
-        raise UsageError(f"--block applies to cm, ac and static-ac, not {args.method}")
+    blocked = [m for m, p in PARAMS.items() if "block" in p]
+    if params and args.method not in blocked:
+        raise UsageError(f"--block applies to {', '.join(blocked)}, not {args.method}")
     to_stdout = args.stdout or args.output == "-" or "-" in args.inputs and not args.output
     if to_stdout and not args.force and sys.stdout.isatty():
         raise UsageError("compressed data not written to a terminal (redirect it, or use -f to force)")

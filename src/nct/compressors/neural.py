@@ -13,7 +13,8 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from ..coding.arithmetic import DEFAULT_PRECISION, DecoderBatch, Encoder, max_total, pack_bits
+from ..coding.arithmetic import DEFAULT_PRECISION, DecoderBatch, max_total, pack_bits
+from ..coding.symbols import Interval, encode_intervals, symbol_intervals
 from ..coding.varint import write_varint
 from ..data.unigram import default_unigram
 from ..models.m1 import DEFAULT_FREQ_BITS, M1
@@ -68,16 +69,10 @@ class BlockCoder:
 
     def _encode_group(self, group: list[bytes]) -> list[bytes]:
         """The coded streams of blocks scored in one teacher-forced batch."""
-        streams = []
-        for b, (low, high, total) in zip(group, self._intervals(group)):
-            enc = Encoder(self.precision)
-            for lo, hi, tot in zip(low[: len(b)], high[: len(b)], total[: len(b)]):
-                enc.encode(lo, hi, tot)
-            streams.append(pack_bits(enc.finish()))
-        return streams
+        return [pack_bits(encode_intervals(ivs[: len(b)], self.precision).finish()) for b, ivs in zip(group, self._intervals(group))]
 
-    def _intervals(self, group: list[bytes]) -> list[tuple[list[int], list[int], list[int]]]:
-        """Per block: each byte's CDF interval [low, high) and the CDF total, under teacher forcing."""
+    def _intervals(self, group: list[bytes]) -> list[list[Interval]]:
+        """Per block: each byte's interval of its CDF, under teacher forcing (padded to the longest block)."""
         import torch
 
         length = max(len(b) for b in group)
@@ -85,10 +80,7 @@ class BlockCoder:
         for j, b in enumerate(group):
             y[j, : len(b)] = torch.frombuffer(bytearray(b), dtype=torch.uint8)
         x = torch.cat([torch.full((len(group), 1), self.model.bos), y[:, :-1]], dim=1)
-        cdf = self.model.cdfs(x, self.freq_bits)
-        low = cdf.gather(-1, y[..., None])[..., 0]
-        high = cdf.gather(-1, y[..., None] + 1)[..., 0]
-        return list(zip(low.tolist(), high.tolist(), cdf[..., -1].tolist()))
+        return symbol_intervals(self.model.cdfs(x, self.freq_bits), y)
 
     # ----- decompress -------------------------------------------------------------------------
     def decompress(self, payload: bytes) -> bytes:

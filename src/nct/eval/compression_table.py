@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from ..data.shards import EXAMPLE_BYTES, examples
 from ..results import papers, tagged
-from ..tokenizers import build
+from ..tokenizers.methods import MethodSpec, method_of
 from ..tokenizers.pipeline import AnyCorpus, sentencepiece_for, split_of
 from ..util import markdown_table
 
@@ -62,17 +62,11 @@ def measure(tok: Any, texts: Sequence[bytes], token_bits: int, method: str) -> T
     )
 
 
-TABLE_METHODS: list[tuple[str, dict]] = [
-    ("Bytes", {"method": "bytes"}),
-    ("SentencePiece", {"method": "sentencepiece"}),
-    ("AC", {"method": "ac"}),
-    ("StaticAC", {"method": "static-ac"}),
-    ("GZip", {"method": "gzip"}),
-    ("EqualInfoAC[b=16]", {"method": "equal-info", "bits": 16}),
-    ("EqualInfoAC[b=16, delay]", {"method": "equal-info", "bits": 16, "rule": "delay"}),
-    ("EqualInfoAC[b=32]", {"method": "equal-info", "bits": 32}),
-    ("EqualInfoAC[b=64]", {"method": "equal-info", "bits": 64}),
-    ("EqualInfoAC[b=128]", {"method": "equal-info", "bits": 128}),
+TABLE_METHODS: list[MethodSpec] = [  # the paper's rows, each at v=256 and (where it has token widths) v=65k
+    MethodSpec.parse(name) for name in (
+        "bytes", "sentencepiece", "ac", "static-ac", "gzip", "equal-info16", "equal-info16-delay", "equal-info32", "equal-info64",
+        "equal-info128",
+    )
 ]
 
 def compression_table(
@@ -83,10 +77,10 @@ def compression_table(
     texts = examples(split_of(corpus, split), example_bytes, seed)[: max(1, math.ceil(max_bytes / example_bytes))]
     sp = sentencepiece_for(corpus, vocab_size)
     rows = []
-    jobs = [(name, kw, n) for name, kw in TABLE_METHODS for n in ((8,) if kw["method"] in ("bytes", "sentencepiece") else (8, 16))]
-    for name, kw, n in tqdm(jobs, desc="compression table", unit="tokenizer"):
-        tok = build(m1=m1, token_bits=n, sentencepiece=sp, **kw)
-        rows.append(measure(tok, texts, n, name))
+    jobs = [replace(spec, token_bits=n) for spec in TABLE_METHODS for n in ((8, 16) if method_of(spec.method).tokens else (8,))]
+    for spec in tqdm(jobs, desc="compression table", unit="tokenizer"):
+        tok = spec.build(m1, sentencepiece=sp)
+        rows.append(measure(tok, texts, spec.token_bits, spec.label(vocabulary=False)))
     return rows
 
 
@@ -96,7 +90,7 @@ def table_markdown(rows: list[TableRow]) -> str:
     by = {(r.method, r.token_bits): r for r in rows}
     paper_figures = papers()["tlnct"]["bytes_per_token"]
     out = []
-    for name, _ in TABLE_METHODS:
+    for name in (spec.label(vocabulary=False) for spec in TABLE_METHODS):
         r8, r16 = by.get((name, 8)), by.get((name, 16))
         if not (r8 or r16):  # not measured
             continue

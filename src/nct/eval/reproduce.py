@@ -10,7 +10,6 @@ interrupted run continues where it stopped.
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import yaml
 
 from ..data.shards import Manifest
+from ..tokenizers.methods import MethodSpec
 from ..tokenizers.pipeline import AnyCorpus, tokenize_corpus
 from ..train.loop import TrainConfig
 from ..train.m2 import train_m2
@@ -28,25 +28,9 @@ from ..util import markdown_table
 
 
 @dataclass
-class MethodSpec:
-    """One tokenization of the text, as the paper names it."""
-
-    name: str
-    method: str
-    token_bits: int = 8
-    bits: int = 16
-    rule: str = "greedy"
-    vocab_size: int = 32000
-
-    @property
-    def slug(self) -> str:
-        """A directory name."""
-        return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
-
-
-@dataclass
 class ReproduceConfig:
-    """Methods, M2 sizes, and how long each M2 trains."""
+    """Methods (``MethodSpec``: ``equal-info16-v65k`` or ``EqualInfoAC[b=16, v=65k]`` in a YAML file),
+    M2 sizes, how long each M2 trains, and SentencePiece's vocabulary."""
 
     methods: list[MethodSpec]
     sizes: list[str]
@@ -59,6 +43,7 @@ class ReproduceConfig:
     eval_bytes: int = 204_800  # held-out text (from the validation split)
     example_bytes: int = 10_240
     seed: int = 0
+    vocab_size: int = 32000  # SentencePiece's
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -67,37 +52,31 @@ class ReproduceConfig:
         if source in PRESETS:
             return PRESETS[source]
         d = yaml.safe_load(Path(source).read_text())
-        d["methods"] = [MethodSpec(**m) for m in d["methods"]]
+        d["methods"] = [MethodSpec.parse(str(m)) for m in d["methods"]]
         return cls(**d)
+
+    def to_dict(self) -> dict:
+        """Plain values, each method by its short name (what results.json and config.yaml hold)."""
+        return {**asdict(self), "methods": [m.short for m in self.methods]}
 
     def to_yaml(self) -> str:
         """This config as YAML (the format ``load`` reads)."""
-        return yaml.safe_dump(asdict(self), sort_keys=False)
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
 
-def _methods(vocab_size: int) -> list[MethodSpec]:
-    """The paper's methods: Bytes, SentencePiece, AC, StaticAC, GZip, EqualInfoAC b=16 and b=32."""
-    return [
-        MethodSpec("Bytes", "bytes"),
-        MethodSpec("SentencePiece", "sentencepiece", vocab_size=vocab_size),
-        MethodSpec("GZip[v=256]", "gzip"),
-        MethodSpec("AC[v=256]", "ac"),
-        MethodSpec("StaticAC[v=256]", "static-ac"),
-        MethodSpec("EqualInfoAC[b=16, v=256]", "equal-info", 8, 16),
-        MethodSpec("EqualInfoAC[b=16, v=65k]", "equal-info", 16, 16),
-        MethodSpec("EqualInfoAC[b=32, v=256]", "equal-info", 8, 32),
-        MethodSpec("EqualInfoAC[b=32, v=65k]", "equal-info", 16, 32),
-    ]
+# The paper's methods: Bytes, SentencePiece, AC, StaticAC, GZip, EqualInfoAC b=16 and b=32
+PAPER_METHODS = ("bytes", "sentencepiece", "gzip", "ac", "static-ac", "equal-info16", "equal-info16-v65k", "equal-info32", "equal-info32-v65k")
 
 
 PRESETS = {
     # Sized for a 2-core CPU: 409,600 tokens per M2; measured 62.8 min with bf16 on AVX-512-BF16 and
     # about 2.9 h in fp32 on an AVX2 machine (README, "Training M2"), over half of it in the v=65k
     # runs, whose 65,536-way softmax costs more than the model.
-    "cpu": ReproduceConfig(methods=_methods(8000), sizes=["cpu-1m", "cpu-3m"], steps=200, batch_size=4, warmup=20),
+    "cpu": ReproduceConfig(methods=[MethodSpec.parse(m) for m in PAPER_METHODS], sizes=["cpu-1m", "cpu-3m"], steps=200, batch_size=4,
+                           warmup=20, vocab_size=8000),
     # The paper's grid: 200k steps of 256 x 512 tokens per M2 (an accelerator cluster's job).
     "paper": ReproduceConfig(
-        methods=_methods(32000), sizes=["25m", "113m", "403m", "2b"], steps=200_000, batch_size=256, warmup=10_000,
+        methods=[MethodSpec.parse(m) for m in PAPER_METHODS], sizes=["25m", "113m", "403m", "2b"], steps=200_000, batch_size=256, warmup=10_000,
         train_bytes=10**12, eval_bytes=10**8,
     ),
 }
@@ -112,26 +91,26 @@ def run_reproduce(cfg: ReproduceConfig, out: str | Path, corpus: AnyCorpus, m1: 
     timings = _load_timings(out)
     train_cfg = _train_config(cfg)
     for spec in cfg.methods:
-        train_dir, val_dir = out / "shards" / spec.slug, out / "shards" / f"{spec.slug}-val"
+        train_dir, val_dir = out / "shards" / spec.short, out / "shards" / f"{spec.short}-val"
         for split, d, n in (("train", train_dir, cfg.train_bytes), ("validation", val_dir, cfg.eval_bytes)):
             if not (d / "manifest.json").exists() or not Manifest.load(d).complete:
                 t0 = time.perf_counter()
                 tokenize_corpus(
-                    corpus, spec.method, d, m1=m1, split=split, token_bits=spec.token_bits, bits=spec.bits,
-                    rule=spec.rule, vocab_size=spec.vocab_size, example_bytes=cfg.example_bytes, seed=cfg.seed,
+                    corpus, spec.method, d, m1=m1, split=split, token_bits=spec.token_bits, bits=spec.bits or 16,
+                    rule=spec.rule or "greedy", vocab_size=cfg.vocab_size, example_bytes=cfg.example_bytes, seed=cfg.seed,
                     max_bytes=n, sentencepiece_dir=train_dir,
                 )
                 timings[d.name] = timings.get(d.name, 0.0) + time.perf_counter() - t0
                 _save_timings(out, timings)
         for size in cfg.sizes:
-            run = out / "runs" / f"{spec.slug}-{size}"
+            run = out / "runs" / f"{spec.short}-{size}"
             if not (run / "report.json").exists():
                 t0 = time.perf_counter()
                 _, report = train_m2(train_dir, size, run, train_cfg, eval_dir=val_dir, context=cfg.context)
                 report["seconds"] = time.perf_counter() - t0
                 (run / "report.json").write_text(json.dumps(report, indent=2))
             report = json.loads((run / "report.json").read_text())
-            reports.append({"name": spec.name, "size": size, **report})
+            reports.append({"name": spec.display, "size": size, **report})
     write_results(reports, cfg, out, timings)
     return reports
 
@@ -180,7 +159,7 @@ def write_results(reports: list[dict], cfg: ReproduceConfig, out: Path, timings:
     }
     seconds["total"] = seconds["tokenize"] + seconds["train_and_evaluate"]
     result = tagged("reproduce", {
-        "config": asdict(cfg), "environment": environment(), **_training_precision(_train_config(cfg)), "seconds": seconds, "runs": slim,
+        "config": cfg.to_dict(), "environment": environment(), **_training_precision(_train_config(cfg)), "seconds": seconds, "runs": slim,
     })
     (out / "results.json").write_text(json.dumps(result, indent=2))
     (out / "results.md").write_text(results_markdown(reports, cfg))

@@ -4,8 +4,8 @@ step of a small batch, with the same integers as the engine's PyTorch path.
 A step of a few rows is a few thousand multiply-adds per operation, and ``M1.step`` runs about a
 hundred PyTorch operations, so for small batches (decoding a small file: 4 rows of 1,024 bytes)
 their dispatch costs several times the arithmetic. This routine does the same operations in the
-same order, each with the same correctly rounded fp32 arithmetic or exact integer sums (DESIGN
-invariant 2), in one compiled call: int8 x int8 products summed in int32 (exact in any order, as
+same order, each with the same correctly rounded fp32 arithmetic or exact integer sums
+(invariant 2, README), in one compiled call: int8 x int8 products summed in int32 (exact in any order, as
 ``torch._int_mm``), the per-row quantization and the integer CDF below (which the PyTorch
 path calls too), and the attention of ``nct.models.exact_attention`` itself. So its CDFs are the engine's, bit for
 bit, which the tests check against the full-sequence and the PyTorch step paths. Large batches

@@ -4,7 +4,7 @@ bit-identical on every path.
 Floating-point reductions depend on their order, so a float Transformer gives slightly different
 probabilities in a full-sequence forward, a KV-cached step, another batch size, thread count or
 CPU, and an arithmetic decoder fed different probabilities than its encoder fails. This engine
-makes every reduction exact instead (DESIGN invariant 2):
+makes every reduction exact instead (invariant 2, README):
 
 * Every matmul multiplies int8 values. Products and all partial sums are integers below 2^24, so
   the sum is exact in any order, at any batch size or thread count: the weight matmuls run as

@@ -1,8 +1,8 @@
 """M1's cached steps for one batch of sequences, split across forked processes.
 
 Decoding a segment of ``cm`` is one lockstep loop: every step needs the bytes the last step
-decoded, so only the M1 step inside it can run in parallel. Its rows are independent (DESIGN
-invariant 2: a row's CDFs do not depend on the batch), so the batch is cut into contiguous parts:
+decoded, so only the M1 step inside it can run in parallel. Its rows are independent
+(invariant 2, README: a row's CDFs do not depend on the batch), so the batch is cut into contiguous parts:
 forked single-threaded children step the first ones and this process the last, each keeping its
 own cache, and the CDFs come back over pipes (as int32: CDF values are below 2^24). A caller that
 knows the children's rows' tokens first can ``send`` them early and work while the children step

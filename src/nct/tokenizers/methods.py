@@ -2,10 +2,11 @@
 ``MethodSpec``, one grammar that names a configured method two ways.
 
 * **short** (file names, command lines, analysis rows): the method, then the window bits for
-  Equal-Info, then ``-v<vocabulary>`` unless tokens are 8 bits: ``bytes``, ``gzip``,
-  ``static-ac-v65k``, ``equal-info16``, ``equal-info16-v65k``;
+  Equal-Info (and ``-delay`` for its delayed window rule), then ``-v<vocabulary>`` unless tokens
+  are 8 bits: ``bytes``, ``gzip``, ``static-ac-v65k``, ``equal-info16``, ``equal-info16-v65k``,
+  ``equal-info16-delay-v65k``;
 * **display** (the papers' tables, ``Tokenizer.name`` style): ``Bytes``, ``GZip[v=256]``,
-  ``EqualInfoAC[b=16, v=65k]``.
+  ``EqualInfoAC[b=16, v=65k]``, ``EqualInfoAC[b=16, v=65k, delay]``.
 
 ``MethodSpec.parse`` reads either; ``short`` and ``display`` write them. A vocabulary of 2^16 is
 written ``65k``, as in the papers; other vocabularies as the number.
@@ -111,17 +112,19 @@ def _token_bits(label: str) -> int:
     return v.bit_length() - 1
 
 
-_SHORT = re.compile(r"(?P<method>[a-z][a-z-]*?)(?P<bits>\d+)?(?:-v(?P<v>\d+k?))?")
+_SHORT = re.compile(r"(?P<method>[a-z][a-z-]*?)(?P<bits>\d+)?(?P<delay>-delay)?(?:-v(?P<v>\d+k?))?")
+RULES = ("greedy", "delay")  # Equal-Info's window rules (nct.tokenizers.equal_info); greedy the default
 _DISPLAY = re.compile(r"(?P<name>[A-Za-z]+)(?:\[(?P<args>[^\]]*)\])?")
 
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """A tokenizer method with its token width and (Equal-Info) window bits."""
+    """A tokenizer method with its token width and (Equal-Info) window bits and rule."""
 
     method: str
     token_bits: int = 8
     bits: int | None = None  # Equal-Info only (default 16)
+    rule: str | None = None  # Equal-Info only: "delay", or None for the default (greedy)
 
     def __post_init__(self) -> None:
         m = method_of(self.method)
@@ -129,6 +132,10 @@ class MethodSpec:
             object.__setattr__(self, "bits", 16)
         if self.bits is not None and not m.windows:
             raise UsageError(f"{self.method} has no windows (bits)")
+        if self.rule == RULES[0]:  # the default, written as no rule: one name per method
+            object.__setattr__(self, "rule", None)
+        if self.rule not in (None, *RULES) or (self.rule is not None and not m.windows):
+            raise UsageError(f"{self.method} has no window rule {self.rule!r}" + (f" (one of {', '.join(RULES)})" if m.windows else ""))
         if self.token_bits != 8 and not m.tokens:
             raise UsageError(f"{self.method} has no token width other than 8 bits")
 
@@ -139,14 +146,19 @@ class MethodSpec:
         short = _SHORT.fullmatch(text)
         if short and short["method"] in _REGISTRY:
             bits = int(short["bits"]) if short["bits"] else None
-            return cls(short["method"], _token_bits(short["v"]) if short["v"] else 8, bits)
+            return cls(short["method"], _token_bits(short["v"]) if short["v"] else 8, bits, "delay" if short["delay"] else None)
         display = _DISPLAY.fullmatch(text)
         names = {m.display: m.name for m in _REGISTRY.values()}
         if not display or display["name"] not in names:
             raise UsageError(f"not a tokenizer method: {text!r} (e.g. {', '.join(available())}, equal-info16-v65k, "
                              "EqualInfoAC[b=16, v=65k])")
-        args = dict(a.split("=", 1) for a in re.split(r",\s*", display["args"]) if "=" in a) if display["args"] else {}
-        return cls(names[display["name"]], _token_bits(args["v"]) if "v" in args else 8, int(args["b"]) if "b" in args else None)
+        items = re.split(r",\s*", display["args"]) if display["args"] else []
+        args = dict(a.split("=", 1) for a in items if "=" in a)
+        flags = [a for a in items if "=" not in a]
+        if set(args) - {"b", "v"} or len(flags) > 1 or (flags and flags[0] not in RULES):
+            raise UsageError(f"not a tokenizer method: {text!r} (arguments b=, v= and a window rule, {', '.join(RULES)})")
+        return cls(names[display["name"]], _token_bits(args["v"]) if "v" in args else 8, int(args["b"]) if "b" in args else None,
+                   flags[0] if flags else None)
 
     @property
     def needs_m1(self) -> bool:
@@ -157,26 +169,38 @@ class MethodSpec:
     def short(self) -> str:
         """``equal-info16-v65k`` style."""
         v = "" if self.token_bits == 8 else f"-v{vocab_label(self.token_bits)}"
-        return f"{self.method}{self.bits if self.bits is not None else ''}{v}"
+        return f"{self.method}{self.bits if self.bits is not None else ''}{'-' + self.rule if self.rule else ''}{v}"
 
     @property
     def display(self) -> str:
         """``EqualInfoAC[b=16, v=65k]`` style (the papers')."""
+        return self.label()
+
+    def label(self, vocabulary: bool = True) -> str:
+        """The display name; without ``vocabulary``, the method as a table's row names it for every
+        token width (``EqualInfoAC[b=16]``, ``AC``)."""
         m = method_of(self.method)
-        args = ([f"b={self.bits}"] if m.windows else []) + ([f"v={vocab_label(self.token_bits)}"] if m.tokens else [])
+        args = [f"b={self.bits}"] if m.windows else []
+        args += [f"v={vocab_label(self.token_bits)}"] if m.tokens and vocabulary else []
+        args += [self.rule] if self.rule else []
         return m.display + (f"[{', '.join(args)}]" if args else "")
 
     def build(self, m1: Any = None, **options: Any) -> "Tokenizer":
-        """The tokenizer (options as ``build``'s; the spec's token and window bits win)."""
-        return build(self.method, m1, **{**options, "token_bits": self.token_bits, "bits": self.bits or 16})
+        """The tokenizer (options as ``build``'s; the spec's token and window bits, and its rule if it names one, win)."""
+        named = {"token_bits": self.token_bits, "bits": self.bits or 16, **({"rule": self.rule} if self.rule else {})}
+        return build(self.method, m1, **{**options, **named})
 
 
 def build(
     method: "str | MethodSpec", m1: Any = None, token_bits: int = 8, bits: int = 16, rule: str = "greedy",
     reset_every: int = 1, sentencepiece: "SentencePiece | None" = None, progress: bool = False, batch: int = Options.batch,
+    device: str | None = None,
 ) -> "Tokenizer":
     """The tokenizer for a method (a registered name or a ``MethodSpec``); M1-based methods need
-    ``m1``, SentencePiece a trained model; ``batch``: texts EqualInfoAC codes in lockstep."""
+    ``m1`` (moved to ``device`` first if given, ``M1.to``), SentencePiece a trained model;
+    ``batch``: texts EqualInfoAC codes in lockstep."""
+    if device is not None and m1 is not None:
+        m1 = m1.to(device)
     if isinstance(method, MethodSpec):
         return method.build(m1, rule=rule, reset_every=reset_every, sentencepiece=sentencepiece, progress=progress, batch=batch)
     m = method_of(method)
