@@ -131,5 +131,5 @@ def test_cli_tokenize_glob_and_errors(tmp_path, capsys):
     assert main(["tokenize", "--method", "bytes", "--corpus", spec, "--out", str(tmp_path / "x"), "--actors", "2"]) == 1
     assert "options of --engine ray" in capsys.readouterr().err
     assert main(["tokenize", "--method", "bytes", "--corpus", spec, "--out", str(tmp_path / "x"), "--engine", "ray",
-                 "--device", "cuda"]) == 1
-    assert "option of the local engine" in capsys.readouterr().err and not (tmp_path / "x").exists()
+                 "--device", "cuda:1"]) == 1
+    assert "Ray actors run on cpu or cuda, not 'cuda:1'" in capsys.readouterr().err and not (tmp_path / "x").exists()

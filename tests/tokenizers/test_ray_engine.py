@@ -12,7 +12,7 @@ from nct.data.shards import Manifest, Shards
 from nct.errors import BadInput, UsageError
 from nct.tokenizers import pipeline
 from nct.tokenizers.pipeline import tokenize_corpus
-from nct.tokenizers.ray_engine import RayConfig
+from nct.tokenizers.ray_engine import RayConfig, actor_resources
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context")  # Ray Data's own renamed settings
@@ -22,11 +22,8 @@ SETTINGS = dict(split="all", token_bits=8, example_bytes=240, chunk=3)
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    """One local cluster for the module (the engine leaves a cluster it did not start running)."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
-    yield
-    ray.shutdown()
+def cluster(ray_cluster):
+    """The local cluster of 2 CPUs (conftest)."""
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +55,31 @@ def test_ray_writes_the_local_engines_shards(cluster, corpus, local, tiny_m1, tm
     assert m.complete and len(m.inputs) == 3 and m.n_examples > 9
     assert files(out) == files(local)  # tokens, offsets, lengths and the manifest, byte for byte
     Shards(out).check()
+
+
+def test_device_actors_code_several_parts_per_call_into_the_same_shards(cluster, corpus, local, tiny_m1, tmp_path):
+    # the GPU actors' path on CPUs: each actor moves M1 to its device (the portable engine) and,
+    # with a batch of more examples than a part holds, codes several whole parts per call
+    out = tmp_path / "eqi"
+    config = RayConfig(batch=7, device="cpu")
+    tokenize_corpus(corpus, "equal-info", out, m1=tiny_m1, sentencepiece_dir=local.parent, engine=config, **SETTINGS)
+    assert files(out) == files(local)
+
+
+def test_actor_resources():
+    assert actor_resources(RayConfig(), {"CPU": 6.0, "GPU": 2.0}) == (6, {"num_cpus": 1})
+    assert actor_resources(RayConfig(device="cuda"), {"CPU": 6.0, "GPU": 2.0}) == (2, {"num_cpus": 1, "num_gpus": 1})
+    assert actor_resources(RayConfig(device="cuda", actors=1), {"CPU": 6.0, "GPU": 2.0})[0] == 1
+    assert (RayConfig().lockstep, RayConfig(device="cuda").lockstep, RayConfig(batch=9, device="cuda").lockstep) == (128, 4096, 9)
+    with pytest.raises(UsageError, match="has no GPU"):
+        actor_resources(RayConfig(device="cuda"), {"CPU": 6.0})
+    with pytest.raises(UsageError, match="not 'cuda:1'"):
+        RayConfig(device="cuda:1")
+
+
+def test_cuda_actors_on_a_cluster_without_gpus_are_a_usage_error(cluster, corpus, tiny_m1, tmp_path):
+    with pytest.raises(UsageError, match="the Ray cluster has no GPU"):
+        tokenize_corpus(corpus, "equal-info", tmp_path / "x", m1=tiny_m1, engine=RayConfig(device="cuda"), **SETTINGS)
 
 
 def test_a_worker_that_dies_changes_nothing(cluster, corpus, local, tiny_m1, tmp_path, monkeypatch):
@@ -108,7 +130,7 @@ def test_ray_config_checks_its_values():
         RayConfig(actors=0)
 
 
-def test_cli_engine_ray(cluster, corpus, tmp_path):
+def test_cli_engine_ray(cluster, corpus, tmp_path, capsys):
     from nct.cli import main
 
     spec = str(Path(corpus.files[0].path).parent / "c4-train.*.json.gz")
@@ -117,3 +139,7 @@ def test_cli_engine_ray(cluster, corpus, tmp_path):
     assert main([*args, "--out", str(tmp_path / "ray"), "--engine", "ray", "--actors", "2"]) == 0
     assert files(tmp_path / "ray").keys() == files(tmp_path / "here").keys()
     assert all(files(tmp_path / "ray")[k] == v for k, v in files(tmp_path / "here").items() if k != "manifest.json")
+    capsys.readouterr()
+    assert main([*args, "--out", str(tmp_path / "gpu"), "--engine", "ray", "--device", "cuda"]) == 1  # actors on GPUs: none here
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]  # after the progress bar's line
+    assert len(errors) == 1 and errors[0].startswith("nct: error: the Ray cluster has no GPU")

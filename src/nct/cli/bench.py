@@ -1,4 +1,4 @@
-"""``nct bench``: every compressor on the embedded validation text (or --data files, --suite suites)."""
+"""``nct bench``: every compressor on the embedded validation text (or --data files, --suite suites, a --corpus)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ NAME, HELP = "bench", "neural vs classical compressors, every round trip decoded
 def register(sub: argparse._SubParsersAction) -> None:
     from ..data.suites import SUITES
     from ..eval.bench import BENCH_METHODS, SUITE_METHODS
+    from ..eval.collection import PIECE
 
     p = sub.add_parser(NAME, help=HELP, description=HELP + ". Bits/byte: lower is better; in brackets the adjusted "
                        "rate, which also counts M1's own size (as LMIC does).")
@@ -30,18 +31,38 @@ def register(sub: argparse._SubParsersAction) -> None:
     common.add_model(p, common.MODEL_HELP + "; or hf:PATH, a local Hugging Face LM in AC's place")
     p.add_argument("--block", type=common.positive, default=None, help="AC and CM block size in bytes (default: 1024)")
     p.add_argument("--out", default=None, help="directory for results.json, results.md and plots (default: none)")
+    p.add_argument("--corpus", default=None,
+                   help="a large text collection instead of --data: FILE | DIR | GLOB of JSONL (.json/.jsonl, .gz/.xz/.zst), parquet "
+                   "(FILE.parquet[:COLUMN]) or text files, read lazily, one input per file, each in pieces (default: none)")
+    p.add_argument("--piece", type=common.positive, default=None,
+                   help=f"with --corpus: bytes of an input compressed at a time, each piece on its own (default: {PIECE:,})")
+    p.add_argument("--max-bytes", type=common.positive, default=None,
+                   help="with --corpus: only the first bytes of the collection, inputs in order (default: all)")
+    common.add_engine(p, "the same sizes, with --corpus")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import UsageError
     from ..eval.bench import BENCH_METHODS, SUITE_METHODS, main_bench
 
     suites = args.suite or []
     data = [*(args.data or []), *(f"suite:{s}" for s in suites)] or None
     methods = args.methods
     if methods is None:
-        methods = SUITE_METHODS if suites else BENCH_METHODS
+        methods = SUITE_METHODS if suites or args.corpus else BENCH_METHODS
         if args.chunk:  # LMIC's independent chunks: CM's models learn across blocks, so it has no chunked form
             methods = ",".join(m for m in common.split_list(methods) if m != "cm")
-    main_bench(data=data, methods=common.split_list(methods), model=args.model, block=args.block, chunk=args.chunk, out=args.out)
+    engine = common.ray_config(args)
+    options = dict(methods=common.split_list(methods), model=args.model, block=args.block, chunk=args.chunk, out=args.out)
+    if args.corpus is None:
+        if args.piece or args.max_bytes or engine:
+            raise UsageError("--piece, --max-bytes and --engine ray are options of a --corpus")
+        main_bench(data=data, **options)
+        return 0
+    if data:
+        raise UsageError("--corpus is benchmarked on its own: leave out --data and --suite")
+    from ..eval.collection import PIECE, bench_corpus
+
+    bench_corpus(args.corpus, piece=args.piece or PIECE, max_bytes=args.max_bytes, engine=engine, **options)
     return 0

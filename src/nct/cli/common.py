@@ -54,6 +54,26 @@ def add_model(p: argparse.ArgumentParser, what: str = MODEL_HELP) -> None:
     p.add_argument("--model", help=what)
 
 
+def add_engine(p: argparse.ArgumentParser, what: str, actors: str = "one per CPU") -> None:
+    """``--engine`` (local or ray), and the Ray cluster's ``--address`` and ``--actors`` (read by ``ray_config``)."""
+    p.add_argument("--engine", default="local", choices=["local", "ray"],
+                   help=f"local: this machine's cores; ray: a Ray cluster, {what} (pip install 'nct[ray]') (default: local)")
+    p.add_argument("--address", default=None,
+                   help="with --engine ray: a running cluster (auto, HOST:PORT, ray://HOST:PORT) (default: start one on this machine)")
+    p.add_argument("--actors", type=positive, default=None, help=f"with --engine ray: how many actors (default: {actors})")
+
+
+def ray_config(args: argparse.Namespace, **options: Any) -> Any:
+    """The ``RayConfig`` of ``--engine ray`` (with ``options``), None for the local engine."""
+    if args.engine == "local":
+        if args.address or args.actors:
+            raise UsageError("--address and --actors are options of --engine ray")
+        return None
+    from ..cluster import RayConfig
+
+    return RayConfig(address=args.address, actors=args.actors, **options)
+
+
 def add_device(p: argparse.ArgumentParser) -> None:
     """``--device``: where M1 runs (``model``'s ``device``)."""
     p.add_argument("--device", default="cpu",

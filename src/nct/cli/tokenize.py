@@ -30,37 +30,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     common.add_model(p)
     common.add_device(p)
     p.add_argument("--batch", type=common.positive, default=None,
-                   help="examples EqualInfoAC codes in lockstep: thousands on a GPU; the shards do not depend on it (default: 256)")
+                   help="examples EqualInfoAC codes in lockstep (per call of a Ray actor): thousands on a GPU; the shards do not "
+                   "depend on it (default: 256; with --engine ray 128, on GPUs 4096)")
     p.add_argument("--seed", type=int, default=0, help="document shuffle (default: 0)")
-    p.add_argument("--engine", default="local", choices=["local", "ray"],
-                   help="local: this machine's cores; ray: a Ray cluster, the same shards (pip install 'nct[ray]') (default: local)")
-    p.add_argument("--address", default=None,
-                   help="with --engine ray: a running cluster (auto, HOST:PORT, ray://HOST:PORT) (default: start one on this machine)")
-    p.add_argument("--actors", type=common.positive, default=None, help="with --engine ray: tokenizer actors (default: one per CPU)")
+    common.add_engine(p, "the same shards", "one per CPU; with --device cuda one per GPU, each on its own")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..data.corpus import stream_corpus
-    from ..errors import UsageError
     from ..tokenizers import needs_m1
     from ..tokenizers.pipeline import tokenize_corpus
 
-    if args.engine == "local" and (args.address or args.actors):
-        raise UsageError("--address and --actors are options of --engine ray")
-    if args.engine == "ray" and args.device != "cpu":
-        raise UsageError("--device is an option of the local engine (Ray actors on GPUs are not written yet)")
-    engine = None
-    if args.engine == "ray":
-        from ..tokenizers.ray_engine import RayConfig
-
-        engine = RayConfig(address=args.address, actors=args.actors)
+    device, batch = args.device, args.batch
+    engine = common.ray_config(args, batch=batch, device=None if device == "cpu" else device)
+    if engine is not None:  # the actors move M1 to their own GPUs; the driver holds it on the CPU
+        device, batch = "cpu", None
     corpus = stream_corpus(args.corpus)
-    m1 = common.model(args.model, args.device) if needs_m1(args.method) else None
+    m1 = common.model(args.model, device) if needs_m1(args.method) else None
     m = tokenize_corpus(
         corpus, args.method, args.out, m1=m1, split=args.split, token_bits=args.token_bits,
         bits=args.bits, rule=args.rule, reset_every=args.reset_every, vocab_size=args.vocab_size,
-        example_bytes=args.example_bytes, seed=args.seed, max_bytes=args.max_bytes, engine=engine, batch=args.batch,
+        example_bytes=args.example_bytes, seed=args.seed, max_bytes=args.max_bytes, engine=engine, batch=batch,
     )
     print(f"{args.out}: {m.n_examples} examples, {m.n_bytes:,} bytes -> {m.n_tokens:,} tokens "
           f"({m.bytes_per_token:.3f} bytes/token, vocabulary {m.vocab_size})", file=sys.stderr)

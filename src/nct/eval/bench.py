@@ -24,7 +24,7 @@ import resource
 import time
 from collections.abc import Callable
 from typing import Any
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -191,15 +191,21 @@ def run_bench(datasets: dict[str, Dataset], compressors: dict[str, Compressor], 
     for name, method in jobs:
         c, d = compressors[method], datasets[name]
         bar.set_postfix_str(f"{name} / {method}")
-        row = bench_one(name, d.data, method, c, None if _codes_blocks(c) else chunk, d.kind)
+        row = bench_one(name, d.data, method, c, None if codes_blocks(c) else chunk, d.kind)
         bar.update(len(d.data))
-        m1 = getattr(c, "model", None)
-        row.model_bytes = model_bytes(m1) if _uses_m1(c) and isinstance(m1, M1) else getattr(c, "model_bytes", 0)
-        if row.model_bytes:
-            row.adjusted_bits_per_byte = 8 * (row.compressed + row.model_bytes) / max(1, row.bytes)
-        rows.append(row)
+        rows.append(with_model_size(row, c))
     bar.close()
     return rows
+
+
+def with_model_size(row: BenchRow, c: Compressor) -> BenchRow:
+    """``row`` of compressor ``c`` with its model's size and adjusted rate, for a model-based ``c``
+    (AC or CM with M1, a Hugging Face LM)."""
+    m1 = getattr(c, "model", None)
+    size = model_bytes(m1) if _uses_m1(c) and isinstance(m1, M1) else getattr(c, "model_bytes", 0)
+    if not size:
+        return row
+    return replace(row, model_bytes=size, adjusted_bits_per_byte=8 * (row.compressed + size) / max(1, row.bytes))
 
 
 def applies(c: Compressor, kind: str) -> bool:
@@ -207,7 +213,7 @@ def applies(c: Compressor, kind: str) -> bool:
     return kind in getattr(c, "kinds", (kind,))
 
 
-def _codes_blocks(c: Compressor) -> bool:
+def codes_blocks(c: Compressor) -> bool:
     """Whether ``c`` codes independent blocks (AC, StaticAC): in chunked mode its blocks are the
     chunks, and the whole input is coded at once (in parallel batches) instead of chunk by chunk.
     (CM's blocks share adaptive models, so chunks are coded one by one.)"""
@@ -324,49 +330,30 @@ def plot_totals(rows: list[BenchRow], directory: Path) -> list[Path]:
 
 
 def main_bench(
-    data: list[str] | None = None, methods: list[str] | None = None, model: str | None = None,
+    data: list[str] | None = None, methods: list[str] | None = None, model: "str | M1 | None" = None,
     block: int | None = None, chunk: int | None = None, out: str | Path | None = None,
 ) -> dict:
     """``nct bench``: run, print the table, and with ``out`` write results.json, results.md and the
     plots there. ``data``: dataset specs (``load_datasets``); ``methods``: default ``BENCH_METHODS``;
     ``model``: an M1 (shipped name or file) or ``hf:PATH``; ``block``: AC's and CM's block;
     ``chunk``: compress each piece of this size on its own (LMIC)."""
-    from ..api import compressor, load_model
-    from ..compressors.hf import HFCompressor
-
     datasets = load_datasets(data)
-    methods = list(methods or BENCH_METHODS.split(","))
-    hf = model[3:] if model and model.startswith("hf:") else None
-    if hf:  # a Hugging Face LM takes M1's place
-        methods = ["hf" if m == "ac" else m for m in methods]
-    if chunk is not None and chunk < 1:
-        raise UsageError("--chunk must be at least 1 byte")
-    if chunk and block and block != chunk:
-        raise UsageError("with --chunk, AC's blocks are the chunks: leave out --block")
-    m1 = load_model(model) if any(needs_m1(m) for m in methods) else None
-    # AC's blocks are --block, or the chunks; StaticAC's are the chunks in chunked mode; CM's --block
-    blocks: dict[str, Any] = {"ac": chunk or block, "static-ac": chunk, "cm": block}
-    hf_compressor = HFCompressor(hf) if hf else None
-    comps = {
-        m: hf_compressor if m == "hf" and hf_compressor
-        else compressor(m, m1 if needs_m1(m) else None, **({"block": blocks[m]} if blocks.get(m) else {}))
-        for m in methods
-    }
+    lineup = Lineup.of(methods, model, block, chunk)
+    comps = lineup.compressors()
     runs = run_bench(datasets, comps, chunk)
     if not runs:
-        raise UsageError(f"none of {', '.join(methods)} applies to the data kinds given (png: image, flac: audio)")
+        raise UsageError(f"none of {', '.join(lineup.methods)} applies to the data kinds given (png: image, flac: audio)")
     sums = totals(runs)
-    rows = runs + sums
-    result = tagged("bench", {"environment": environment(), "chunk": chunk, "rows": [asdict(r) for r in rows]})
-    if hf_compressor:
-        result["hf"] = {"path": hf, "fingerprint": hf_compressor.fingerprint}
-    text = f"Total bits/byte per data kind (adjusted rate in brackets):\n\n{summary_markdown(sums)}\n{markdown(rows)}"
-    if m1 is not None:
-        coders = [m for m in methods if needs_m1(m)]
+    result = tagged("bench", {"environment": environment(), "chunk": chunk, "rows": [asdict(r) for r in runs + sums]})
+    if "hf" in comps:
+        result["hf"] = {"path": lineup.hf, "fingerprint": comps["hf"].fingerprint}  # type: ignore[attr-defined]
+    text = report_text(runs, sums)
+    if lineup.m1 is not None:
+        coders = [m for m in lineup.methods if needs_m1(m)]
         block = comps[coders[0]].params()["block"]
-        score = scoring_kbps(m1, b"".join(d.data for d in datasets.values())[:SCORING_SAMPLE], block)
-        result["m1"] = {"fingerprint": m1.fingerprint, "manifest": m1.meta, "scoring_kbps": score}
-        text += f"\nM1 {m1.fingerprint[:12]}: teacher-forced scoring {score:,.1f} KB/s."
+        score = scoring_kbps(lineup.m1, b"".join(d.data for d in datasets.values())[:SCORING_SAMPLE], block)
+        result["m1"] = {"fingerprint": lineup.m1.fingerprint, "manifest": lineup.m1.meta, "scoring_kbps": score}
+        text += f"\nM1 {lineup.m1.fingerprint[:12]}: teacher-forced scoring {score:,.1f} KB/s."
         for m in coders:
             t = total([r for r in runs if r.method == m], "all")
             key = "" if m == "ac" else f"{m}_"
@@ -374,9 +361,65 @@ def main_bench(
             result["m1"][f"{key}decompress_to_scoring"] = t.decompress_kbps / score
             text += f" {m.upper()} compress runs at {t.compress_kbps / score:.2f}x and decompress at {t.decompress_kbps / score:.2f}x of it."
         text += "\n"
+    return publish(result, text + unverified(runs + sums), sums, out)
+
+
+@dataclass
+class Lineup:
+    """The compressors of a benchmark: methods (a Hugging Face LM in AC's place with ``hf``), the
+    M1 the model-based ones share (loaded once), AC's and CM's blocks and the chunk (LMIC) if any."""
+
+    methods: list[str]
+    m1: M1 | None
+    block: int | None = None
+    chunk: int | None = None
+    hf: str | None = None
+
+    @classmethod
+    def of(cls, methods: list[str] | None, model: "str | M1 | None", block: int | None, chunk: int | None) -> "Lineup":
+        """Check the options, and load the model the methods need (``model``: an M1, a shipped name,
+        a file or ``hf:PATH``)."""
+        from ..api import load_model
+
+        methods = list(methods or BENCH_METHODS.split(","))
+        hf = model[3:] if isinstance(model, str) and model.startswith("hf:") else None
+        if hf:  # a Hugging Face LM takes M1's place
+            methods = ["hf" if m == "ac" else m for m in methods]
+        if chunk is not None and chunk < 1:
+            raise UsageError("--chunk must be at least 1 byte")
+        if chunk and block and block != chunk:
+            raise UsageError("with --chunk, AC's blocks are the chunks: leave out --block")
+        return cls(methods, load_model(model) if any(needs_m1(m) for m in methods) else None, block, chunk, hf)
+
+    def compressors(self) -> dict[str, Compressor]:
+        """Each method's compressor: AC's blocks are ``block``, or the chunks; StaticAC's are the
+        chunks in chunked mode; CM's ``block``."""
+        from ..api import compressor
+        from ..compressors.hf import HFCompressor
+
+        blocks: dict[str, Any] = {"ac": self.chunk or self.block, "static-ac": self.chunk, "cm": self.block}
+        return {
+            m: HFCompressor(self.hf) if m == "hf" and self.hf
+            else compressor(m, self.m1 if needs_m1(m) else None, **({"block": blocks[m]} if blocks.get(m) else {}))
+            for m in self.methods
+        }
+
+
+def report_text(runs: list[BenchRow], sums: list[BenchRow]) -> str:
+    """The printed report: LMIC's summary table of the totals, then every row."""
+    return f"Total bits/byte per data kind (adjusted rate in brackets):\n\n{summary_markdown(sums)}\n{markdown(runs + sums)}"
+
+
+def unverified(rows: list[BenchRow]) -> str:
+    """A line naming the round trips that did not verify (empty if all did)."""
     bad = [r for r in rows if not r.verified]
-    if bad:
-        text += f"\n**{len(bad)} round trips did NOT verify**: " + ", ".join(f"{r.data}/{r.method}" for r in bad) + "\n"
+    if not bad:
+        return ""
+    return f"\n**{len(bad)} round trips did NOT verify**: " + ", ".join(f"{r.data}/{r.method}" for r in bad) + "\n"
+
+
+def publish(result: dict, text: str, sums: list[BenchRow], out: str | Path | None) -> dict:
+    """Print the report and, with ``out``, write results.json, results.md and the plots there."""
     print(text)
     if out:
         out = Path(out)

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from ..data.corpus import Corpus, MappedCorpus, StreamedCorpus
 from ..data.shards import CHUNK, EXAMPLE_BYTES, SHUFFLE_BYTES, SHUFFLE_DOCUMENTS, InputShard, Manifest, Recipe, ShardWriter, input_shards, pack, parts
-from ..errors import ModelError
+from ..errors import ModelError, UsageError
 from .base import Tokenizer
 from .methods import Options, build, needs_m1
 from .simple import SentencePiece
@@ -68,10 +68,13 @@ def tokenize_corpus(
     memory is one input; a streamed corpus (``stream_corpus``) gives one input per file, read
     lazily. Every input is opened and its first record read before anything is written.
     SentencePiece is trained on the training split and kept in ``sentencepiece_dir`` (default: ``out``).
-    ``batch``: examples an M1 method codes in lockstep (default: 256; thousands for an M1 on a GPU,
-    ``M1.to``), chunks given to it together to make them up; the shards do not depend on it."""
+    ``batch``: examples an M1 method codes in lockstep on the local engine (default: 256; thousands
+    for an M1 on a GPU, ``M1.to``), chunks given to it together to make them up; on Ray, the
+    engine's (``RayConfig.batch``). The shards depend on neither."""
     out = Path(out)
-    batch = batch or Options.batch
+    if engine is not None and batch is not None and batch != engine.lockstep:
+        raise UsageError(f"batch {batch} and the Ray engine's {engine.lockstep}: on Ray, set RayConfig.batch alone")
+    batch = engine.lockstep if engine is not None else batch or Options.batch
     inputs = input_shards(split_of(corpus, split))
     for shard in inputs:
         shard.check()
