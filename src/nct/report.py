@@ -277,6 +277,8 @@ def bench_section(path: Path, result: dict) -> Section:
         texts = [r["data"] for r in result["rows"] if r["kind"] == "text" and r["data"] != "total"]
         checks = bench_checks(totals, list(dict.fromkeys(texts)))
     mode = f"{result['chunk']}-byte chunks" if result.get("chunk") else "whole files"
+    if "collection" in result:  # nct bench --corpus: a streamed collection, in pieces
+        mode = f"a collection in {result['collection']['piece']:,}-byte pieces, {result['collection']['engine']} engine"
     return Section(f"LM as compressor: benchmark {path.parent.name} ({mode})", path, text, sorted(path.parent.glob("*.png")), checks)
 
 

@@ -96,6 +96,10 @@ def test_cli_bench_corpus(collection, tmp_path, capsys):
     result = json.loads((tmp_path / "b" / "results.json").read_text())
     assert {r["method"] for r in result["rows"]} == {"gzip", "zstd"} and result["collection"]["piece"] == 800
     assert (tmp_path / "b" / "bits_per_byte.png").exists()
+    from nct.report import collect
+
+    [section] = collect(tmp_path)
+    assert section.title == "LM as compressor: benchmark b (a collection in 800-byte pieces, local engine)"
     capsys.readouterr()
     for bad, message in [(["--piece", "800"], "options of a --corpus"), (["--engine", "ray"], "options of a --corpus"),
                          (["--corpus", collection, "--suite", "unseen"], "leave out --data and --suite"),
