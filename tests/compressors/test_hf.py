@@ -36,6 +36,21 @@ def test_round_trip(tiny_hf, data):
     assert c.decompress(c.compress(data)) == data  # binary and long inputs: Latin-1, context restarts
 
 
+def test_blocks_in_lockstep_batches_round_trip_and_are_independent(tiny_hf):
+    from nct.compressors.hf import HFCompressor
+
+    data = "the cat sat on the mat. \u2603 ".encode() * 12
+    small = HFCompressor(tiny_hf, block=7, batch=3)  # several batches of ragged length; the last block shorter
+    payload = small.compress(data)
+    assert small.decompress(payload) == data and small.params()["block"] == 7
+    assert HFCompressor(tiny_hf, block=200).block == 63  # a block and its start token fit the 64-token context
+    for other in (get("hf", path=tiny_hf), HFCompressor(tiny_hf, block=7, batch=5)):  # a float model's CDFs depend on both
+        with pytest.raises(CorruptPayload, match="decode it with block=7, batch=3"):
+            other.decompress(payload)
+    with pytest.raises(CorruptPayload, match="truncated"):
+        small.decompress(payload[:-3])
+
+
 def test_tokens_make_repeated_text_shorter(tiny_hf):
     c = get("hf", path=tiny_hf)
     data = b"the cat sat on the mat. " * 8

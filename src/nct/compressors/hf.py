@@ -1,16 +1,23 @@
 """A locally stored Hugging Face causal LM as the predictor of arithmetic coding (LMIC's setting).
 
 Method: the bytes become text (UTF-8 when they are valid UTF-8, else Latin-1: one character per
-byte), the model's tokenizer turns the text into token ids, and the ids are arithmetic-coded under
-the model's next-token distributions, each quantized to an integer CDF (every token's frequency
-≥ 1). Decoding recovers the ids, detokenizes and maps the text back to bytes. Compression checks
-that the tokenizer reproduces the text exactly and refuses otherwise.
+byte), the model's tokenizer turns the text into token ids, and the ids are cut into blocks of
+``block`` tokens, each arithmetic-coded on its own from the start token under the model's
+next-token distributions, each quantized to an integer CDF (every token's frequency ≥ 1).
+Decoding recovers every block's ids, joins them, detokenizes and maps the text back to bytes.
+Compression checks that the tokenizer reproduces the text exactly and refuses otherwise.
+
+Speed: ``batch`` blocks are stepped together, one token per block per model call with the model's
+KV cache (a block that has ended is fed the start token until the batch's longest one is done).
 
 Exactness: a float model's probabilities depend on how they are computed, so encoder and decoder
-use one code path, one token at a time from the start token with the model's cache, batch 1 (when
-the model's context is full, from the start token again). The
-same model files, software and machine then give identical CDFs; across machines they may not
-(unlike M1's exact engine). Payload: text mode byte, varint token count, packed coder bits.
+run the same schedule: the same blocks in the same batches, the same cached steps. The same model
+files, software and machine then give identical CDFs; across machines or library versions they
+may not (unlike M1's exact engine): an ``hf`` payload is for benchmarking (``nct bench --model
+hf:PATH``), and archives refuse it. Even the batch changes the CDFs (a GEMM's order of sums
+depends on its shape), so the payload records it beside the block and the decoder must use both.
+Payload: text mode byte, varints token count, block and batch, then each block's coder bits,
+length-prefixed.
 """
 
 from __future__ import annotations
@@ -18,16 +25,16 @@ from __future__ import annotations
 import hashlib
 import inspect
 from pathlib import Path
-from typing import Iterator
+from typing import Generator
 
 import numpy as np
 import torch
 
 from ..coding.arithmetic import DEFAULT_PRECISION, Decoder, pack_bits, unpack_bits
-from ..coding.symbols import encode_intervals, find_symbol, interval
-from ..coding.varint import read_varint, write_varint
+from ..coding.symbols import Interval, encode_intervals, find_symbol, interval
+from ..coding.varint import write_varint
 from ..errors import CorruptPayload, ModelError
-from .base import register
+from .base import payload_varint, register
 
 FREQ_BITS = 24
 MODES = ("utf-8", "latin-1")
@@ -73,21 +80,26 @@ def fingerprint(path: str | Path) -> str:
 
 
 def quantize(logits: torch.Tensor, freq_bits: int = FREQ_BITS) -> np.ndarray:
-    """Integer CDF (length V+1) from one position's logits: every frequency ≥ 1, total ≤ 2^freq_bits."""
+    """Integer CDFs [..., V+1] from logits [..., V]: every frequency ≥ 1, each total ≤ 2^freq_bits."""
     p = torch.softmax(logits.double(), dim=-1).numpy()
-    spare = (1 << freq_bits) - len(p)
+    spare = (1 << freq_bits) - p.shape[-1]
     if spare <= 0:
-        raise ModelError(f"a vocabulary of {len(p)} tokens needs more than {freq_bits}-bit frequencies")
-    return np.concatenate([[0], np.cumsum(np.floor(p * spare).astype(np.int64) + 1)])
+        raise ModelError(f"a vocabulary of {p.shape[-1]} tokens needs more than {freq_bits}-bit frequencies")
+    freq = np.floor(p * spare).astype(np.int64) + 1
+    return np.concatenate([np.zeros((*freq.shape[:-1], 1), dtype=np.int64), np.cumsum(freq, axis=-1)], axis=-1)
+
+
+BLOCK, BATCH = 1024, 16  # tokens per independently coded block (longer compresses better: README); blocks stepped together
 
 
 @register("hf")
 class HFCompressor:
-    """Arithmetic coding of a Hugging Face causal LM's tokens (see the module docstring)."""
+    """Arithmetic coding of a Hugging Face causal LM's tokens, in blocks coded in lockstep batches
+    (see the module docstring)."""
 
     name = "hf"
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, block: int = BLOCK, batch: int = BATCH):
         self.path = str(path)
         self.model, self.tokenizer = load_causal_lm(path)
         start = self.tokenizer.bos_token_id if self.tokenizer.bos_token_id is not None else self.tokenizer.eos_token_id
@@ -95,31 +107,32 @@ class HFCompressor:
             raise ModelError(f"{path}: the tokenizer has neither a BOS nor an EOS token to start from")
         self.start = int(start)
         self.vocab = int(self.model.get_output_embeddings().weight.shape[0])
-        self.context = int(getattr(self.model.config, "max_position_embeddings", None) or 1024)
+        context = int(getattr(self.model.config, "max_position_embeddings", None) or 1024)
+        self.block, self.batch = min(block, context - 1), batch  # a block and its start token fit the context
+        if self.block < 1 or batch < 1:
+            raise ModelError("hf: block and batch must be at least 1 (and the model's context at least 2)")
         self.fingerprint = fingerprint(path)
         self.model_bytes = 2 * sum(p.numel() for p in self.model.parameters())  # LMIC: 2 bytes per parameter
         # transformers 5 renamed the cache argument (and output) ``past_key_values`` to ``cache``
         self._cache_arg = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
 
     def params(self) -> dict:
-        """The model directory (identified by ``fingerprint``)."""
-        return {"path": self.path}
+        """The model directory (identified by ``fingerprint``) and the coding's block and batch."""
+        return {"path": self.path, "block": self.block, "batch": self.batch}
 
-    def _cdfs(self, ids: list[int]) -> Iterator[np.ndarray]:
-        """The CDF of each next token, fed ``ids`` one at a time after the start token, starting
-        again from the start token whenever the model's context is full (the same path when
-        encoding and decoding; ``ids`` may grow while this runs)."""
-        past, token, i, length = None, self.start, 0, 0
+    def _steps(self, rows: int) -> Generator[np.ndarray, list[int], None]:
+        """A lockstep run of ``rows`` blocks: send the tokens each row was fed, get the CDFs [rows, V+1]
+        of every row's next token (the first without sending: after the start token)."""
+        past, tokens = None, [self.start] * rows
         with torch.no_grad():
             while True:
-                out = self.model(torch.tensor([[token]]), **{self._cache_arg: past}, use_cache=True)
-                past, length = getattr(out, self._cache_arg), length + 1
-                yield quantize(out.logits[0, -1, : self.vocab])
-                if i >= len(ids):
-                    return
-                token, i = ids[i], i + 1
-                if length >= self.context:
-                    past, token, length = None, self.start, 0
+                out = self.model(torch.tensor(tokens)[:, None], **{self._cache_arg: past}, use_cache=True)
+                past = getattr(out, self._cache_arg)
+                tokens = yield quantize(out.logits[:, -1, : self.vocab])
+
+    def _lengths(self, n: int) -> list[int]:
+        """The tokens of each block of ``n`` tokens."""
+        return [min(self.block, n - i) for i in range(0, n, self.block)]
 
     def compress(self, data: bytes) -> bytes:
         """Payload of ``data``."""
@@ -128,31 +141,69 @@ class HFCompressor:
         ids = self.tokenizer.encode(text, add_special_tokens=False)
         if self.tokenizer.decode(ids) != text:
             raise ModelError(f"{self.path}: the tokenizer does not reproduce this input exactly; use another model")
-        enc = encode_intervals((interval(cdf, t) for cdf, t in zip(self._cdfs(ids), ids)), DEFAULT_PRECISION)
-        return bytes([mode]) + write_varint(len(ids)) + pack_bits(enc.finish())
+        blocks = [ids[i : i + self.block] for i in range(0, len(ids), self.block)]
+        out = bytearray([mode]) + write_varint(len(ids)) + write_varint(self.block) + write_varint(self.batch)
+        for g in range(0, len(blocks), self.batch):
+            group = blocks[g : g + self.batch]
+            intervals: list[list[Interval]] = [[] for _ in group]
+            steps = self._steps(len(group))
+            cdf = next(steps)
+            for t in range(max(map(len, group))):
+                for j, b in enumerate(group):
+                    if t < len(b):
+                        intervals[j].append(interval(cdf[j], b[t]))
+                if t + 1 < max(map(len, group)):
+                    cdf = steps.send([b[t] if t < len(b) else self.start for b in group])
+            for ivs in intervals:
+                stream = pack_bits(encode_intervals(ivs, DEFAULT_PRECISION).finish())
+                out += write_varint(len(stream)) + stream
+        return bytes(out)
 
     def decompress(self, payload: bytes, limit: int | None = None) -> bytes:
         """Inverse of ``compress`` (``limit``: no more tokens than that many bytes could make)."""
         if not payload or payload[0] >= len(MODES):
             raise CorruptPayload("not an hf payload")
-        try:
-            n, pos = read_varint(payload, 1)
-        except (IndexError, ValueError):
-            raise CorruptPayload("hf payload is truncated") from None
+        n, pos = payload_varint(payload, 1)
+        block, pos = payload_varint(payload, pos)
+        batch, pos = payload_varint(payload, pos)
         if limit is not None and n > limit:
             raise CorruptPayload(f"hf payload claims {n} tokens for {limit} bytes")
-        dec = Decoder(unpack_bits(payload[pos:]), DEFAULT_PRECISION)
+        if (block, batch) != (self.block, self.batch):  # a float model's CDFs depend on the batch too
+            raise CorruptPayload(f"hf payload was coded in blocks of {block} tokens, {batch} at a time; "
+                                 f"decode it with block={block}, batch={batch}, not {self.block}, {self.batch}")
+        lengths = self._lengths(n)
+        if len(lengths) > len(payload) - pos:  # every block's stream has at least its length byte
+            raise CorruptPayload("hf payload is truncated")
+        streams = []
+        for _ in lengths:
+            size, pos = payload_varint(payload, pos)
+            if size > len(payload) - pos:
+                raise CorruptPayload("hf payload is truncated")
+            streams.append(payload[pos : pos + size])
+            pos += size
         ids: list[int] = []
-        for cdf in self._cdfs(ids):
-            if len(ids) == n:
-                break
-            t = find_symbol(cdf, dec.target(int(cdf[-1])))
-            dec.decode(*interval(cdf, t))
-            ids.append(t)
+        for g in range(0, len(lengths), self.batch):
+            ids += self._decode_group(streams[g : g + self.batch], lengths[g : g + self.batch])
         try:
             return self.tokenizer.decode(ids).encode(MODES[payload[0]])
         except UnicodeEncodeError:
             raise CorruptPayload("hf payload decodes to text outside its byte mapping") from None
+
+    def _decode_group(self, streams: list[bytes], lengths: list[int]) -> list[int]:
+        """The ids of a batch of blocks, decoded in lockstep (the encoder's schedule)."""
+        decoders = [Decoder(unpack_bits(s), DEFAULT_PRECISION) for s in streams]
+        blocks: list[list[int]] = [[] for _ in streams]
+        steps = self._steps(len(streams))
+        cdf = next(steps)
+        for t in range(max(lengths)):
+            for j, dec in enumerate(decoders):
+                if t < lengths[j]:
+                    token = find_symbol(cdf[j], dec.target(int(cdf[j][-1])))
+                    dec.decode(*interval(cdf[j], token))
+                    blocks[j].append(token)
+            if t + 1 < max(lengths):
+                cdf = steps.send([b[t] if t < len(b) else self.start for b in blocks])
+        return [t for b in blocks for t in b]
 
 
 def _is_utf8(data: bytes) -> bool:
