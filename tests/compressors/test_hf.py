@@ -67,6 +67,12 @@ def test_missing_or_wrong_model_is_a_clear_error(tmp_path):
 def test_a_damaged_payload_is_refused(tiny_hf):
     with pytest.raises(CorruptPayload):
         get("hf", path=tiny_hf).decompress(b"\x07")
+    from nct.coding.varint import write_varint
+
+    c = get("hf", path=tiny_hf)
+    crafted = b"\x00" + write_varint(10**15) + write_varint(c.block) + write_varint(c.batch) + b"\x01\x00"
+    with pytest.raises(CorruptPayload, match="truncated"):  # refused before a list of 10^12 block lengths
+        c.decompress(crafted)
 
 
 def test_bench_with_a_hugging_face_model(tiny_hf, tmp_path):

@@ -171,9 +171,9 @@ class HFCompressor:
         if (block, batch) != (self.block, self.batch):  # a float model's CDFs depend on the batch too
             raise CorruptPayload(f"hf payload was coded in blocks of {block} tokens, {batch} at a time; "
                                  f"decode it with block={block}, batch={batch}, not {self.block}, {self.batch}")
-        lengths = self._lengths(n)
-        if len(lengths) > len(payload) - pos:  # every block's stream has at least its length byte
+        if -(-n // block) > len(payload) - pos:  # every block's stream has at least its length byte
             raise CorruptPayload("hf payload is truncated")
+        lengths = self._lengths(n)
         streams = []
         for _ in lengths:
             size, pos = payload_varint(payload, pos)
