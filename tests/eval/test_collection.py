@@ -108,3 +108,17 @@ def test_cli_bench_corpus(collection, tmp_path, capsys):
         assert main(["bench", "--methods", "gzip", *bad]) == 1
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and message in err, (bad, err)
+
+
+def test_lmic_chunks_within_pieces(collection, tiny_m1):
+    # with --chunk every piece is cut into LMIC's chunks, as nct bench --chunk does a file: AC codes them as its blocks
+    from nct.eval.bench import bench_one
+
+    result = bench_corpus(collection, methods=["gzip", "ac"], model=tiny_m1, piece=1000, chunk=250, max_bytes=3000)
+    rows = {(r["data"], r["method"]): r for r in result["rows"]}
+    c = Collection(stream_corpus(collection), piece=1000)
+    pieces = list(c.pieces(0, 3000))
+    gzip = get("gzip")
+    size = sum(bench_one("", p, "gzip", gzip, 250).compressed for p in pieces) - (len(pieces) - 1) * fixed_cost(gzip)
+    assert rows[c.name(0), "gzip"]["compressed"] == size and rows[c.name(0), "ac"]["verified"]
+    assert result["chunk"] == 250 and rows["total", "ac"]["bytes"] == 3000
