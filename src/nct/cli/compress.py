@@ -86,7 +86,6 @@ def run(args: argparse.Namespace) -> int:
     if args.stdout and len(args.inputs) > 1:
         raise UsageError("-c with several inputs would write archives one after another, which nct cannot decode; give one")
     from ..compressors.base import needs_m1, uses_model
-
     from ..compressors.params import PARAMS
 
     params = {"block": args.block} if args.block is not None else {}

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 from pathlib import Path
-from typing import Generator
+from typing import Callable, Generator
 
 import numpy as np
 import torch
@@ -146,14 +146,14 @@ class HFCompressor:
         for g in range(0, len(blocks), self.batch):
             group = blocks[g : g + self.batch]
             intervals: list[list[Interval]] = [[] for _ in group]
-            steps = self._steps(len(group))
-            cdf = next(steps)
-            for t in range(max(map(len, group))):
-                for j, b in enumerate(group):
-                    if t < len(b):
-                        intervals[j].append(interval(cdf[j], b[t]))
-                if t + 1 < max(map(len, group)):
-                    cdf = steps.send([b[t] if t < len(b) else self.start for b in group])
+
+            def known(j: int, cdf: np.ndarray) -> int:
+                """Row ``j``'s next token, its interval noted for coding."""
+                token = group[j][len(intervals[j])]
+                intervals[j].append(interval(cdf, token))
+                return token
+
+            self._lockstep([len(b) for b in group], known)
             for ivs in intervals:
                 stream = pack_bits(encode_intervals(ivs, DEFAULT_PRECISION).finish())
                 out += write_varint(len(stream)) + stream
@@ -192,18 +192,29 @@ class HFCompressor:
     def _decode_group(self, streams: list[bytes], lengths: list[int]) -> list[int]:
         """The ids of a batch of blocks, decoded in lockstep (the encoder's schedule)."""
         decoders = [Decoder(unpack_bits(s), DEFAULT_PRECISION) for s in streams]
-        blocks: list[list[int]] = [[] for _ in streams]
-        steps = self._steps(len(streams))
+
+        def decoded(j: int, cdf: np.ndarray) -> int:
+            """Row ``j``'s next token, read from its stream."""
+            token = find_symbol(cdf, decoders[j].target(int(cdf[-1])))
+            decoders[j].decode(*interval(cdf, token))
+            return token
+
+        return [t for block in self._lockstep(lengths, decoded) for t in block]
+
+    def _lockstep(self, lengths: list[int], next_token: Callable[[int, np.ndarray], int]) -> list[list[int]]:
+        """The one schedule of encoder and decoder: blocks of these lengths stepped together, each
+        row's next token ``next_token(row, its CDF)``, a row that has ended fed the start token
+        until the longest is done; the blocks' tokens."""
+        blocks: list[list[int]] = [[] for _ in lengths]
+        steps = self._steps(len(lengths))
         cdf = next(steps)
         for t in range(max(lengths)):
-            for j, dec in enumerate(decoders):
-                if t < lengths[j]:
-                    token = find_symbol(cdf[j], dec.target(int(cdf[j][-1])))
-                    dec.decode(*interval(cdf[j], token))
-                    blocks[j].append(token)
+            for j, n in enumerate(lengths):
+                if t < n:
+                    blocks[j].append(next_token(j, cdf[j]))
             if t + 1 < max(lengths):
                 cdf = steps.send([b[t] if t < len(b) else self.start for b in blocks])
-        return [t for b in blocks for t in b]
+        return blocks
 
 
 def _is_utf8(data: bytes) -> bool:

@@ -22,23 +22,22 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from tqdm import tqdm
 
 from ..cluster import RayConfig, actor_resources, session
 from ..compressors.base import Compressor, fixed_cost
-from ..data.corpus import Corpus, MappedCorpus, StreamedCorpus, stream_corpus
-from ..data.shards import EOD, cut_examples
+from ..data.corpus import StreamedCorpus, stream_corpus
+from ..data.shards import EOD, cut_examples, input_shards
 from ..errors import UsageError
 from ..models.m1 import M1
 from ..parallel import serial
 from ..results import environment, tagged
+from ..tokenizers.pipeline import AnyCorpus
 from .bench import BenchRow, Lineup, bench_one, codes_blocks, publish, report_text, total, totals, unverified, with_model_size
 
 PIECE = 1 << 20  # bytes of an input benchmarked at a time
-AnyCorpus = Union[Corpus, MappedCorpus, StreamedCorpus]
 
 
 @dataclass(frozen=True)
@@ -104,9 +103,8 @@ def bench_corpus(
     if engine is not None and engine.device is not None:
         raise UsageError("nct bench's Ray actors run on CPUs (leave out RayConfig.device)")
     collection = Collection(stream_corpus(corpus) if isinstance(corpus, (str, Path)) else corpus, piece, max_bytes)
-    if isinstance(collection.corpus, StreamedCorpus):
-        for file in collection.corpus.files:
-            next(iter(file.documents()), None)  # each input opened and its first record read before the run
+    for shard in input_shards(collection.corpus):  # each input opened and its first record read before the run
+        shard.check()
     lineup = Lineup.of(methods, model, block, chunk)
     compressors = lineup.compressors()
     limits = collection.limits()

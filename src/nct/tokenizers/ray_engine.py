@@ -41,8 +41,8 @@ def tokenize_on_ray(
     progress: Callable[[int], object] | None = None,
 ) -> None:
     """Tokenize the first ``limits[s]`` examples (None: all) of every input ``s`` not done yet into
-    ``writer``, on the cluster of ``config``. ``build_tokenizer`` (picklable) makes each actor's tokenizer; with
-    ``config.device`` it is called with ``device=`` (``nct.tokenizers.build``'s: M1 moved there)."""
+    ``writer``, on the cluster of ``config``. ``build_tokenizer`` (picklable) makes each actor's tokenizer, called with
+    ``device=config.device`` (``nct.tokenizers.build``'s: M1 moved there unless None)."""
     work = {s: (limit, frozenset(writer.parts_done(s))) for s, limit in enumerate(limits) if limit != 0 and not writer.done(s)}
     if not work:
         return
@@ -92,7 +92,7 @@ class _Coder:
 
     def __init__(self, build_tokenizer: Callable[..., Tokenizer], dtype: str, device: str | None) -> None:
         serial()
-        self.tok = build_tokenizer() if device is None else build_tokenizer(device=device)
+        self.tok = build_tokenizer(device=device)
         self.dtype = np.dtype(dtype)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
