@@ -10,6 +10,7 @@ Only ``nct.errors.NctError`` subclasses escape it for bad input.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,16 +49,40 @@ def on_device(model: "M1", device: str) -> "M1":
     return model.to(device)
 
 
+def is_pretrained(model: Any) -> bool:
+    """Whether ``model`` names a pretrained LLM (``nct.models.pretrained``) or is an exact Llama engine."""
+    if isinstance(model, str):
+        from .models.pretrained import names
+
+        return model in names()
+    llama = sys.modules.get("nct.models.llama")
+    return llama is not None and isinstance(model, llama.Llama)
+
+
+def resolve_method(method: str | None, model: Any) -> str:
+    """The method a call means: ``llm`` for a pretrained LLM (``model="smollm2"``), else ``method``
+    (default ``cm``); a pretrained LLM with another method is a ``UsageError``."""
+    if is_pretrained(model):
+        if method not in (None, DEFAULT_METHOD, "llm"):
+            raise UsageError(f"model {model if isinstance(model, str) else 'given'} is a pretrained LLM: it codes with method llm, not {method}")
+        return "llm"
+    return method or DEFAULT_METHOD
+
+
 def compressor(
-    method: str = DEFAULT_METHOD, model: Any = None, progress: bool = False, length: int | None = None, **params: Any
+    method: str | None = DEFAULT_METHOD, model: Any = None, progress: bool = False, length: int | None = None, **params: Any
 ) -> "Compressor":
     """The compressor ``method`` with its parameters; AC and CM load the default M1 unless given
-    one. Coding parameters out of their bounds raise ``UsageError``. A model coder (ac, static-ac,
-    cm) draws a progress bar with ``progress``, and codes in this process when ``length`` (the
-    input's size, where known) is small (``coder_options``)."""
+    one, ``llm`` (or ``model="smollm2"``) the pretrained LLM's exact engine. Coding parameters
+    out of their bounds raise ``UsageError``. A model coder (ac, static-ac, cm, llm) draws a
+    progress bar with ``progress``, and codes in this process when ``length`` (the input's size,
+    where known) is small (``coder_options``)."""
     from .compressors.base import get, needs_m1, uses_model
     from .compressors.params import check_params
 
+    method = resolve_method(method, model)
+    if method == "llm":
+        model = model if model is not None else "smollm2"
     check_params(method, params, UsageError, strict=False)
     if needs_m1(method):
         params["model"] = load_model(model)
@@ -69,11 +94,14 @@ def compressor(
 
 
 def compress(
-    data: bytes, method: str = DEFAULT_METHOD, model: Any = None, check: bool = False, progress: bool = False, **params
+    data: bytes, method: str | None = DEFAULT_METHOD, model: Any = None, check: bool = False, progress: bool = False, **params
 ) -> bytes:
-    """An archive of ``data``; with ``check``, decode it again and compare before returning."""
+    """An archive of ``data``; with ``check``, decode it again and compare before returning.
+    ``model``: the M1 of ac and cm (an instance, path or shipped name), or a pretrained LLM
+    (``"smollm2"``: method ``llm``, whose archives decode on any machine)."""
     from .compressors.base import uses_model
 
+    method = resolve_method(method, model)
     c = compressor(method, model, progress, len(data), **params)
     model = getattr(c, "model", None) if uses_model(method) else None
     fingerprint = model.fingerprint if model is not None else None
@@ -131,6 +159,8 @@ def archive_compressor(header: Header, model: Any = None, progress: bool = False
 
         if isinstance(model, Unigram):  # StaticAC's model, given as an instance (an M1 is not one)
             params["model"] = model
+        elif header.method == "llm" and is_pretrained(model) and not isinstance(model, str):
+            params["model"] = model  # an engine instance; its fingerprint is checked below
     if uses_model(header.method):
         params.update(coder_options(progress, header.length))
     c: Any = get(header.method, **params)

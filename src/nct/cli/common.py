@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 from ..errors import InputError, NctError, OutputError, UsageError
 
 T = TypeVar("T")
-MODEL_HELP = "M1: a shipped model's name (default, tiny; see nct models) or a model file (default: default)"
+MODEL_HELP = ("M1: a shipped model's name (default, tiny; see nct models) or a model file (default: default); "
+              "or smollm2, the pretrained LLM (method llm; pip install 'nct[llm]')")
 
 
 # ----- argument types ----------------------------------------------------------------------------

@@ -42,10 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-d", "--decompress", action="store_true", help="decompress instead (as nct decompress) (default: off)")
     p.add_argument("-t", "--test", action="store_true", help="with -d: decode and check against the stored checksum, write nothing (default: off)")
     methods = [m for m in sorted(BUILTIN) if m not in NOT_OFFERED]
-    p.add_argument("--method", default="cm", choices=methods,
-                   help="compression method (default: cm = M1 mixed with adaptive context and match models)")
+    p.add_argument("--method", choices=methods,
+                   help="compression method (default: cm = M1 mixed with adaptive context and match models; "
+                        "llm with --model smollm2, the pretrained LLM run by nct's exact engine)")
     p.add_argument("--block", type=common.positive,
-                   help="bytes per block M1 codes from BOS (default: 1024 for cm and ac, 4096 for static-ac)")
+                   help="bytes per block M1 codes from BOS (default: 1024 for cm and ac, 4096 for static-ac); "
+                        "for llm, tokens per block (default: 1024, at most 2047)")
     p.add_argument("--verify", action="store_true",
                    help="decode each archive and compare it with the input before writing it (default: off)")
     p.set_defaults(func=run)
@@ -85,9 +87,11 @@ def run(args: argparse.Namespace) -> int:
     check_io_options(args)
     if args.stdout and len(args.inputs) > 1:
         raise UsageError("-c with several inputs would write archives one after another, which nct cannot decode; give one")
+    from ..api import resolve_method
     from ..compressors.base import needs_m1, uses_model
     from ..compressors.params import PARAMS
 
+    args.method = resolve_method(args.method, args.model)
     params = {"block": args.block} if args.block is not None else {}
     blocked = [m for m, p in PARAMS.items() if "block" in p]
     if params and args.method not in blocked:
@@ -105,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
         if uses_model(args.method):
             common.torch_ready(len(data))
         model = common.model(args.model, args.device) if needs_m1(args.method) else None
+        if args.method == "llm":
+            model, params["device"] = args.model or "smollm2", args.device or "cpu"
         archive = api.compress(data, args.method, model, check=args.verify, progress=not args.quiet, **params)
         common.write_output(out, archive, args.force)
         if not args.quiet and out != "-":

@@ -59,6 +59,7 @@ BUILTIN: dict[str, tuple[str, bool, bool]] = {  # name -> (module, needs M1, use
     "png": ("media", False, False),
     "flac": ("media", False, False),
     "hf": ("hf", False, False),
+    "llm": ("llm", False, True),
 }
 
 
@@ -114,3 +115,16 @@ def payload_varint(payload: bytes, pos: int) -> tuple[int, int]:
         return read_varint(payload, pos)
     except (IndexError, ValueError):
         raise CorruptPayload("payload is truncated") from None
+
+
+def read_streams(payload: bytes, pos: int, count: int, what: str) -> list[bytes]:
+    """``count`` length-prefixed (varint) byte strings of ``payload`` from ``pos``; CorruptPayload
+    naming ``what`` if one runs past the end (each length is checked before it is sliced)."""
+    streams = []
+    for _ in range(count):
+        size, pos = payload_varint(payload, pos)
+        if size > len(payload) - pos:
+            raise CorruptPayload(f"{what} payload is truncated")
+        streams.append(payload[pos : pos + size])
+        pos += size
+    return streams

@@ -34,7 +34,7 @@ from ..coding.arithmetic import DEFAULT_PRECISION, Decoder, pack_bits, unpack_bi
 from ..coding.symbols import Interval, encode_intervals, find_symbol, interval
 from ..coding.varint import write_varint
 from ..errors import CorruptPayload, ModelError
-from .base import payload_varint, register
+from .base import payload_varint, read_streams, register
 
 FREQ_BITS = 24
 MODES = ("utf-8", "latin-1")
@@ -174,13 +174,7 @@ class HFCompressor:
         if -(-n // block) > len(payload) - pos:  # every block's stream has at least its length byte
             raise CorruptPayload("hf payload is truncated")
         lengths = self._lengths(n)
-        streams = []
-        for _ in lengths:
-            size, pos = payload_varint(payload, pos)
-            if size > len(payload) - pos:
-                raise CorruptPayload("hf payload is truncated")
-            streams.append(payload[pos : pos + size])
-            pos += size
+        streams = read_streams(payload, pos, len(lengths), "hf")
         ids: list[int] = []
         for g in range(0, len(lengths), self.batch):
             ids += self._decode_group(streams[g : g + self.batch], lengths[g : g + self.batch])

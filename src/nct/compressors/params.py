@@ -7,7 +7,7 @@ parameters against it (an unknown key, a wrong type or a value out of range is a
 allocation, a loop bound or a constructor unchecked.
 
 ``hf`` is not here: its parameter is a model directory, and an archive must never choose what is
-loaded. Its archives are refused (it exists for ``nct bench --model hf:PATH``).
+loaded (``llm``'s model is a name in ``nct.models.pretrained``'s registry). Its archives are refused (it exists for ``nct bench --model hf:PATH``).
 """
 
 from __future__ import annotations
@@ -68,6 +68,16 @@ def _precision_fits(p: dict) -> str | None:
     return None
 
 
+LLM_MAX_BLOCK = 2047  # the exact Llama engine's rotary tables hold 2,048 positions (the start token and a block)
+
+
+def _pretrained(v: Any) -> str | None:
+    """llm's model: a pretrained LLM nct knows by name (an archive names a registry entry, never a path)."""
+    from ..models.pretrained import names
+
+    return None if isinstance(v, str) and v in names() else f"must be one of {', '.join(names())}, not {v!r}"
+
+
 _AC = {"block": _int(1, MAX_BLOCK), "precision": _int(16, 32), "freq_bits": _int(9, 30)}
 _XZ_LEVELS = (*range(10), *(lv | 0x80000000 for lv in range(10)))  # presets 0..9, and 0e..9e
 
@@ -85,6 +95,7 @@ PARAMS: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "ppmd": {"level": _int(2, 64)},
     "png": {},
     "flac": {},
+    "llm": {"model": _pretrained, "block": _int(1, LLM_MAX_BLOCK)},
 }
 _CROSS: dict[str, Callable[[dict], str | None]] = {"ac": _precision_fits, "static-ac": _precision_fits}
 

@@ -374,14 +374,18 @@ class Lineup:
     block: int | None = None
     chunk: int | None = None
     hf: str | None = None
+    llm: str | None = None  # a pretrained LLM (``llm``) beside M1's methods
 
     @classmethod
     def of(cls, methods: list[str] | None, model: "str | M1 | None", block: int | None, chunk: int | None) -> "Lineup":
         """Check the options, and load the model the methods need (``model``: an M1, a shipped name,
-        a file or ``hf:PATH``)."""
-        from ..api import load_model
+        a file or ``hf:PATH``; or a pretrained LLM's name: ``llm`` joins the default M1's methods)."""
+        from ..api import is_pretrained, load_model
 
         methods = list(methods or BENCH_METHODS.split(","))
+        llm = model if isinstance(model, str) and is_pretrained(model) else None
+        if llm:
+            methods, model = (methods if "llm" in methods else [*methods, "llm"]), None
         hf = model[3:] if isinstance(model, str) and model.startswith("hf:") else None
         if hf:  # a Hugging Face LM takes M1's place
             methods = ["hf" if m == "ac" else m for m in methods]
@@ -389,7 +393,7 @@ class Lineup:
             raise UsageError("--chunk must be at least 1 byte")
         if chunk and block and block != chunk:
             raise UsageError("with --chunk, AC's blocks are the chunks: leave out --block")
-        return cls(methods, load_model(model) if any(needs_m1(m) for m in methods) else None, block, chunk, hf)
+        return cls(methods, load_model(model) if any(needs_m1(m) for m in methods) else None, block, chunk, hf, llm)
 
     def compressors(self) -> dict[str, Compressor]:
         """Each method's compressor: AC's blocks are ``block``, or the chunks; StaticAC's are the
@@ -400,6 +404,7 @@ class Lineup:
         blocks: dict[str, Any] = {"ac": self.chunk or self.block, "static-ac": self.chunk, "cm": self.block}
         return {
             m: HFCompressor(self.hf) if m == "hf" and self.hf
+            else compressor(m, self.llm) if m == "llm"
             else compressor(m, self.m1 if needs_m1(m) else None, **({"block": blocks[m]} if blocks.get(m) else {}))
             for m in self.methods
         }

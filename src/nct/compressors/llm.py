@@ -1,0 +1,230 @@
+"""A pretrained LLM (``smollm2``) run by nct's exact engine as the predictor of arithmetic coding:
+archives that decode on any machine (``nct compress --model smollm2``).
+
+Method: the bytes become the model's tokens and the tokens are cut into blocks of ``block``,
+each arithmetic-coded on its own from the start token under the engine's integer CDFs
+(``nct.models.llama``). Tokens are coded as byte strings, so every input round-trips: each run of
+valid UTF-8 is tokenized by the model's tokenizer, kept when its tokens' bytes are exactly the
+run (else spelled byte by byte), and every other byte is the vocabulary's token for that single
+byte (a byte-level BPE vocabulary has one for each of the 256). Decoding joins the tokens' bytes.
+
+Speed: compression scores each block in one teacher-forced pass (every CDF at once); decompression
+steps ``batch`` blocks together, one token each per engine call, over a KV cache. The engine's CDFs
+do not depend on the batch, so a decoder may use any batch.
+
+Payload: varints token count and block, then each block's coder bits, length-prefixed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import torch
+
+from ..coding.arithmetic import DEFAULT_PRECISION, Decoder, pack_bits, unpack_bits
+from ..coding.symbols import Interval, encode_intervals, find_symbol, interval
+from ..coding.varint import write_varint
+from ..errors import CorruptPayload, ModelError
+from .base import payload_varint, read_streams, register
+
+FREQ_BITS = 24
+BLOCK, BATCH = 1024, 32  # tokens per block (longer compresses better: README); blocks decoded together
+TEXT_PIECE = 1 << 16  # characters tokenized at a time (cut after a newline)
+ESCAPE = "<|endoftext|>"
+_INVALID = re.compile("[\udc80-\udcff]+")  # bytes that are not UTF-8, as ``surrogateescape`` decodes them
+
+
+def byte_level_alphabet() -> dict[str, int]:
+    """GPT-2's byte-level BPE alphabet: the character that stands for each byte."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    chars, extra = {}, 0
+    for b in range(256):
+        if b in printable:
+            chars[chr(b)] = b
+        else:
+            chars[chr(256 + extra)] = b
+            extra += 1
+    return chars
+
+
+class Tokens:
+    """Bytes <-> a byte-level BPE tokenizer's token ids, exactly for every byte string. A byte the
+    vocabulary has no single-byte token for is the id ``vocab_size + byte``: coded as the escape
+    token (``<|endoftext|>``, which tokenization never yields), then the byte, uniformly."""
+
+    def __init__(self, tokenizer_json: str, vocab_size: int):
+        try:
+            from tokenizers import Tokenizer
+        except ImportError:
+            raise ModelError("the model's tokenizer needs the `tokenizers` package: pip install 'nct[llm]'") from None
+        self.tokenizer = Tokenizer.from_str(tokenizer_json)
+        self.vocab_size = vocab_size
+        alphabet = byte_level_alphabet()
+        vocab = self.tokenizer.get_vocab()
+        if ESCAPE not in vocab:
+            raise ModelError(f"the tokenizer's vocabulary has no {ESCAPE} token to escape bytes with")
+        self.escape = vocab[ESCAPE]
+        self.bytes = [b""] * vocab_size + [bytes([b]) for b in range(256)]
+        for text, i in vocab.items():
+            if i < vocab_size:
+                self.bytes[i] = b"".join(bytes([alphabet[c]]) if c in alphabet else c.encode() for c in text)
+        if not all(self.bytes):
+            raise ModelError("the tokenizer's vocabulary has an empty token")
+        single = {b: i for i, b in enumerate(self.bytes[:vocab_size]) if len(b) == 1 and i != self.escape}
+        self.byte_token = np.array([single.get(bytes([b]), vocab_size + b) for b in range(256)], np.int64)
+
+    def encode(self, data: bytes) -> list[int]:
+        """Token ids (escaped bytes as ``vocab_size + byte``) whose bytes, joined, are ``data``."""
+        text = data.decode("utf-8", errors="surrogateescape")
+        ids: list[int] = []
+        at = 0
+        for m in _INVALID.finditer(text):
+            ids += self._text(text[at : m.start()])
+            ids += self.byte_token[np.frombuffer(m.group().encode("utf-8", "surrogateescape"), np.uint8)].tolist()
+            at = m.end()
+        return ids + self._text(text[at:])
+
+    def _text(self, text: str) -> list[int]:
+        """Tokens of valid text: the tokenizer's, in pieces cut after newlines, each checked
+        (spelled byte by byte where its tokens do not give back its bytes or hold the escape)."""
+        pieces = _pieces(text)
+        ids: list[int] = []
+        for piece, enc in zip(pieces, self.tokenizer.encode_batch(pieces, add_special_tokens=False)):
+            raw = piece.encode("utf-8")
+            exact = self.escape not in enc.ids and self.decode(enc.ids) == raw
+            ids += enc.ids if exact else self.byte_token[np.frombuffer(raw, np.uint8)].tolist()
+        return ids
+
+    def decode(self, ids: Iterable[int]) -> bytes:
+        """The bytes of token ids."""
+        return b"".join(self.bytes[i] for i in ids)
+
+    def model_tokens(self, ids: list[int]) -> list[int]:
+        """What the model sees: escaped bytes as the escape token."""
+        return [i if i < self.vocab_size else self.escape for i in ids]
+
+
+def _pieces(text: str) -> list[str]:
+    """``text`` in pieces of about TEXT_PIECE characters, each ending after a newline where it can."""
+    pieces, at = [], 0
+    while at < len(text):
+        end = min(len(text), at + TEXT_PIECE)
+        if end < len(text):
+            cut = text.rfind("\n", at, end)
+            end = cut + 1 if cut > at else end
+        pieces.append(text[at:end])
+        at = end
+    return pieces
+
+
+@register("llm", model=True)
+class LLMCompressor:
+    """Arithmetic coding of a pretrained LLM's tokens under its exact engine (module docstring)."""
+
+    name = "llm"
+
+    def __init__(self, model: Any = "smollm2", block: int = BLOCK, batch: int = BATCH, progress: bool = False,
+                 workers: int | None = None, device: str = "cpu"):
+        from ..models import pretrained
+        from ..models.llama import Llama
+
+        if isinstance(model, Llama):
+            self.model, self.model_name = model, str(model.meta.get("model", "custom"))
+        else:
+            self.model_name = str(model)
+            self.model = pretrained.load(self.model_name, device, log=_stderr if progress else None)
+        if not 1 <= block < self.model.cfg.context:
+            raise ModelError(f"llm: block must be 1..{self.model.cfg.context - 1} tokens")
+        self.block, self.batch, self.progress = block, max(1, batch), progress
+        self.tokens = Tokens(self.model.tokenizer_json, self.model.cfg.vocab_size)
+
+    def params(self) -> dict:
+        """The model's name (its engine identified by the archive's fingerprint) and the block length."""
+        return {"model": self.model_name, "block": self.block}
+
+    @property
+    def model_bytes(self) -> int:
+        """What a decoder must hold: the engine's weight matrices, one byte each (LMIC's adjusted rate counts it)."""
+        return self.model.n_params
+
+    def compress(self, data: bytes) -> bytes:
+        """Payload of ``data``."""
+        ids = self.tokens.encode(data)
+        out = bytearray(write_varint(len(ids)) + write_varint(self.block))
+        bos = self.model.bos
+        for start in _bar(range(0, len(ids), self.block), self.progress, "llm: scoring blocks", -(-len(ids) // self.block)):
+            chunk = ids[start : start + self.block]
+            block = torch.tensor(self.tokens.model_tokens(chunk))[None]
+            inputs = torch.cat([torch.tensor([[bos]]), block[:, :-1]], 1)
+            low, high, total = self.model.intervals(inputs, block, FREQ_BITS)
+            intervals: list[Interval] = []
+            for i, lo, hi, tot in zip(chunk, low.tolist(), high.tolist(), total.tolist()):
+                intervals.append((lo, hi, tot))
+                if i >= self.model.cfg.vocab_size:  # an escaped byte, after the escape token
+                    intervals.append((i - self.model.cfg.vocab_size, i - self.model.cfg.vocab_size + 1, 256))
+            stream = pack_bits(encode_intervals(intervals, DEFAULT_PRECISION).finish())
+            out += write_varint(len(stream)) + stream
+        return bytes(out)
+
+    def decompress(self, payload: bytes, limit: int | None = None) -> bytes:
+        """Inverse of ``compress`` (``limit``: the length the output must have)."""
+        n, pos = payload_varint(payload, 0)
+        block, pos = payload_varint(payload, pos)
+        if limit is not None and n > limit:  # every token is at least one byte
+            raise CorruptPayload(f"llm payload claims {n} tokens for {limit} bytes")
+        if not 1 <= block < self.model.cfg.context or -(-n // block) > len(payload) - pos:
+            raise CorruptPayload("llm payload is truncated or its block length is out of range")
+        lengths = [min(block, n - i) for i in range(0, n, block)]
+        streams = read_streams(payload, pos, len(lengths), "llm")
+        out = bytearray()
+        groups = range(0, len(lengths), self.batch)
+        steps = _bar(None, self.progress, "llm: decoding", sum(max(lengths[g : g + self.batch]) for g in groups))
+        for g in groups:
+            for ids in self._decode_group(streams[g : g + self.batch], lengths[g : g + self.batch], steps.update if steps else None):
+                out += self.tokens.decode(ids)
+                if limit is not None and len(out) > limit:
+                    raise CorruptPayload("llm payload decodes to more bytes than the archive holds")
+        if steps:
+            steps.close()
+        return bytes(out)
+
+    def _decode_group(self, streams: list[bytes], lengths: list[int], tick: Callable[[int], Any] | None) -> list[list[int]]:
+        """The token ids of a batch of blocks, decoded in lockstep (a row that has ended is fed the start token)."""
+        decoders = [Decoder(unpack_bits(s), DEFAULT_PRECISION) for s in streams]
+        blocks: list[list[int]] = [[] for _ in lengths]
+        cache = self.model.start(len(lengths), max(lengths))
+        fed = [self.model.bos] * len(lengths)
+        for t in range(max(lengths)):
+            cdfs = self.model.step(cache, torch.tensor(fed), FREQ_BITS)
+            for j, n in enumerate(lengths):
+                if t < n:
+                    cdf = cdfs[j]
+                    token = find_symbol(cdf, decoders[j].target(int(cdf[-1])))
+                    decoders[j].decode(*interval(cdf, token))
+                    if token == self.tokens.escape:
+                        byte = decoders[j].target(256)
+                        decoders[j].decode(byte, byte + 1, 256)
+                        token = self.model.cfg.vocab_size + byte
+                    blocks[j].append(token)
+            fed = self.tokens.model_tokens([b[t] if t < len(b) else self.model.bos for b in blocks])
+            if tick:
+                tick(1)
+        return blocks
+
+
+def _stderr(message: str) -> None:
+    """A progress note on stderr."""
+    import sys
+
+    print(f"nct: {message}", file=sys.stderr, flush=True)
+
+
+def _bar(items: Any, progress: bool, desc: str, total: int) -> Any:
+    """``items`` under a tqdm bar when ``progress`` (``items`` None: the bar itself, or None without progress)."""
+    if not progress:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, total=total, unit="block" if items is not None else "step", leave=False)

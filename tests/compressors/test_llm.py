@@ -1,0 +1,89 @@
+"""The pretrained-LLM coder (``llm``): every byte string round-trips, any batch decodes, bad payloads are refused."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import nct
+from nct.compressors.base import CorruptPayload
+from nct.compressors.llm import LLMCompressor, Tokens
+from nct.errors import UsageError, WrongModel
+from nct.models import pretrained
+from tests.llama_fixtures import TEXT, tiny_llama
+
+pytest.importorskip("tokenizers")
+
+
+@pytest.fixture
+def registered(monkeypatch):
+    """The tiny engine as the registry's ``tiny-llama`` (loaded already, as ``pretrained.load`` keeps them)."""
+    monkeypatch.setitem(pretrained.PRETRAINED, "tiny-llama", pretrained.Pretrained("tiny-llama", "none", "none", "", "", "", ""))
+    monkeypatch.setitem(pretrained._LOADED, ("tiny-llama", "cpu"), tiny_llama())
+    return tiny_llama()
+
+
+def coder(**kw) -> LLMCompressor:
+    return LLMCompressor(tiny_llama(), **kw)
+
+
+@pytest.mark.parametrize("data", [b"", b"the cat sat on the mat.", TEXT.encode(), "h\u00e9llo w\u00f6rld \u2603".encode(), bytes(range(256)),
+                                  b"\xff\xfe" * 100, b"\x00the\xc0\x80 cat\xed\xa0\x80"])
+def test_round_trip(data):
+    c = coder(block=40, batch=3)
+    assert c.decompress(c.compress(data), limit=len(data)) == data
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.binary(max_size=80) | st.text(max_size=40).map(str.encode))
+def test_any_bytes_round_trip(data):
+    c = coder(block=30)
+    assert c.decompress(c.compress(data)) == data
+
+
+def test_tokens_escape_bytes_the_vocabulary_lacks():
+    t = Tokens(tiny_llama().tokenizer_json, tiny_llama().cfg.vocab_size)
+    ids = t.encode(b"cat\x07\xff")
+    assert t.decode(ids) == b"cat\x07\xff"
+    v = tiny_llama().cfg.vocab_size
+    assert ids[-2:] == [v + 7, v + 255] and t.model_tokens(ids)[-1] == t.escape
+    assert len(t.encode(TEXT.encode())) < len(TEXT) / 2  # BPE tokens: fewer symbols than bytes
+
+
+def test_payload_does_not_depend_on_the_batch_and_any_batch_decodes():
+    data = TEXT.encode()[:600]
+    payloads = {coder(block=50, batch=b).compress(data) for b in (1, 4)}
+    assert len(payloads) == 1
+    payload = payloads.pop()
+    assert all(coder(block=50, batch=b).decompress(payload) == data for b in (1, 2, 16))  # exact CDFs: any batch
+
+
+def test_bad_payloads_are_refused():
+    c = coder(block=40)
+    payload = c.compress(TEXT.encode()[:300])
+    with pytest.raises(CorruptPayload, match="truncated"):
+        c.decompress(payload[:-5] if payload[-1] else payload[:3])
+    with pytest.raises(CorruptPayload, match="claims"):
+        c.decompress(payload, limit=10)  # more tokens than bytes
+    with pytest.raises(CorruptPayload):
+        c.decompress(b"\x05\x00")  # block 0
+
+
+def test_api_archives_name_the_model_and_check_its_fingerprint(registered):
+    data = TEXT.encode()[:200]
+    archive = nct.compress(data, model=registered, block=64)
+    header = nct.api.inspect(archive)
+    assert header.method == "llm" and header.params == {"model": "tiny-llama", "block": 64} and header.model == registered.fingerprint
+    assert nct.decompress(archive) == data  # the archive names the registry entry, loaded by name
+    other = tiny_llama(seed=1)
+    with pytest.raises(WrongModel):
+        nct.decompress(archive, model=other)
+    with pytest.raises(UsageError, match="codes with method llm"):
+        nct.compress(data, method="xz", model="tiny-llama")
+    assert nct.compress(data, method="llm", model="tiny-llama", block=64) == archive
+
+
+def test_block_bounds():
+    with pytest.raises(Exception, match="block"):
+        coder(block=tiny_llama().cfg.context)
