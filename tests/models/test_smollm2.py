@@ -54,3 +54,17 @@ def test_cli_round_trip_of_any_bytes(engine, tmp_path, monkeypatch):
     import nct
 
     assert nct.inspect((tmp_path / "t.txt.nct").read_bytes()).params == {"model": "smollm2", "block": 1024}
+
+
+def test_bench_puts_llm_beside_the_other_methods(engine, tmp_path, monkeypatch):
+    import json
+
+    from nct.cli import main
+
+    monkeypatch.setitem(pretrained._LOADED, ("smollm2", "cpu"), engine)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.txt").write_bytes(TEXT.encode())
+    assert main(["bench", "--model", "smollm2", "--data", f"text:{tmp_path / 'data'}", "--methods", "llm,gzip", "--out", str(tmp_path / "out")]) == 0
+    rows = {(r["data"], r["method"]): r for r in json.loads((tmp_path / "out" / "results.json").read_text())["rows"]}
+    llm, gz = rows[("a.txt", "llm")], rows[("a.txt", "gzip")]
+    assert llm["verified"] and llm["compressed"] < gz["compressed"] and llm["model_bytes"] == engine.n_params
