@@ -201,7 +201,7 @@ def test_bad_option_values(text_file, capsys):
     assert run("compress", text_file, "--method", "static-ac", "--block", 100_000, "-o", str(text_file) + ".x") == 1
     _one_line_error(capsys, "block must be in 1..65536")
     assert run("compress", text_file, "--method", "gzip", "--block", 64) == 1
-    _one_line_error(capsys, "--block applies to cm, ac, static-ac, not")
+    _one_line_error(capsys, "--block applies to cm, ac, static-ac, llm, not")
 
 
 def test_warns_when_a_text_model_expands_binary_data(tmp_path, capsys):

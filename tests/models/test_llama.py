@@ -126,3 +126,21 @@ def test_blocks_longer_than_the_context_are_refused():
         e.cdfs(ids(0, 1, e.cfg.context + 1, e.cfg.vocab_size))
     with pytest.raises(ValueError, match="context"):
         e.start(1, e.cfg.context + 1)
+
+
+def test_the_gpu_paths_attention_weights_are_the_compiled_kernels():
+    """``_attention_weights_torch`` (what a GPU runs) gives the numba kernel's integers, run here on the CPU."""
+    from nct.models.llama import _attention_weights_torch
+    from nct.models.llama_kernels import attention_weights
+    from nct.models.m1 import ATTN_LUT_SCALE, ATTN_LUT_STEPS
+
+    g = torch.Generator().manual_seed(6)
+    rows, queries, keys = 3, 10, 12
+    dots = torch.randint(-60000, 60000, (rows, queries, keys), generator=g).float()
+    q_s, k_s, v_s = (torch.rand(shape, generator=g) + 0.01 for shape in ((rows, queries), (rows, keys), (rows, keys)))
+    visible = np.arange(queries, dtype=np.int64) % keys + 1
+    lut = exp_table(ATTN_LUT_SCALE, ATTN_LUT_STEPS)
+    w, top = torch.empty_like(dots), torch.empty(rows, queries)
+    attention_weights(dots.numpy(), (q_s * 0.001).numpy(), k_s.numpy(), v_s.numpy(), visible, lut, w.numpy(), top.numpy())
+    w2, top2 = _attention_weights_torch(dots, q_s * 0.001, k_s, v_s, torch.from_numpy(visible), torch.from_numpy(lut))
+    assert torch.equal(w, w2) and torch.equal(top, top2) and (w.sum(-1) <= 65537).all()
