@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
             common.torch_ready(len(data))
         model = common.model(args.model, args.device) if needs_m1(args.method) else None
         if args.method == "llm":
-            model, params["device"] = args.model or "smollm2", args.device or "cpu"
+            model, params["device"] = args.model, args.device or "cpu"
         archive = api.compress(data, args.method, model, check=args.verify, progress=not args.quiet, **params)
         common.write_output(out, archive, args.force)
         if not args.quiet and out != "-":

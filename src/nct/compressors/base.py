@@ -117,6 +117,11 @@ def payload_varint(payload: bytes, pos: int) -> tuple[int, int]:
         raise CorruptPayload("payload is truncated") from None
 
 
+def block_lengths(n: int, block: int) -> list[int]:
+    """The lengths of the blocks ``n`` symbols are cut into (``block`` each, the last shorter)."""
+    return [min(block, n - i) for i in range(0, n, block)]
+
+
 def read_streams(payload: bytes, pos: int, count: int, what: str) -> list[bytes]:
     """``count`` length-prefixed (varint) byte strings of ``payload`` from ``pos``; CorruptPayload
     naming ``what`` if one runs past the end (each length is checked before it is sliced)."""

@@ -34,7 +34,7 @@ from ..coding.arithmetic import DEFAULT_PRECISION, Decoder, pack_bits, unpack_bi
 from ..coding.symbols import Interval, encode_intervals, find_symbol, interval
 from ..coding.varint import write_varint
 from ..errors import CorruptPayload, ModelError
-from .base import payload_varint, read_streams, register
+from .base import block_lengths, payload_varint, read_streams, register
 
 FREQ_BITS = 24
 MODES = ("utf-8", "latin-1")
@@ -130,10 +130,6 @@ class HFCompressor:
                 past = getattr(out, self._cache_arg)
                 tokens = yield quantize(out.logits[:, -1, : self.vocab])
 
-    def _lengths(self, n: int) -> list[int]:
-        """The tokens of each block of ``n`` tokens."""
-        return [min(self.block, n - i) for i in range(0, n, self.block)]
-
     def compress(self, data: bytes) -> bytes:
         """Payload of ``data``."""
         mode = 0 if _is_utf8(data) else 1
@@ -173,7 +169,7 @@ class HFCompressor:
                                  f"decode it with block={block}, batch={batch}, not {self.block}, {self.batch}")
         if -(-n // block) > len(payload) - pos:  # every block's stream has at least its length byte
             raise CorruptPayload("hf payload is truncated")
-        lengths = self._lengths(n)
+        lengths = block_lengths(n, self.block)
         streams = read_streams(payload, pos, len(lengths), "hf")
         ids: list[int] = []
         for g in range(0, len(lengths), self.batch):

@@ -6,7 +6,8 @@ each arithmetic-coded on its own from the start token under the engine's integer
 (``nct.models.llama``). Tokens are coded as byte strings, so every input round-trips: each run of
 valid UTF-8 is tokenized by the model's tokenizer, kept when its tokens' bytes are exactly the
 run (else spelled byte by byte), and every other byte is the vocabulary's token for that single
-byte (a byte-level BPE vocabulary has one for each of the 256). Decoding joins the tokens' bytes.
+byte, or, where the vocabulary has none, the escape token followed by the byte (``Tokens``).
+Decoding joins the tokens' bytes.
 
 Speed: compression scores each block in one teacher-forced pass (every CDF at once); decompression
 steps ``batch`` blocks together, one token each per engine call, over a KV cache. The engine's CDFs
@@ -22,12 +23,13 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from ..coding.arithmetic import DEFAULT_PRECISION, Decoder, pack_bits, unpack_bits
 from ..coding.symbols import Interval, encode_intervals, find_symbol, interval
 from ..coding.varint import write_varint
 from ..errors import CorruptPayload, ModelError
-from .base import payload_varint, read_streams, register
+from .base import block_lengths, payload_varint, read_streams, register
 
 FREQ_BITS = 24
 BLOCK, BATCH = 1024, 32  # tokens per block (longer compresses better: README); blocks decoded together
@@ -154,7 +156,7 @@ class LLMCompressor:
         ids = self.tokens.encode(data)
         out = bytearray(write_varint(len(ids)) + write_varint(self.block))
         bos = self.model.bos
-        for start in _bar(range(0, len(ids), self.block), self.progress, "llm: scoring blocks", -(-len(ids) // self.block)):
+        for start in tqdm(range(0, len(ids), self.block), desc="compress", unit="block", disable=not self.progress):
             chunk = ids[start : start + self.block]
             block = torch.tensor(self.tokens.model_tokens(chunk))[None]
             inputs = torch.cat([torch.tensor([[bos]]), block[:, :-1]], 1)
@@ -176,21 +178,20 @@ class LLMCompressor:
             raise CorruptPayload(f"llm payload claims {n} tokens for {limit} bytes")
         if not 1 <= block < self.model.cfg.context or -(-n // block) > len(payload) - pos:
             raise CorruptPayload("llm payload is truncated or its block length is out of range")
-        lengths = [min(block, n - i) for i in range(0, n, block)]
+        lengths = block_lengths(n, block)
         streams = read_streams(payload, pos, len(lengths), "llm")
         out = bytearray()
         groups = range(0, len(lengths), self.batch)
-        steps = _bar(None, self.progress, "llm: decoding", sum(max(lengths[g : g + self.batch]) for g in groups))
-        for g in groups:
-            for ids in self._decode_group(streams[g : g + self.batch], lengths[g : g + self.batch], steps.update if steps else None):
-                out += self.tokens.decode(ids)
-                if limit is not None and len(out) > limit:
-                    raise CorruptPayload("llm payload decodes to more bytes than the archive holds")
-        if steps:
-            steps.close()
+        steps = sum(max(lengths[g : g + self.batch]) for g in groups)
+        with tqdm(total=steps, desc="decompress", unit="step", disable=not self.progress) as bar:
+            for g in groups:
+                for ids in self._decode_group(streams[g : g + self.batch], lengths[g : g + self.batch], bar.update):
+                    out += self.tokens.decode(ids)
+                    if limit is not None and len(out) > limit:
+                        raise CorruptPayload("llm payload decodes to more bytes than the archive holds")
         return bytes(out)
 
-    def _decode_group(self, streams: list[bytes], lengths: list[int], tick: Callable[[int], Any] | None) -> list[list[int]]:
+    def _decode_group(self, streams: list[bytes], lengths: list[int], tick: Callable[[int], Any]) -> list[list[int]]:
         """The token ids of a batch of blocks, decoded in lockstep (a row that has ended is fed the start token)."""
         decoders = [Decoder(unpack_bits(s), DEFAULT_PRECISION) for s in streams]
         blocks: list[list[int]] = [[] for _ in lengths]
@@ -209,8 +210,7 @@ class LLMCompressor:
                         token = self.model.cfg.vocab_size + byte
                     blocks[j].append(token)
             fed = self.tokens.model_tokens([b[t] if t < len(b) else self.model.bos for b in blocks])
-            if tick:
-                tick(1)
+            tick(1)
         return blocks
 
 
@@ -220,11 +220,3 @@ def _stderr(message: str) -> None:
 
     print(f"nct: {message}", file=sys.stderr, flush=True)
 
-
-def _bar(items: Any, progress: bool, desc: str, total: int) -> Any:
-    """``items`` under a tqdm bar when ``progress`` (``items`` None: the bar itself, or None without progress)."""
-    if not progress:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc=desc, total=total, unit="block" if items is not None else "step", leave=False)

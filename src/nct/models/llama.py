@@ -20,7 +20,8 @@ M1's invariants (invariant 2, README), with the same building blocks:
 * The output distribution becomes an integer CDF (``exact_kernels.integer_cdf``) in int64, every
   token with frequency >= 1; encoding needs only each token's interval (``token_intervals``).
 
-The engine is converted once from the weights (``from_gguf``) and saved as a safetensors file
+The engine is built once from float weights (``from_weights``; ``nct.models.pretrained`` reads
+them from a GGUF file) and saved as a safetensors file
 whose SHA-256 over config, tables, tensors and tokenizer is the fingerprint archives carry; it
 is checked again on load, so a damaged file is an error, not a wrong decode.
 """
@@ -139,6 +140,11 @@ def rope_tables(theta: float, head_dim: int, positions: int) -> tuple[np.ndarray
 LAYER_WEIGHTS = ("qkv", "o", "gu", "down")
 
 
+def weight_names(cfg: LlamaConfig) -> list[str]:
+    """The engine's int8 weight matrices: the head, then each layer's."""
+    return ["head"] + [f"{i}.{w}" for i in range(cfg.n_layers) for w in LAYER_WEIGHTS]
+
+
 @dataclass
 class Cache:
     """A lockstep batch's keys and values so far (every row at the same position), per layer: keys
@@ -178,7 +184,7 @@ class Llama:
 
     def _weight_names(self) -> list[str]:
         """The int8 weight matrices."""
-        return ["head"] + [f"{i}.{w}" for i in range(self.cfg.n_layers) for w in LAYER_WEIGHTS]
+        return weight_names(self.cfg)
 
     @property
     def bos(self) -> int:
@@ -204,7 +210,7 @@ class Llama:
             t[f"{i}.down"], t[f"{i}.down_s"] = quantize_weight(f[f"{i}.down"])
         t["head"], t["head_s"] = quantize_weight(f.get("head", f["embed"]) * f["norm"])
         arrays = {k: v.numpy() for k, v in t.items()}
-        for name in ["head"] + [f"{i}.{n}" for i in range(cfg.n_layers) for n in LAYER_WEIGHTS]:
+        for name in weight_names(cfg):
             arrays[name] = arrays[name].astype(np.int8)
         arrays["rope_cos"], arrays["rope_sin"] = rope_tables(cfg.rope_theta, cfg.head_dim, cfg.context)
         arrays["sigmoid"] = sigmoid_table()

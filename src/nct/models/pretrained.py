@@ -124,7 +124,7 @@ def _load(name: str, device: str, log: Any):
             log(f"could not cache the engine in {cached.parent} ({e.strerror}); it will be converted again next time")
     if log:
         log(f"converted in {time.perf_counter() - began:.0f} s")
-    return engine if device == "cpu" else Llama.load(cached, device)
+    return engine if device == "cpu" else Llama(cfg, engine.stored, tokenizer, meta, device)
 
 
 def read_gguf(path: Path) -> tuple[Any, dict[str, np.ndarray], str]:
