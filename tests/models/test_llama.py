@@ -32,6 +32,26 @@ def test_full_sequence_cached_steps_batch_and_length_agree():
     assert (np.diff(full, axis=-1) >= 1).all() and (full[..., -1] <= 1 << 24).all()
 
 
+def test_compiled_kernels_and_pytorch_operations_agree(monkeypatch):
+    """The CPU's compiled kernels (``llama_kernels``: the whole cached step, quantization, heads,
+    SwiGLU) and the PyTorch operations a GPU runs give the same CDFs, full sequence and steps."""
+    from nct.models import llama
+
+    e = tiny_llama()
+    x = ids(7, 4, 30, e.cfg.vocab_size)
+
+    def both() -> tuple[np.ndarray, np.ndarray]:
+        cache = e.start(4, 30)
+        return e.cdfs(x), np.stack([e.step(cache, x[:, i]) for i in range(30)], 1)
+
+    compiled = both()
+    monkeypatch.setattr(llama, "COMPILED", False)
+    assert not e._compiled
+    operations = both()
+    assert all(np.array_equal(a, b) for a, b in zip(compiled, operations))
+    assert np.array_equal(compiled[0], compiled[1])
+
+
 def test_intervals_are_the_cdfs_entries():
     e = tiny_llama()
     x = ids(1, 2, 40, e.cfg.vocab_size)

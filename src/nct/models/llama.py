@@ -17,6 +17,9 @@ M1's invariants (invariant 2, README), with the same building blocks:
 * Queries, keys and values are int8 per token and head; attention weights are integers summing
   to at most 2^16 + 1 (``nct.models.llama_kernels``), so P @ V is exact too. The full sequence and
   the cached step compute each query's weights with the same routine.
+* On the CPU the elementwise work (quantization, rotary heads, SwiGLU) and the whole cached step
+  run compiled (``nct.models.llama_kernels``), the teacher-forced GEMMs in PyTorch; on a GPU
+  everything runs as PyTorch operations. Both do the same operations in the same order.
 * The output distribution becomes an integer CDF (``exact_kernels.integer_cdf``) in int64, every
   token with frequency >= 1; encoding needs only each token's interval (``token_intervals``).
 
@@ -41,14 +44,15 @@ from ..errors import ModelError
 from ..util import atomic_path
 from . import exact_torch
 from .exact_kernels import OUT_LUT_STEPS, integer_cdf
-from .llama_kernels import attention_weights, int8_rows, token_intervals
+from . import llama_kernels
+from .llama_kernels import SIGMOID_RADIUS, SIGMOID_STEPS, attention_weights, int8_rows, token_intervals
 from .m1 import ATTN_LUT_SCALE, ATTN_LUT_STEPS, OUT_LUT_SCALE, quantize_rows, quantize_weight
 
 FORMAT = "nct-llama-engine/1"
 ENGINE_VERSION = 1
 EXACT_K = 1024  # the widest int8 x int8 sum an fp32 GEMM keeps exact: 1024 x 127^2 < 2^24
-SIGMOID_STEPS, SIGMOID_RADIUS = 256, 32  # the SiLU's sigmoid table: steps per unit, over [-32, 32]
 ROW_KERNEL_ROWS = 24  # up to this many rows, CPU matmuls run ``int8_rows`` (the same integers as the GEMMs; faster there)
+COMPILED = True  # on the CPU, run ``llama_kernels``' compiled kernels (False: the PyTorch operations, as on a GPU; tests compare them)
 QUERY_CHUNK = 256  # queries of a full sequence attended at a time (over the keys up to the chunk's end)
 
 
@@ -148,7 +152,7 @@ def weight_names(cfg: LlamaConfig) -> list[str]:
 @dataclass
 class Cache:
     """A lockstep batch's keys and values so far (every row at the same position), per layer: keys
-    and values [B x kv, S, dh] (int-valued fp32), their scales [B x kv, S]."""
+    and values [B x kv, S, dh] (int8), their scales [B x kv, S] (fp32)."""
 
     k: list[torch.Tensor]
     k_s: list[torch.Tensor]
@@ -176,11 +180,19 @@ class Llama:
         self.t = {k: torch.from_numpy(v.astype(np.float32) if v.dtype == np.int8 else v).to(dev) for k, v in self.stored.items()}
         for name in self._weight_names():
             self.t[name] = self.t[name].to(self._gemm_dtype)
-        # the same weights as int8 [out, in], for steps of a few rows on the CPU (``llama_kernels.int8_rows``)
+        # the same weights as int8 [out, in], for the CPU's cached steps and short sequences (``llama_kernels.int8_rows``)
         self._rows = {n: np.ascontiguousarray(self.stored[n].T) for n in self._weight_names()} if dev.type == "cpu" else {}
+        order = self._weight_names()[1:] + ["head"]  # ``llama_kernels.step``'s: every layer's, then the head
+        self._step_weights = tuple(self._rows[n] for n in order) if self._rows else ()
+        self._step_scales = tuple(self.stored[n + "_s"] for n in order)
         self._lut_np = self.stored["attn_lut"]
         self._out_lut_np = self.stored["out_lut"].astype(np.int64)
         self._q_scale = np.float32(ATTN_LUT_STEPS / np.sqrt(cfg.head_dim))
+
+    @property
+    def _compiled(self) -> bool:
+        """Whether this engine runs ``llama_kernels``' compiled kernels (on the CPU)."""
+        return bool(self._step_weights) and COMPILED
 
     def _weight_names(self) -> list[str]:
         """The int8 weight matrices."""
@@ -254,9 +266,13 @@ class Llama:
         x's rows quantized to int8, their exact integer products with W's int8 columns times W's
         column scales; r [..., 1] the rows' scales."""
         flat = x.reshape(-1, x.shape[-1])
-        q8, r = exact_torch.quantize(flat, normalize)
+        if self._compiled:
+            q8, r = torch.empty(flat.shape, dtype=torch.int8), torch.empty(len(flat), 1)
+            llama_kernels.quantize(flat.contiguous().numpy(), normalize, q8.numpy(), r.numpy())
+        else:
+            q8, r = exact_torch.quantize(flat, normalize)
         w = self.t[name]
-        if len(flat) <= ROW_KERNEL_ROWS and self._rows:
+        if len(flat) <= ROW_KERNEL_ROWS and self._compiled:
             out = np.empty((len(flat), w.shape[1]), np.int32)
             int8_rows(q8.numpy(), self._rows[name], out)
             acc = torch.from_numpy(out)
@@ -285,15 +301,26 @@ class Llama:
         h, kv, dh = cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
         g = h // kv
         y, r = self._matmul(x, f"{layer}.qkv", normalize=True)
-        y = y.mul_(r)
-        qk = self._rope(y[..., : (h + kv) * dh].view(b, t, h + kv, dh), first)
-        qk8, qk_s = quantize_rows(qk)
-        v8, v_s = quantize_rows(y[..., (h + kv) * dh :].view(b, t, kv, dh))
-        q = qk8[:, :, :h].view(b, t, kv, g, dh).permute(0, 2, 3, 1, 4).reshape(b * kv, g * t, dh)
-        q_s = qk_s[:, :, :h].view(b, t, kv, g).permute(0, 2, 3, 1).reshape(b * kv, g * t) * self._q_scale
+        if self._compiled:
+            qk8, qk_s = torch.empty(b, t, h + kv, dh, dtype=torch.int8), torch.empty(b, t, h + kv)
+            v8, v_s = torch.empty(b, t, kv, dh, dtype=torch.int8), torch.empty(b, t, kv)
+            positions = np.tile(np.arange(first, first + t, dtype=np.int64), b)
+            llama_kernels.heads(y.view(b * t, -1).numpy(), r.view(b * t, 1).numpy(), positions, self.stored["rope_cos"],
+                                self.stored["rope_sin"], self._q_scale, qk8[:, :, :h].view(b * t, h, dh).numpy(),
+                                qk_s[:, :, :h].view(b * t, h).numpy(), qk8[:, :, h:].view(b * t, kv, dh).numpy(),
+                                qk_s[:, :, h:].view(b * t, kv).numpy(), v8.view(b * t, kv, dh).numpy(), v_s.view(b * t, kv).numpy())
+        else:
+            y = y.mul_(r)
+            qk8, qk_s = quantize_rows(self._rope(y[..., : (h + kv) * dh].view(b, t, h + kv, dh), first))
+            qk_s = qk_s[..., 0]
+            qk_s[:, :, :h] *= self._q_scale
+            v8, v_s = quantize_rows(y[..., (h + kv) * dh :].view(b, t, kv, dh))
+            v_s = v_s[..., 0]
+        q = qk8[:, :, :h].reshape(b, t, kv, g, dh).permute(0, 2, 3, 1, 4).reshape(b * kv, g * t, dh)
+        q_s = qk_s[:, :, :h].reshape(b, t, kv, g).permute(0, 2, 3, 1).reshape(b * kv, g * t)
         k = qk8[:, :, h:].transpose(1, 2).reshape(b * kv, t, dh)
-        k_s = qk_s[:, :, h:].view(b, t, kv).transpose(1, 2).reshape(b * kv, t)
-        return q, q_s, k, k_s, v8.transpose(1, 2).reshape(b * kv, t, dh), v_s.view(b, t, kv).transpose(1, 2).reshape(b * kv, t)
+        k_s = qk_s[:, :, h:].transpose(1, 2).reshape(b * kv, t)
+        return q, q_s, k, k_s, v8.transpose(1, 2).reshape(b * kv, t, dh), v_s.transpose(1, 2).reshape(b * kv, t)
 
     def _attend(self, q, q_s, k, k_s, v, v_s, visible: np.ndarray) -> torch.Tensor:
         """[R, Q, dh] attention of queries over keys and values (``llama_kernels.attention_weights``)."""
@@ -314,10 +341,14 @@ class Llama:
         x = x + y.mul_(r)
         y, r = self._matmul(x, f"{layer}.gu", normalize=True)
         m = self.cfg.d_mlp
-        gate, up = y[..., :m] * r, y[..., m:] * r
-        top = SIGMOID_RADIUS * SIGMOID_STEPS
-        index = torch.round(gate.clamp(-SIGMOID_RADIUS, SIGMOID_RADIUS) * float(SIGMOID_STEPS)).long() + top
-        h = (gate * self.t["sigmoid"][index]) * up
+        if self._compiled:
+            h = torch.empty(*y.shape[:-1], m)
+            llama_kernels.swiglu(y.view(-1, 2 * m).numpy(), r.view(-1, 1).numpy(), self.stored["sigmoid"], h.view(-1, m).numpy())
+        else:
+            gate, up = y[..., :m] * r, y[..., m:] * r
+            top = SIGMOID_RADIUS * SIGMOID_STEPS
+            index = torch.round(gate.clamp(-SIGMOID_RADIUS, SIGMOID_RADIUS) * float(SIGMOID_STEPS)).long() + top
+            h = (gate * self.t["sigmoid"][index]) * up
         y, r = self._matmul(h, f"{layer}.down")
         return x + y.mul_(r)
 
@@ -388,16 +419,19 @@ class Llama:
             raise ValueError(f"blocks of {length} tokens are longer than the engine's context ({cfg.context})")
         rows, dev = batch * cfg.n_kv_heads, self.t["embed"].device
         n = cfg.n_layers
-        return Cache(k=[torch.zeros(rows, length, cfg.head_dim, device=dev) for _ in range(n)],
+        return Cache(k=[torch.zeros(rows, length, cfg.head_dim, dtype=torch.int8, device=dev) for _ in range(n)],
                      k_s=[torch.ones(rows, length, device=dev) for _ in range(n)],
-                     v=[torch.zeros(rows, length, cfg.head_dim, device=dev) for _ in range(n)],
+                     v=[torch.zeros(rows, length, cfg.head_dim, dtype=torch.int8, device=dev) for _ in range(n)],
                      v_s=[torch.ones(rows, length, device=dev) for _ in range(n)])
 
     def step(self, cache: Cache, tokens: torch.Tensor, freq_bits: int = 24) -> np.ndarray:
-        """Feed one token per row ([B]) at the cache's position; the [B, V+1] CDFs of the next."""
+        """Feed one token per row ([B]) at the cache's position; the [B, V+1] CDFs of the next
+        (on the CPU one compiled call, ``llama_kernels.step``; on a GPU PyTorch operations)."""
         p, b = cache.position, len(tokens)
         if p >= cache.k[0].shape[1]:
             raise ValueError("cache is full")
+        if self._compiled:
+            return self._compiled_step(cache, tokens, freq_bits)
         g = self.cfg.n_heads // self.cfg.n_kv_heads
         visible = np.full(g, p + 1, np.int64)
         x = self.t["embed"][tokens.to(self.t["embed"].device)][:, None]
@@ -412,6 +446,18 @@ class Llama:
                 x = self._layer(x, layer, self._merge(out, b, 1))
             cache.position = p + 1
             return self._cdf(x[:, 0], freq_bits)
+
+
+    def _compiled_step(self, cache: Cache, tokens: torch.Tensor, freq_bits: int) -> np.ndarray:
+        """``step`` as one call of ``llama_kernels.step`` (numpy views of the cache, updated in place)."""
+        out = np.empty((len(tokens), self.cfg.vocab_size + 1), np.int64)
+        k, k_s, v, v_s = (tuple(t.numpy() for t in ts) for ts in (cache.k, cache.k_s, cache.v, cache.v_s))
+        llama_kernels.step(tokens.numpy().astype(np.int64), cache.position, self.stored["embed"], self._step_weights,
+                           self._step_scales, self.stored["rope_cos"], self.stored["rope_sin"], self.stored["sigmoid"], self._lut_np,
+                           self._out_lut_np, self.cfg.n_heads, self.cfg.d_mlp, self._q_scale, (1 << freq_bits) - self.cfg.vocab_size,
+                           k, k_s, v, v_s, out)
+        cache.position += 1
+        return out
 
 
 def _attention_weights_torch(dots, q_s, k_s, v_s, visible, lut) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,5 +1,11 @@
-"""The exact Llama engine's compiled kernels (numba): attention weights, and the output
-distribution's token intervals, each the same integers on every path (invariant 2, README).
+"""The exact Llama engine's compiled kernels (numba) for the CPU: attention weights, the output
+distribution's token intervals, the per-row quantization, heads and SwiGLU of the teacher-forced
+sequence, and the whole cached step in one call; each gives the integers of the PyTorch operations
+``nct.models.llama`` runs on a GPU (invariant 2, README; the tests compare them).
+
+The cached step (``step``) is what decoding runs once per token: PyTorch's per-operation dispatch
+over 30 layers cost ~40 ms a step at one row, four times the arithmetic, so it runs compiled, its
+matmuls in ``int8_rows`` (int8 weights read once per step) and its attention over int8 caches.
 
 Attention weights: for query row ``q`` of ``logits`` (integer dot products of int8 queries and
 keys, exact in fp32), in this order and each a correctly rounded fp32 operation: the logit in
@@ -16,9 +22,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .exact_kernels import integer_cdf
+from .exact_kernels import _quantize, integer_cdf
 
 ATTN_ONE = np.float32(65536.0)  # attention weights are integers summing to at most 2^16 (+1)
+SIGMOID_STEPS, SIGMOID_RADIUS = 256, 32  # the SiLU's sigmoid table: steps per unit, over [-32, 32]
 
 
 @njit(cache=True, parallel=True)
@@ -79,3 +86,163 @@ def token_intervals(z, r, lut, spare, tokens, low, high, total) -> None:
         cdf = np.empty((1, z.shape[1] + 1), np.int64)
         integer_cdf(z[n : n + 1], r[n : n + 1], lut, spare, cdf)
         low[n], high[n], total[n] = cdf[0, tokens[n]], cdf[0, tokens[n] + 1], cdf[0, -1]
+
+
+@njit(cache=True, parallel=True)
+def quantize(x, normalize, q8, r) -> None:
+    """``exact_torch.quantize`` of the rows of x [N, K] (rows in parallel): int8 q8 and the scales r [N, 1]."""
+    for n in prange(len(x)):
+        r[n, 0] = _quantize(x[n], normalize, q8[n])
+
+
+@njit(cache=True, parallel=True)
+def heads(y, r, positions, rope_cos, rope_sin, q_scale, q, q_s, k, k_s, v, v_s) -> None:
+    """``Llama._heads`` after the qkv matmul, for tokens n at ``positions[n]``: y [N, (H + 2 kv) x dh] x
+    r [N, 1], its queries and keys rotated (adjacent channel pairs), each head quantized to int8:
+    q [N, H, dh] with scales q_s [N, H] (times ``q_scale``: in exp-table steps), keys k and
+    values v [N, kv, dh] with k_s, v_s [N, kv]."""
+    n_heads, kv, dh = q.shape[1], k.shape[1], k.shape[2]
+    for n in prange(len(y)):
+        p = positions[n]
+        part, rotated, head_q = np.empty(dh, np.float32), np.empty(dh, np.float32), np.empty(dh, np.int8)
+        for head in range(n_heads + 2 * kv):
+            for j in range(dh):
+                part[j] = y[n, head * dh + j] * r[n, 0]
+            if head < n_heads + kv:
+                for i in range(dh // 2):
+                    a, c = part[2 * i], part[2 * i + 1]
+                    cos, sin = rope_cos[p, i], rope_sin[p, i]
+                    rotated[2 * i] = a * cos - c * sin
+                    rotated[2 * i + 1] = a * sin + c * cos
+                s = _quantize(rotated, False, head_q)
+            else:
+                s = _quantize(part, False, head_q)
+            if head < n_heads:
+                q_s[n, head] = s * q_scale
+                q[n, head] = head_q
+            elif head < n_heads + kv:
+                k_s[n, head - n_heads] = s
+                k[n, head - n_heads] = head_q
+            else:
+                v_s[n, head - n_heads - kv] = s
+                v[n, head - n_heads - kv] = head_q
+
+
+@njit(cache=True, parallel=True)
+def swiglu(y, r, sigmoid, h) -> None:
+    """SwiGLU of the gate and up projections y [N, 2m] x r [N, 1]: h [N, m] = (gate x sigmoid(gate))
+    x up, the sigmoid from its table (at round-half-even(clamp(gate, -32, 32) x 256))."""
+    m, top = h.shape[1], SIGMOID_RADIUS * SIGMOID_STEPS
+    steps, radius = np.float32(SIGMOID_STEPS), np.float32(SIGMOID_RADIUS)
+    for n in prange(len(y)):
+        for j in range(m):
+            gate, up = y[n, j] * r[n, 0], y[n, m + j] * r[n, 0]
+            index = np.int64(np.rint(min(max(gate, -radius), radius) * steps)) + top
+            h[n, j] = (gate * sigmoid[index]) * up
+
+
+@njit(cache=True)
+def _matmul(x, normalize, wt, w_s, q8, acc, y, r) -> None:
+    """``Llama._matmul`` of rows x [B, K]: q8 and r [B, 1] the rows' int8 values and scales, y [B, N]
+    = their exact int32 products with wt [N, K] (``int8_rows``) as fp32, times the column scales w_s."""
+    quantize(x, normalize, q8, r)
+    int8_rows(q8, wt, acc)
+    for b in range(len(x)):
+        for n in range(wt.shape[0]):
+            y[b, n] = np.float32(acc[b, n]) * w_s[n]
+
+
+@njit(cache=True, parallel=True)
+def _cdfs(z, r, lut, spare, out) -> None:
+    """``integer_cdf`` of each row of z [N, V] x r [N, 1], rows in parallel."""
+    for n in prange(len(z)):
+        integer_cdf(z[n : n + 1], r[n : n + 1], lut, spare, out[n : n + 1])
+
+
+@njit(cache=True, parallel=True)
+def _dots(q, k, keys, dots) -> None:
+    """dots[r, i, t] = the integer dot product of int8 query q[r, i] and key k[r, t], t < keys (int32, then fp32: exact)."""
+    for row in prange(q.shape[0]):
+        for i in range(q.shape[1]):
+            for t in range(keys):
+                acc = np.int32(0)
+                for j in range(q.shape[2]):
+                    acc += np.int32(q[row, i, j]) * np.int32(k[row, t, j])
+                dots[row, i, t] = np.float32(acc)
+
+
+@njit(cache=True, parallel=True)
+def _weighted(w, v, v_top, keys, kv, attention) -> None:
+    """attention[b, (kv head x G + i) x dh + j] = the integer sum over t < keys of w[r, i, t] x v[r, t, j]
+    (below 2^24: exact) times v_top[r, i] / 2^16, for r = b x kv + kv head (``Llama._attend``, ``_merge``)."""
+    g, dh = w.shape[1], v.shape[2]
+    for row in prange(w.shape[0]):
+        b, base = row // kv, (row % kv) * g * dh
+        acc = np.empty(dh, np.float32)
+        for i in range(g):
+            acc[:] = 0.0
+            for t in range(keys):
+                wt = w[row, i, t]
+                for j in range(dh):
+                    acc[j] += wt * np.float32(v[row, t, j])
+            unit = v_top[row, i] * np.float32(1.0 / 65536.0)
+            for j in range(dh):
+                attention[b, base + i * dh + j] = acc[j] * unit
+
+
+@njit(cache=True)
+def step(tokens, position, embed, weights, scales, rope_cos, rope_sin, sigmoid, attn_lut, out_lut, n_heads, d_mlp, q_scale,
+         spare, k_cache, k_scale, v_cache, v_scale, out) -> None:
+    """``Llama.step`` in one compiled call (for the CPU): the CDFs [B, V+1] after feeding ``tokens``
+    [B] at ``position``, the caches (per layer [B x kv, S, dh] and scales [B x kv, S]) updated in
+    place. ``weights`` [N, K] int8 and ``scales`` [N] hold each layer's qkv, o, gu, down, then the
+    head. The same operations in the same order as the PyTorch path, each the same correctly
+    rounded fp32 operation or exact integer sum, so the CDFs are the same integers."""
+    rows, layers = len(tokens), len(k_cache)
+    d = embed.shape[1]
+    kv, dh = k_cache[0].shape[0] // rows, k_cache[0].shape[2]
+    g, qkv, vocab = n_heads // kv, weights[0].shape[0], weights[-1].shape[0]
+    x = np.empty((rows, d), np.float32)
+    for b in range(rows):
+        x[b] = embed[tokens[b]]
+    q8, q8_mlp = np.empty((rows, d), np.int8), np.empty((rows, d_mlp), np.int8)
+    acc_qkv, acc_d, acc_gu = np.empty((rows, qkv), np.int32), np.empty((rows, d), np.int32), np.empty((rows, 2 * d_mlp), np.int32)
+    y_qkv, y_d, y_gu = np.empty((rows, qkv), np.float32), np.empty((rows, d), np.float32), np.empty((rows, 2 * d_mlp), np.float32)
+    h = np.empty((rows, d_mlp), np.float32)
+    r = np.empty((rows, 1), np.float32)
+    positions = np.full(rows, position, np.int64)
+    q, q_s = np.empty((rows, n_heads, dh), np.int8), np.empty((rows, n_heads), np.float32)
+    k, k_s = np.empty((rows, kv, dh), np.int8), np.empty((rows, kv), np.float32)
+    v, v_s = np.empty((rows, kv, dh), np.int8), np.empty((rows, kv), np.float32)
+    attention = np.empty((rows, d), np.float32)
+    keys = position + 1
+    visible = np.full(g, keys, np.int64)
+    dots = np.empty((rows * kv, g, keys), np.float32)
+    w_att = np.empty((rows * kv, g, keys), np.float32)
+    v_top = np.empty((rows * kv, g), np.float32)
+    for layer in range(layers):
+        wi = 4 * layer
+        _matmul(x, True, weights[wi], scales[wi], q8, acc_qkv, y_qkv, r)
+        kc, ks, vc, vs = k_cache[layer], k_scale[layer], v_cache[layer], v_scale[layer]
+        heads(y_qkv, r, positions, rope_cos, rope_sin, q_scale, q, q_s, k, k_s, v, v_s)
+        for b in range(rows):  # into the cache, kv heads folded into the batch
+            for i in range(kv):
+                kc[b * kv + i, position], ks[b * kv + i, position] = k[b, i], k_s[b, i]
+                vc[b * kv + i, position], vs[b * kv + i, position] = v[b, i], v_s[b, i]
+        queries, query_s = q.reshape(rows * kv, g, dh), q_s.reshape(rows * kv, g)  # head = kv head x G + group member
+        _dots(queries, kc, keys, dots)
+        attention_weights(dots, query_s, ks[:, :keys], vs[:, :keys], visible, attn_lut, w_att, v_top)
+        _weighted(w_att, vc, v_top, keys, kv, attention)
+        _matmul(attention, False, weights[wi + 1], scales[wi + 1], q8, acc_d, y_d, r)
+        for b in range(rows):
+            for j in range(d):
+                x[b, j] = x[b, j] + y_d[b, j] * r[b, 0]
+        _matmul(x, True, weights[wi + 2], scales[wi + 2], q8, acc_gu, y_gu, r)
+        swiglu(y_gu, r, sigmoid, h)
+        _matmul(h, False, weights[wi + 3], scales[wi + 3], q8_mlp, acc_d, y_d, r)
+        for b in range(rows):
+            for j in range(d):
+                x[b, j] = x[b, j] + y_d[b, j] * r[b, 0]
+    z, acc_v = np.empty((rows, vocab), np.float32), np.empty((rows, vocab), np.int32)
+    _matmul(x, True, weights[-1], scales[-1], q8, acc_v, z, r)
+    _cdfs(z, r, out_lut, spare, out)
