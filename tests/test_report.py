@@ -75,6 +75,7 @@ def test_benchmark_section_puts_lmic_beside_ours_and_checks_its_findings(tmp_pat
 
     rows = [total("text", "ac", 2.0), total("text", "gzip", 4.0), total("text", "brotli", 3.4),
             total("image", "gzip", 5.4), total("image", "png", 4.4), total("image", "ac", 19.0)]
+    with_llm = rows + [total("text", "llm", 1.2), total("image", "llm", 4.1)]
     d = tmp_path / "embedded"
     d.mkdir()
     (d / "results.json").write_text(json.dumps({"chunk": 2048, "rows": rows}))
@@ -88,6 +89,13 @@ def test_benchmark_section_puts_lmic_beside_ours_and_checks_its_findings(tmp_pat
         "PNG beats the general-purpose compressors on image chunks": True,
         "a language model trained on text compresses image better than PNG": False,
     }
+    (d / "results.json").write_text(json.dumps({"chunk": 2048, "rows": with_llm}))
+    checks = {c.claim: c for c in section_for(d / "results.json").checks}
+    text = checks["a pretrained LLM compresses text better than every classical compressor in 2048-byte chunks"]
+    assert text.agrees and text.evidence.startswith("smollm2 1.200")
+    image = {c.claim.split("; ")[0]: c.agrees for c in checks.values() if "compresses image better than PNG" in c.claim}
+    assert image == {"a language model trained on text compresses image better than PNG (M1": False,
+                     "a language model trained on text compresses image better than PNG (smollm2": True}
     (d / "results.json").write_text(json.dumps({"chunk": None, "rows": rows}))
     whole = section_for(d / "results.json")
     assert whole.title.endswith("(whole files)") and whole.checks == [] and "LMIC" not in whole.text

@@ -17,6 +17,8 @@ from typing import Any
 
 import torch
 
+from .util import atomic_path
+
 SCHEMA = 1
 KINDS = ("reproduce", "bench", "scaling", "compression-table", "stability", "uniformity", "positions", "learn-ac")
 ANALYSIS_FILES = {"stability.json": "stability", "uniformity.json": "uniformity", "positions.json": "positions",
@@ -77,11 +79,13 @@ def _cpu_name() -> str:
     return platform.processor()
 
 
-def write_result(name: str, result: dict, directory: str | Path = "bench/results") -> None:
-    """Print a benchmark script's result and save it as ``directory/name.json`` (the bench scripts
-    run from the repository root)."""
+def write_result(name: str, result: dict, directory: str | Path = "bench/results", quiet: bool = False) -> None:
+    """Print a benchmark script's result (unless ``quiet``) and save it as ``directory/name.json``
+    (the bench scripts run from the repository root)."""
     text = json.dumps(result, indent=2)
-    print(text)
+    if not quiet:
+        print(text)
     out = Path(directory) / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
+    with atomic_path(out) as tmp:  # an interrupted run leaves the last whole file (bench/llm_engine.py resumes from it)
+        tmp.write_text(text)

@@ -7,21 +7,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nct
-from nct.compressors.base import CorruptPayload
+from nct.coding.varint import write_varint
+from nct.compressors.base import CorruptPayload, payload_varint
 from nct.compressors.llm import LLMCompressor, Tokens
 from nct.errors import UsageError, WrongModel
-from nct.models import pretrained
-from tests.llama_fixtures import TEXT, tiny_llama
+from tests.llama_fixtures import TEXT, register_tiny, tiny_llama
 
 pytest.importorskip("tokenizers")
 
 
 @pytest.fixture
 def registered(monkeypatch):
-    """The tiny engine as the registry's ``tiny-llama`` (loaded already, as ``pretrained.load`` keeps them)."""
-    monkeypatch.setitem(pretrained.PRETRAINED, "tiny-llama", pretrained.Pretrained("tiny-llama", "none", "none", "", "", "", ""))
-    monkeypatch.setitem(pretrained._LOADED, ("tiny-llama", "cpu"), tiny_llama())
-    return tiny_llama()
+    """The tiny engine as the registry's ``tiny-llama``."""
+    return register_tiny(monkeypatch)
 
 
 def coder(**kw) -> LLMCompressor:
@@ -68,6 +66,28 @@ def test_bad_payloads_are_refused():
         c.decompress(payload, limit=10)  # more tokens than bytes
     with pytest.raises(CorruptPayload):
         c.decompress(b"\x05\x00")  # block 0
+
+
+def test_chunks_are_coded_on_their_own():
+    """Chunked (LMIC's setting), every chunk is tokenized and blocked alone: the payload is the
+    chunks' own payloads' blocks, and it decodes with any batch; a damaged piece count is refused."""
+    data = TEXT.encode()[:500] + bytes(range(200, 256))
+    c = coder(block=40, chunk=64)
+    payload = c.compress(data)
+    assert all(coder(block=40, chunk=64, batch=b).decompress(payload, limit=len(data)) == data for b in (1, 5))
+    pieces = [data[i : i + 64] for i in range(0, len(data), 64)]
+
+    def blocks(p: bytes) -> bytes:  # a payload's blocks: what follows its token count and block
+        _, pos = payload_varint(p, 0)
+        return p[payload_varint(p, pos)[1] :]
+
+    counts = [len(c.tokens.encode(p)) for p in pieces]
+    assert payload == (write_varint(len(pieces)) + b"".join(map(write_varint, counts)) + write_varint(40)
+                       + b"".join(blocks(coder(block=40).compress(p)) for p in pieces))
+    assert c.params() == {"model": "tiny-llama", "block": 40, "chunk": 64} and coder(block=40).params()["block"] == 40
+    with pytest.raises(CorruptPayload, match="pieces"):
+        c.decompress(b"\xff\xff\x7f" + payload[1:])
+    assert coder(block=40, chunk=64).decompress(coder(block=40, chunk=64).compress(b"")) == b""
 
 
 def test_api_archives_name_the_model_and_check_its_fingerprint(registered):

@@ -50,6 +50,15 @@ def test_main_bench_writes_results(tmp_path, tiny_model_path):
     assert result["m1"]["scoring_kbps"] > 0 and (tmp_path / "r" / "results.md").exists()
 
 
+def test_head_benchmarks_each_inputs_first_bytes(tmp_path):
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_bytes(name.encode() * 300)
+    rows = main_bench(data=[str(tmp_path / "a.txt"), str(tmp_path / "b.txt")], methods=["gzip"], head=100)["rows"]
+    assert {r["data"]: r["bytes"] for r in rows} == {"a.txt": 100, "b.txt": 100, "total": 200}
+    assert main(["bench", "--data", str(tmp_path / "a.txt"), "--methods", "gzip", "--head", "50"]) == 0
+    assert main(["bench", "--corpus", str(tmp_path / "a.txt"), "--head", "50"]) == 1
+
+
 def test_chunks_count_the_formats_fixed_cost_once():
     data = b"the cat sat on the mat. " * 400  # 9,600 bytes: 5 chunks of 2,048 (the last shorter)
     gz = get("gzip")
@@ -65,6 +74,20 @@ def test_chunked_static_ac_codes_its_blocks_as_the_chunks(tmp_path):
     row = main_bench(data=[str(f)], methods=["static-ac"], chunk=2048)["rows"][0]
     whole = get("static-ac", block=2048).compress(f.read_bytes())
     assert row["verified"] and row["compressed"] == len(whole)  # one payload, one block per chunk
+
+
+def test_chunked_llm_cuts_its_own_chunks_and_codes_them_at_once(tmp_path, monkeypatch):
+    pytest.importorskip("tokenizers")
+    from tests.llama_fixtures import TEXT, register_tiny
+
+    engine = register_tiny(monkeypatch)
+    f = tmp_path / "t.txt"
+    f.write_bytes(TEXT.encode()[:700])
+    result = main_bench(data=[str(f)], methods=["gzip"], model="tiny-llama", chunk=128)
+    row = next(r for r in result["rows"] if r["method"] == "llm" and r["data"] != "total")
+    whole = get("llm", model=engine, chunk=128).compress(f.read_bytes())
+    assert row["verified"] and row["compressed"] == len(whole)  # one payload holding every chunk's blocks
+    assert row["model_bytes"] == engine.n_params and row["adjusted_bits_per_byte"] > row["bits_per_byte"]
 
 
 def test_adjusted_rate_counts_the_model_once_per_total(tiny_m1):

@@ -33,8 +33,9 @@ def test_full_sequence_cached_steps_batch_and_length_agree():
 
 
 def test_compiled_kernels_and_pytorch_operations_agree(monkeypatch):
-    """The CPU's compiled kernels (``llama_kernels``: the whole cached step, quantization, heads,
-    SwiGLU) and the PyTorch operations a GPU runs give the same CDFs, full sequence and steps."""
+    """The CPU's compiled kernels (``llama_kernels``: the whole cached step; the teacher-forced
+    sequence's quantization, heads and SwiGLU) and the PyTorch operations a GPU runs give the same
+    CDFs, full sequence and steps."""
     from nct.models import llama
 
     e = tiny_llama()

@@ -23,6 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--chunk", type=common.positive, default=None,
                    help="compress each CHUNK-byte piece on its own, as LMIC (2048); fixed costs counted once (default: whole files)")
+    p.add_argument("--head", type=common.positive, default=None,
+                   help="only the first HEAD bytes of each input (e.g. to run a slow model on a sample; default: whole inputs)")
     p.add_argument("--suite", action="append", choices=SUITES,
                    help="a shipped evaluation suite (nct.data.suites), as --data suite:NAME; repeatable (default: none)")
     p.add_argument("--methods", default=None,
@@ -58,10 +60,10 @@ def run(args: argparse.Namespace) -> int:
     if args.corpus is None:
         if args.piece or args.max_bytes or engine:
             raise UsageError("--piece, --max-bytes and --engine ray are options of a --corpus")
-        main_bench(data=data, **options)
+        main_bench(data=data, head=args.head, **options)
         return 0
-    if data:
-        raise UsageError("--corpus is benchmarked on its own: leave out --data and --suite")
+    if data or args.head:
+        raise UsageError("--corpus is benchmarked on its own (--max-bytes bounds it): leave out --data, --suite and --head")
     from ..eval.collection import PIECE, bench_corpus
 
     bench_corpus(args.corpus, piece=args.piece or PIECE, max_bytes=args.max_bytes, engine=engine, **options)

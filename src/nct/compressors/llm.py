@@ -13,7 +13,12 @@ Speed: compression scores each block in one teacher-forced pass (every CDF at on
 steps ``batch`` blocks together, one token each per engine call, over a KV cache. The engine's CDFs
 do not depend on the batch, so a decoder may use any batch.
 
-Payload: varints token count and block, then each block's coder bits, length-prefixed.
+Chunked (``chunk`` bytes, LMIC's setting: 2,048): the input is cut into pieces of ``chunk`` bytes,
+each tokenized and cut into blocks on its own, so no block sees across a piece's edge; all the
+pieces' blocks are then scored and decoded together, as one input's are.
+
+Payload: varints token count and block, then each block's coder bits, length-prefixed; chunked,
+varints piece count, each piece's token count and block, then the blocks' bits.
 """
 
 from __future__ import annotations
@@ -127,8 +132,8 @@ class LLMCompressor:
 
     name = "llm"
 
-    def __init__(self, model: Any = "smollm2", block: int = BLOCK, batch: int = BATCH, progress: bool = False,
-                 workers: int | None = None, device: str = "cpu"):
+    def __init__(self, model: Any = "smollm2", block: int | None = None, batch: int = BATCH, progress: bool = False,
+                 workers: int | None = None, device: str = "cpu", chunk: int = 0):
         from ..models import pretrained
         from ..models.llama import Llama
 
@@ -137,14 +142,16 @@ class LLMCompressor:
         else:
             self.model_name = str(model)
             self.model = pretrained.load(self.model_name, device, log=_stderr if progress else None)
+        block = min(BLOCK, self.model.cfg.context - 1) if block is None else block  # default: BLOCK, or what the engine holds
         if not 1 <= block < self.model.cfg.context:
             raise ModelError(f"llm: block must be 1..{self.model.cfg.context - 1} tokens")
-        self.block, self.batch, self.progress = block, max(1, batch), progress
+        self.block, self.batch, self.progress, self.chunk = block, max(1, batch), progress, chunk
         self.tokens = Tokens(self.model.tokenizer_json, self.model.cfg.vocab_size)
 
     def params(self) -> dict:
-        """The model's name (its engine identified by the archive's fingerprint) and the block length."""
-        return {"model": self.model_name, "block": self.block}
+        """The model's name (its engine identified by the archive's fingerprint), the block length
+        and, chunked, the chunk."""
+        return {"model": self.model_name, "block": self.block, **({"chunk": self.chunk} if self.chunk else {})}
 
     @property
     def model_bytes(self) -> int:
@@ -153,11 +160,16 @@ class LLMCompressor:
 
     def compress(self, data: bytes) -> bytes:
         """Payload of ``data``."""
-        ids = self.tokens.encode(data)
-        out = bytearray(write_varint(len(ids)) + write_varint(self.block))
+        if self.chunk:
+            pieces = [self.tokens.encode(data[i : i + self.chunk]) for i in range(0, len(data), self.chunk)]
+            out = bytearray(write_varint(len(pieces)) + b"".join(write_varint(len(p)) for p in pieces))
+        else:
+            pieces = [self.tokens.encode(data)]
+            out = bytearray(write_varint(len(pieces[0])))
+        out += write_varint(self.block)
+        blocks = [p[s : s + self.block] for p in pieces for s in range(0, len(p), self.block)]
         bos = self.model.bos
-        for start in tqdm(range(0, len(ids), self.block), desc="compress", unit="block", disable=not self.progress):
-            chunk = ids[start : start + self.block]
+        for chunk in tqdm(blocks, desc="compress", unit="block", disable=not self.progress):
             block = torch.tensor(self.tokens.model_tokens(chunk))[None]
             inputs = torch.cat([torch.tensor([[bos]]), block[:, :-1]], 1)
             low, high, total = self.model.intervals(inputs, block, FREQ_BITS)
@@ -172,13 +184,13 @@ class LLMCompressor:
 
     def decompress(self, payload: bytes, limit: int | None = None) -> bytes:
         """Inverse of ``compress`` (``limit``: the length the output must have)."""
-        n, pos = payload_varint(payload, 0)
+        counts, pos = self._token_counts(payload)
         block, pos = payload_varint(payload, pos)
-        if limit is not None and n > limit:  # every token is at least one byte
-            raise CorruptPayload(f"llm payload claims {n} tokens for {limit} bytes")
-        if not 1 <= block < self.model.cfg.context or -(-n // block) > len(payload) - pos:
+        if limit is not None and sum(counts) > limit:  # every token is at least one byte
+            raise CorruptPayload(f"llm payload claims {sum(counts)} tokens for {limit} bytes")
+        if not 1 <= block < self.model.cfg.context or sum(-(-n // block) for n in counts) > len(payload) - pos:
             raise CorruptPayload("llm payload is truncated or its block length is out of range")
-        lengths = block_lengths(n, block)
+        lengths = [n for c in counts for n in block_lengths(c, block)]
         streams = read_streams(payload, pos, len(lengths), "llm")
         out = bytearray()
         groups = range(0, len(lengths), self.batch)
@@ -190,6 +202,20 @@ class LLMCompressor:
                     if limit is not None and len(out) > limit:
                         raise CorruptPayload("llm payload decodes to more bytes than the archive holds")
         return bytes(out)
+
+    def _token_counts(self, payload: bytes) -> tuple[list[int], int]:
+        """The pieces' token counts (one piece unless chunked) and where the payload goes on."""
+        if not self.chunk:
+            n, pos = payload_varint(payload, 0)
+            return [n], pos
+        pieces, pos = payload_varint(payload, 0)
+        if pieces > len(payload):  # each count takes a byte: a larger claim is damage, not an allocation
+            raise CorruptPayload("llm payload claims more pieces than it has bytes")
+        counts = []
+        for _ in range(pieces):
+            n, pos = payload_varint(payload, pos)
+            counts.append(n)
+        return counts, pos
 
     def _decode_group(self, streams: list[bytes], lengths: list[int], tick: Callable[[int], Any]) -> list[list[int]]:
         """The token ids of a batch of blocks, decoded in lockstep (a row that has ended is fed the start token)."""

@@ -214,10 +214,10 @@ def applies(c: Compressor, kind: str) -> bool:
 
 
 def codes_blocks(c: Compressor) -> bool:
-    """Whether ``c`` codes independent blocks (AC, StaticAC): in chunked mode its blocks are the
-    chunks, and the whole input is coded at once (in parallel batches) instead of chunk by chunk.
-    (CM's blocks share adaptive models, so chunks are coded one by one.)"""
-    return isinstance(c, NeuralCompressor) and isinstance(c.coder, BlockCoder)
+    """Whether ``c`` codes independent blocks (AC, StaticAC; ``llm`` cutting its own chunks): in
+    chunked mode its blocks are the chunks, and the whole input is coded at once (in parallel
+    batches) instead of chunk by chunk. (CM's blocks share adaptive models, so chunks are coded one by one.)"""
+    return (isinstance(c, NeuralCompressor) and isinstance(c.coder, BlockCoder)) or getattr(c, "chunk", 0) > 0
 
 
 def _uses_m1(c: Compressor) -> bool:
@@ -331,20 +331,20 @@ def plot_totals(rows: list[BenchRow], directory: Path) -> list[Path]:
 
 def main_bench(
     data: list[str] | None = None, methods: list[str] | None = None, model: "str | M1 | None" = None,
-    block: int | None = None, chunk: int | None = None, out: str | Path | None = None,
+    block: int | None = None, chunk: int | None = None, out: str | Path | None = None, head: int | None = None,
 ) -> dict:
     """``nct bench``: run, print the table, and with ``out`` write results.json, results.md and the
     plots there. ``data``: dataset specs (``load_datasets``); ``methods``: default ``BENCH_METHODS``;
     ``model``: an M1 (shipped name or file) or ``hf:PATH``; ``block``: AC's and CM's block;
-    ``chunk``: compress each piece of this size on its own (LMIC)."""
-    datasets = load_datasets(data)
+    ``chunk``: compress each piece of this size on its own (LMIC); ``head``: only each input's first bytes."""
+    datasets = {k: replace(d, data=d.data[:head]) for k, d in load_datasets(data).items()}
     lineup = Lineup.of(methods, model, block, chunk)
     comps = lineup.compressors()
     runs = run_bench(datasets, comps, chunk)
     if not runs:
         raise UsageError(f"none of {', '.join(lineup.methods)} applies to the data kinds given (png: image, flac: audio)")
     sums = totals(runs)
-    result = tagged("bench", {"environment": environment(), "chunk": chunk, "rows": [asdict(r) for r in runs + sums]})
+    result = tagged("bench", {"environment": environment(), "chunk": chunk, "head": head, "rows": [asdict(r) for r in runs + sums]})
     if "hf" in comps:
         result["hf"] = {"path": lineup.hf, "fingerprint": comps["hf"].fingerprint}  # type: ignore[attr-defined]
     text = report_text(runs, sums)
@@ -397,17 +397,22 @@ class Lineup:
 
     def compressors(self) -> dict[str, Compressor]:
         """Each method's compressor: AC's blocks are ``block``, or the chunks; StaticAC's are the
-        chunks in chunked mode; CM's ``block``."""
+        chunks in chunked mode, and ``llm`` cuts the chunks itself; CM's ``block``."""
         from ..api import compressor
         from ..compressors.hf import HFCompressor
 
         blocks: dict[str, Any] = {"ac": self.chunk or self.block, "static-ac": self.chunk, "cm": self.block}
         return {
             m: HFCompressor(self.hf) if m == "hf" and self.hf
-            else compressor(m, self.llm) if m == "llm"
+            else compressor(m, self.llm, **self._llm_params()) if m == "llm"
             else compressor(m, self.m1 if needs_m1(m) else None, **({"block": blocks[m]} if blocks.get(m) else {}))
             for m in self.methods
         }
+
+
+    def _llm_params(self) -> dict[str, Any]:
+        """``llm``'s parameters: chunked, the chunk (it cuts them itself)."""
+        return {"chunk": self.chunk} if self.chunk else {}
 
 
 def report_text(runs: list[BenchRow], sums: list[BenchRow]) -> str:

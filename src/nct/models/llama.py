@@ -43,7 +43,7 @@ import torch
 from ..errors import ModelError
 from ..util import atomic_path
 from . import exact_torch
-from .exact_kernels import OUT_LUT_STEPS, integer_cdf
+from .exact_kernels import OUT_LUT_STEPS
 from . import llama_kernels
 from .llama_kernels import SIGMOID_RADIUS, SIGMOID_STEPS, attention_weights, int8_rows, token_intervals
 from .m1 import ATTN_LUT_SCALE, ATTN_LUT_STEPS, OUT_LUT_SCALE, quantize_rows, quantize_weight
@@ -409,7 +409,7 @@ class Llama:
         """[N, V+1] integer CDFs of hidden states x."""
         z, r = self._logits(x)
         out = np.empty((len(z), z.shape[1] + 1), np.int64)
-        integer_cdf(z, r, self._out_lut_np, (1 << freq_bits) - self.cfg.vocab_size, out)
+        llama_kernels.cdfs(z, r, self._out_lut_np, (1 << freq_bits) - self.cfg.vocab_size, out)
         return out
 
     def start(self, batch: int, length: int) -> Cache:
@@ -441,12 +441,11 @@ class Llama:
                 cache.k[layer][:, p], cache.k_s[layer][:, p] = k[:, 0], k_s[:, 0]
                 cache.v[layer][:, p], cache.v_s[layer][:, p] = v[:, 0], v_s[:, 0]
                 seen = slice(0, p + 1)
-                out = self._attend(q, q_s, cache.k[layer][:, seen], cache.k_s[layer][:, seen], cache.v[layer][:, seen],
-                                   cache.v_s[layer][:, seen], visible)
-                x = self._layer(x, layer, self._merge(out, b, 1))
+                attention = self._merge(self._attend(q, q_s, cache.k[layer][:, seen], cache.k_s[layer][:, seen],
+                                                     cache.v[layer][:, seen], cache.v_s[layer][:, seen], visible), b, 1)
+                x = self._layer(x, layer, attention)
             cache.position = p + 1
             return self._cdf(x[:, 0], freq_bits)
-
 
     def _compiled_step(self, cache: Cache, tokens: torch.Tensor, freq_bits: int) -> np.ndarray:
         """``step`` as one call of ``llama_kernels.step`` (numpy views of the cache, updated in place)."""

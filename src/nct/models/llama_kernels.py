@@ -153,7 +153,7 @@ def _matmul(x, normalize, wt, w_s, q8, acc, y, r) -> None:
 
 
 @njit(cache=True, parallel=True)
-def _cdfs(z, r, lut, spare, out) -> None:
+def cdfs(z, r, lut, spare, out) -> None:
     """``integer_cdf`` of each row of z [N, V] x r [N, 1], rows in parallel."""
     for n in prange(len(z)):
         integer_cdf(z[n : n + 1], r[n : n + 1], lut, spare, out[n : n + 1])
@@ -162,12 +162,14 @@ def _cdfs(z, r, lut, spare, out) -> None:
 @njit(cache=True, parallel=True)
 def _dots(q, k, keys, dots) -> None:
     """dots[r, i, t] = the integer dot product of int8 query q[r, i] and key k[r, t], t < keys (int32, then fp32: exact)."""
+    g, dh = q.shape[1], q.shape[2]
     for row in prange(q.shape[0]):
-        for i in range(q.shape[1]):
-            for t in range(keys):
+        for t in range(keys):
+            kt = k[row, t]  # read once for the G queries of its kv head
+            for i in range(g):
                 acc = np.int32(0)
-                for j in range(q.shape[2]):
-                    acc += np.int32(q[row, i, j]) * np.int32(k[row, t, j])
+                for j in range(dh):
+                    acc += np.int32(q[row, i, j]) * np.int32(kt[j])
                 dots[row, i, t] = np.float32(acc)
 
 
@@ -188,6 +190,20 @@ def _weighted(w, v, v_top, keys, kv, attention) -> None:
             unit = v_top[row, i] * np.float32(1.0 / 65536.0)
             for j in range(dh):
                 attention[b, base + i * dh + j] = acc[j] * unit
+
+
+@njit(cache=True)
+def attend_cached(q, q_s, k, k_s, v, v_s, keys, lut, attention) -> None:
+    """A cached step's attention: int8 queries q [B x kv, G, dh] (scales q_s [B x kv, G], in exp-table
+    steps) over the first ``keys`` slots of the int8 caches k, v [B x kv, S, dh] (scales [B x kv, S]),
+    weights by ``attention_weights``; ``attention`` [B, d] gets the heads side by side (``Llama._merge``)."""
+    rows, g = q.shape[0], q.shape[1]
+    dots = np.empty((rows, g, keys), np.float32)
+    w = np.empty((rows, g, keys), np.float32)
+    v_top = np.empty((rows, g), np.float32)
+    _dots(q, k, keys, dots)
+    attention_weights(dots, q_s, k_s[:, :keys], v_s[:, :keys], np.full(g, keys, np.int64), lut, w, v_top)
+    _weighted(w, v, v_top, keys, rows // len(attention), attention)
 
 
 @njit(cache=True)
@@ -215,11 +231,6 @@ def step(tokens, position, embed, weights, scales, rope_cos, rope_sin, sigmoid, 
     k, k_s = np.empty((rows, kv, dh), np.int8), np.empty((rows, kv), np.float32)
     v, v_s = np.empty((rows, kv, dh), np.int8), np.empty((rows, kv), np.float32)
     attention = np.empty((rows, d), np.float32)
-    keys = position + 1
-    visible = np.full(g, keys, np.int64)
-    dots = np.empty((rows * kv, g, keys), np.float32)
-    w_att = np.empty((rows * kv, g, keys), np.float32)
-    v_top = np.empty((rows * kv, g), np.float32)
     for layer in range(layers):
         wi = 4 * layer
         _matmul(x, True, weights[wi], scales[wi], q8, acc_qkv, y_qkv, r)
@@ -229,10 +240,8 @@ def step(tokens, position, embed, weights, scales, rope_cos, rope_sin, sigmoid, 
             for i in range(kv):
                 kc[b * kv + i, position], ks[b * kv + i, position] = k[b, i], k_s[b, i]
                 vc[b * kv + i, position], vs[b * kv + i, position] = v[b, i], v_s[b, i]
-        queries, query_s = q.reshape(rows * kv, g, dh), q_s.reshape(rows * kv, g)  # head = kv head x G + group member
-        _dots(queries, kc, keys, dots)
-        attention_weights(dots, query_s, ks[:, :keys], vs[:, :keys], visible, attn_lut, w_att, v_top)
-        _weighted(w_att, vc, v_top, keys, kv, attention)
+        # head = kv head x G + group member
+        attend_cached(q.reshape(rows * kv, g, dh), q_s.reshape(rows * kv, g), kc, ks, vc, vs, position + 1, attn_lut, attention)
         _matmul(attention, False, weights[wi + 1], scales[wi + 1], q8, acc_d, y_d, r)
         for b in range(rows):
             for j in range(d):
@@ -245,4 +254,4 @@ def step(tokens, position, embed, weights, scales, rope_cos, rope_sin, sigmoid, 
                 x[b, j] = x[b, j] + y_d[b, j] * r[b, 0]
     z, acc_v = np.empty((rows, vocab), np.float32), np.empty((rows, vocab), np.int32)
     _matmul(x, True, weights[-1], scales[-1], q8, acc_v, z, r)
-    _cdfs(z, r, out_lut, spare, out)
+    cdfs(z, r, out_lut, spare, out)
