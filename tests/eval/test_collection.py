@@ -102,7 +102,7 @@ def test_cli_bench_corpus(collection, tmp_path, capsys):
     assert section.title == "LM as compressor: benchmark b (a collection in 800-byte pieces, local engine)"
     capsys.readouterr()
     for bad, message in [(["--piece", "800"], "options of a --corpus"), (["--engine", "ray"], "options of a --corpus"),
-                         (["--corpus", collection, "--suite", "unseen"], "leave out --data and --suite"),
+                         (["--corpus", collection, "--suite", "unseen"], "leave out --data, --suite"),
                          (["--corpus", str(Path(collection).parent / "none-*.gz")], "no file matches"),
                          (["--corpus", collection, "--actors", "2"], "options of --engine ray")]:
         assert main(["bench", "--methods", "gzip", *bad]) == 1
