@@ -193,17 +193,15 @@ def _weighted(w, v, v_top, keys, kv, attention) -> None:
 
 
 @njit(cache=True)
-def attend_cached(q, q_s, k, k_s, v, v_s, keys, lut, attention) -> None:
+def attend_cached(q, q_s, k, k_s, v, v_s, keys, lut, dots, w, v_top, attention) -> None:
     """A cached step's attention: int8 queries q [B x kv, G, dh] (scales q_s [B x kv, G], in exp-table
     steps) over the first ``keys`` slots of the int8 caches k, v [B x kv, S, dh] (scales [B x kv, S]),
-    weights by ``attention_weights``; ``attention`` [B, d] gets the heads side by side (``Llama._merge``)."""
-    rows, g = q.shape[0], q.shape[1]
-    dots = np.empty((rows, g, keys), np.float32)
-    w = np.empty((rows, g, keys), np.float32)
-    v_top = np.empty((rows, g), np.float32)
+    weights by ``attention_weights``; ``attention`` [B, d] gets the heads side by side (``Llama._merge``).
+    dots, w [B x kv, G, keys] and v_top [B x kv, G]: scratch, allocated once per step by the caller."""
+    g = q.shape[1]
     _dots(q, k, keys, dots)
     attention_weights(dots, q_s, k_s[:, :keys], v_s[:, :keys], np.full(g, keys, np.int64), lut, w, v_top)
-    _weighted(w, v, v_top, keys, rows // len(attention), attention)
+    _weighted(w, v, v_top, keys, q.shape[0] // len(attention), attention)
 
 
 @njit(cache=True)
@@ -231,6 +229,8 @@ def step(tokens, position, embed, weights, scales, rope_cos, rope_sin, sigmoid, 
     k, k_s = np.empty((rows, kv, dh), np.int8), np.empty((rows, kv), np.float32)
     v, v_s = np.empty((rows, kv, dh), np.int8), np.empty((rows, kv), np.float32)
     attention = np.empty((rows, d), np.float32)
+    dots, w_att = np.empty((rows * kv, g, position + 1), np.float32), np.empty((rows * kv, g, position + 1), np.float32)
+    v_top = np.empty((rows * kv, g), np.float32)
     for layer in range(layers):
         wi = 4 * layer
         _matmul(x, True, weights[wi], scales[wi], q8, acc_qkv, y_qkv, r)
@@ -241,7 +241,8 @@ def step(tokens, position, embed, weights, scales, rope_cos, rope_sin, sigmoid, 
                 kc[b * kv + i, position], ks[b * kv + i, position] = k[b, i], k_s[b, i]
                 vc[b * kv + i, position], vs[b * kv + i, position] = v[b, i], v_s[b, i]
         # head = kv head x G + group member
-        attend_cached(q.reshape(rows * kv, g, dh), q_s.reshape(rows * kv, g), kc, ks, vc, vs, position + 1, attn_lut, attention)
+        attend_cached(q.reshape(rows * kv, g, dh), q_s.reshape(rows * kv, g), kc, ks, vc, vs, position + 1, attn_lut, dots, w_att, v_top,
+                      attention)
         _matmul(attention, False, weights[wi + 1], scales[wi + 1], q8, acc_d, y_d, r)
         for b in range(rows):
             for j in range(d):
