@@ -51,7 +51,7 @@ from .m1 import ATTN_LUT_SCALE, ATTN_LUT_STEPS, OUT_LUT_SCALE, quantize_rows, qu
 FORMAT = "nct-llama-engine/1"
 ENGINE_VERSION = 1
 EXACT_K = 1024  # the widest int8 x int8 sum an fp32 GEMM keeps exact: 1024 x 127^2 < 2^24
-ROW_KERNEL_ROWS = 24  # up to this many rows, CPU matmuls run ``int8_rows`` (the same integers as the GEMMs; faster there)
+ROW_KERNEL_ROWS = 64  # up to this many rows, CPU matmuls run ``int8_rows`` (the same integers as the GEMMs; faster there)
 COMPILED = True  # on the CPU, run ``llama_kernels``' compiled kernels (False: the PyTorch operations, as on a GPU; tests compare them)
 QUERY_CHUNK = 256  # queries of a full sequence attended at a time (over the keys up to the chunk's end)
 
@@ -267,7 +267,7 @@ class Llama:
         column scales; r [..., 1] the rows' scales."""
         flat = x.reshape(-1, x.shape[-1])
         if self._compiled:
-            q8, r = torch.empty(flat.shape, dtype=torch.int8), torch.empty(len(flat), 1)
+            q8, r = torch.empty(flat.shape, dtype=torch.int16), torch.empty(len(flat), 1)  # int8 values (``int8_rows``)
             llama_kernels.quantize(flat.contiguous().numpy(), normalize, q8.numpy(), r.numpy())
         else:
             q8, r = exact_torch.quantize(flat, normalize)

@@ -20,7 +20,10 @@ The teacher-forced sequence and the cached step call this one routine, so they a
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from .exact_kernels import _quantize, integer_cdf
 
@@ -61,20 +64,105 @@ def attention_weights(logits, q_s, k_s, v_s, visible, lut, w, v_top) -> None:
         v_top[r, q] = vmax
 
 
-@njit(cache=True, parallel=True)
+def _chunk_loads(builder, array, first, count: int, kind: ir.IntType):  # noqa: ANN001, ANN202
+    """For rows first .. first + count - 1 of a C-order 2-D array of ``kind`` integers: a function
+    (builder, chunk index) -> each row's vector of its chunk's CHUNK entries (unaligned loads)."""
+    base = builder.bitcast(array.data, ir.PointerType(ir.IntType(8)))
+    stride = builder.extract_value(array.strides, 0)
+    starts = [builder.gep(base, [builder.mul(builder.add(first, ir.Constant(first.type, i)), stride)]) for i in range(count)]
+    vector = ir.PointerType(ir.VectorType(kind, CHUNK))
+
+    def loads(builder, chunk):  # noqa: ANN001, ANN202
+        offset = builder.mul(chunk, ir.Constant(chunk.type, CHUNK * kind.width // 8))
+        return [builder.load(builder.bitcast(builder.gep(p, [offset]), vector), align=1) for p in starts]
+
+    return loads
+
+
+def _dots_block(rows: int, cols: int):  # noqa: ANN202 (a numba intrinsic)
+    """A numba intrinsic ``(x, b, w, n, chunks)``: the rows x cols int32 dot products (row-major
+    tuple) of the int16 rows x[b : b + rows] and the int8 rows w[n : n + cols] over their first
+    CHUNK x chunks entries, in LLVM vector operations (CHUNK lanes sign-extended to int32,
+    multiplied, even and odd lanes added, accumulated) that x86 compiles to 256-bit ``vpmaddwd``;
+    each loaded chunk serves a whole row or column of the block. Exact integers on any CPU."""
+    i32 = ir.IntType(32)
+    wide, half = ir.VectorType(i32, CHUNK), ir.VectorType(i32, CHUNK // 2)
+    even, odd = ir.Constant(half, list(range(0, CHUNK, 2))), ir.Constant(half, list(range(1, CHUNK, 2)))
+
+    @intrinsic
+    def dots(typingctx, x, b, w, n, chunks):  # noqa: ANN001, ANN202
+        def c_matrix(a, dtype) -> bool:  # noqa: ANN001
+            return isinstance(a, types.Array) and a.ndim == 2 and a.layout == "C" and a.dtype == dtype
+
+        if not (c_matrix(x, types.int16) and c_matrix(w, types.int8)):
+            return None
+        result = types.UniTuple(types.int32, rows * cols)
+
+        def codegen(context, builder, signature, args):  # noqa: ANN001, ANN202
+            x_at = _chunk_loads(builder, context.make_array(signature.args[0])(context, builder, args[0]), args[1], rows, ir.IntType(16))
+            w_at = _chunk_loads(builder, context.make_array(signature.args[2])(context, builder, args[2]), args[3], cols, ir.IntType(8))
+            accs = [cgutils.alloca_once_value(builder, ir.Constant(half, None)) for _ in range(rows * cols)]
+            with cgutils.for_range(builder, args[4]) as loop:
+                xv = [builder.sext(v, wide) for v in x_at(builder, loop.index)]
+                wv = [builder.sext(v, wide) for v in w_at(builder, loop.index)]
+                for i in range(rows):
+                    for j in range(cols):
+                        p = builder.mul(xv[i], wv[j])
+                        pairs = builder.add(builder.shuffle_vector(p, p, even), builder.shuffle_vector(p, p, odd))
+                        acc = accs[i * cols + j]
+                        builder.store(builder.add(builder.load(acc), pairs), acc)
+            sums = []
+            for acc in accs:
+                v = builder.load(acc)
+                total = builder.extract_element(v, ir.Constant(i32, 0))
+                for lane in range(1, CHUNK // 2):
+                    total = builder.add(total, builder.extract_element(v, ir.Constant(i32, lane)))
+                sums.append(total)
+            return context.make_tuple(builder, result, sums)
+
+        return result(x, b, w, n, chunks), codegen
+
+    return dots
+
+
+CHUNK = 16  # entries per vector step of ``_dots_block``
+ROW_BLOCK = 128  # rows of x per pass of ``int8_rows`` over the weights (int16: 147 KB at K = 576)
+_DOTS_2x2, _DOTS_1x2, _DOTS_1x4, _DOTS_1x1 = _dots_block(2, 2), _dots_block(1, 2), _dots_block(1, 4), _dots_block(1, 1)
+
+
+@njit(cache=True)
 def int8_rows(x, wt, out) -> None:
-    """out [B, N] = x [B, K] @ wt.T for int8 x and wt [N, K], in int32: exact (|product| <= 127^2
-    fits int16, sums of up to 2^17 of them fit int32). For the few rows of a decoding step, where
-    reading the weights once as int8 beats reading them as fp32 for a GEMM."""
-    rows, k_len = x.shape
-    for n in prange(wt.shape[0]):
-        wn = wt[n]
-        for b in range(rows):
-            xb = x[b]
-            acc = np.int32(0)
-            for k in range(k_len):
-                acc += np.int32(np.int16(xb[k]) * np.int16(wn[k]))
-            out[b, n] = acc
+    """out [B, N] = x [B, K] @ wt.T for int8 values x (held as int16, C order) and int8 wt [N, K]
+    (C order), in int32: exact (|product| <= 127^2, sums of up to 2^17 of them fit int32). For
+    the rows of a decoding step, where reading the weights once as int8 beats reading them as fp32
+    for a GEMM: 2 x 2 blocks of ``_dots_block`` over K's chunks of 16, then K's last terms."""
+    chunks = x.shape[1] // CHUNK
+    for first in range(0, len(x), ROW_BLOCK):  # a block of x stays in cache while wt streams past it
+        _int8_block(x[first : first + ROW_BLOCK], wt, chunks, out[first : first + ROW_BLOCK])
+
+
+@njit(cache=True, parallel=True)
+def _int8_block(x, wt, chunks, out) -> None:
+    """``int8_rows`` of a block of rows."""
+    rows, k_len, n_len = x.shape[0], x.shape[1], wt.shape[0]
+    for m in prange((n_len + 1) // 2):
+        n = 2 * m
+        if n + 1 < n_len:
+            for b in range(0, rows - 1, 2):
+                d = _DOTS_2x2(x, b, wt, n, chunks)
+                out[b, n], out[b, n + 1], out[b + 1, n], out[b + 1, n + 1] = d[0], d[1], d[2], d[3]
+            if rows % 2:
+                d2 = _DOTS_1x2(x, rows - 1, wt, n, chunks)
+                out[rows - 1, n], out[rows - 1, n + 1] = d2[0], d2[1]
+        else:
+            for b in range(rows):
+                out[b, n] = _DOTS_1x1(x, b, wt, n, chunks)[0]
+        for j in range(n, min(n + 2, n_len)):
+            for b in range(rows):
+                acc = out[b, j]
+                for k in range(chunks * CHUNK, k_len):
+                    acc += np.int32(np.int32(x[b, k]) * np.int32(wt[j, k]))
+                out[b, j] = acc
 
 
 @njit(cache=True, parallel=True)
@@ -90,7 +178,8 @@ def token_intervals(z, r, lut, spare, tokens, low, high, total) -> None:
 
 @njit(cache=True, parallel=True)
 def quantize(x, normalize, q8, r) -> None:
-    """``exact_torch.quantize`` of the rows of x [N, K] (rows in parallel): int8 q8 and the scales r [N, 1]."""
+    """``exact_torch.quantize`` of the rows of x [N, K] (rows in parallel): int8 values q8 (an int8 or
+    int16 array) and the scales r [N, 1]."""
     for n in prange(len(x)):
         r[n, 0] = _quantize(x[n], normalize, q8[n])
 
@@ -161,15 +250,25 @@ def cdfs(z, r, lut, spare, out) -> None:
 
 @njit(cache=True, parallel=True)
 def _dots(q, k, keys, dots) -> None:
-    """dots[r, i, t] = the integer dot product of int8 query q[r, i] and key k[r, t], t < keys (int32, then fp32: exact)."""
+    """dots[r, i, t] = the integer dot product of int8 query q[r, i] and key k[r, t], t < keys (int32,
+    then fp32: exact): each query against four keys at a time (``_dots_block``), then the last keys
+    and the last dh % 16 entries."""
     g, dh = q.shape[1], q.shape[2]
+    chunks, quads = dh // CHUNK, keys // 4 * 4
     for row in prange(q.shape[0]):
-        for t in range(keys):
-            kt = k[row, t]  # read once for the G queries of its kv head
-            for i in range(g):
-                acc = np.int32(0)
-                for j in range(dh):
-                    acc += np.int32(q[row, i, j]) * np.int32(kt[j])
+        qr = q[row].astype(np.int16)
+        kr = k[row]
+        for i in range(g):
+            for t in range(0, quads, 4):
+                d = _DOTS_1x4(qr, i, kr, t, chunks)
+                for u in range(4):
+                    dots[row, i, t + u] = d[u]
+            for t in range(quads, keys):
+                dots[row, i, t] = _DOTS_1x1(qr, i, kr, t, chunks)[0]
+            for t in range(keys if chunks * CHUNK < dh else 0):
+                acc = np.int32(dots[row, i, t])
+                for j in range(chunks * CHUNK, dh):
+                    acc += np.int32(np.int32(qr[i, j]) * np.int32(kr[t, j]))
                 dots[row, i, t] = np.float32(acc)
 
 
@@ -219,7 +318,7 @@ def step(tokens, position, embed, weights, scales, rope_cos, rope_sin, sigmoid, 
     x = np.empty((rows, d), np.float32)
     for b in range(rows):
         x[b] = embed[tokens[b]]
-    q8, q8_mlp = np.empty((rows, d), np.int8), np.empty((rows, d_mlp), np.int8)
+    q8, q8_mlp = np.empty((rows, d), np.int16), np.empty((rows, d_mlp), np.int16)  # int8 values (``int8_rows``)
     acc_qkv, acc_d, acc_gu = np.empty((rows, qkv), np.int32), np.empty((rows, d), np.int32), np.empty((rows, 2 * d_mlp), np.int32)
     y_qkv, y_d, y_gu = np.empty((rows, qkv), np.float32), np.empty((rows, d), np.float32), np.empty((rows, 2 * d_mlp), np.float32)
     h = np.empty((rows, d_mlp), np.float32)
