@@ -1,6 +1,7 @@
 """The report dispatches on each result's kind tag (nct.results), and reads the papers' numbers as data."""
 
 import json
+import os
 
 import pytest
 
@@ -48,6 +49,8 @@ def test_environment_and_write_result(tmp_path, capsys):
     from nct.results import environment, write_result
 
     env = environment()
-    assert {"python", "torch", "nct", "machine", "processor", "threads", "date"} <= env.keys()
+    assert {"python", "torch", "nct", "machine", "processor", "vector_extensions", "threads", "date"} <= env.keys()
+    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+    assert ("avx2" in env["vector_extensions"].split()) == (" avx2 " in flags.replace("\n", " "))
     write_result("x", tagged("bench", {"rows": []}), tmp_path / "r")
     assert json.loads((tmp_path / "r" / "x.json").read_text())["kind"] == "bench" and '"schema": 1' in capsys.readouterr().out

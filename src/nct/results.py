@@ -63,20 +63,32 @@ def environment() -> dict:
         "nct": nct.__version__,
         "machine": platform.machine(),
         "processor": _cpu_name(),
+        "vector_extensions": _vector_extensions(),
         "threads": torch.get_num_threads(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
 
 
-def _cpu_name() -> str:
-    """CPU model name from /proc/cpuinfo, or the platform's answer."""
+def _cpuinfo(field: str) -> str | None:
+    """The first value of ``field`` in /proc/cpuinfo (None where there is none)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+            if line.split(":", 1)[0].strip() == field:
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor()
+    return None
+
+
+def _cpu_name() -> str:
+    """CPU model name from /proc/cpuinfo, or the platform's answer."""
+    return _cpuinfo("model name") or platform.processor()
+
+
+def _vector_extensions() -> str:
+    """The x86 vector extensions that decide kernel speed (AVX2, AVX-512, its BF16 and VNNI, AMX), or "" elsewhere."""
+    flags = set((_cpuinfo("flags") or "").split())
+    return " ".join(f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16") if f in flags)
 
 
 def write_result(name: str, result: dict, directory: str | Path = "bench/results", quiet: bool = False) -> None:

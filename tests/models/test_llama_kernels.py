@@ -1,4 +1,4 @@
-"""The exact Llama engine's compiled integer kernels: the exact integer dot products for any shape."""
+"""The exact Llama engine's compiled kernels: exact integer dot products and weighted sums for any shape."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nct.models.llama_kernels import CHUNK, ROW_BLOCK, _dots, int8_rows
+from nct.models.llama_kernels import CHUNK, ROW_BLOCK, _dots, _weighted, int8_rows
 
 SHAPES = st.tuples(st.integers(1, 2 * ROW_BLOCK + 3), st.integers(1, 3 * CHUNK + 5), st.integers(1, 9))
 
@@ -40,3 +40,17 @@ def test_cached_attention_dots_are_exact(rows, group, dh, keys, seed):
     _dots(q, k, keys, dots)
     expected = np.einsum("rgd,rsd->rgs", q.astype(np.int64), k.astype(np.int64))[:, :, :keys]
     assert np.array_equal(dots[:, :, :keys], expected)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 7), st.integers(1, 3 * 2 * CHUNK + 5), st.integers(1, 11), st.integers(0, 2**32 - 1))
+def test_cached_attention_weighted_sums_are_exact(kv, group, dh, keys, seed):
+    rng = np.random.default_rng(seed)
+    rows = 2 * kv
+    w = np.floor(rng.random((rows, group, keys + 1)) * (65537 / keys)).astype(np.float32)  # integers summing to <= 2^16 + 1
+    v = rng.integers(-127, 128, (rows, keys + 2, dh)).astype(np.int8)
+    v_top = rng.random((rows, group)).astype(np.float32)
+    attention = np.empty((2, kv * group * dh), np.float32)
+    _weighted(w, v, v_top, keys, kv, attention)
+    sums = np.einsum("rgt,rtd->rgd", w[:, :, :keys].astype(np.int64), v[:, :keys].astype(np.int64)).astype(np.float32)
+    assert np.array_equal(attention, (sums * (v_top * np.float32(1 / 65536))[..., None]).reshape(2, -1))

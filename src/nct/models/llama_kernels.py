@@ -125,9 +125,60 @@ def _dots_block(rows: int, cols: int):  # noqa: ANN202 (a numba intrinsic)
     return dots
 
 
+def _weighted_block(queries: int):  # noqa: ANN202 (a numba intrinsic)
+    """A numba intrinsic ``(w, i, v, j, keys, acc)``: acc[i + q, j : j + 2 CHUNK] = the sum over
+    t < keys of w[i + q, t] x v[t, j : j + 2 CHUNK] for q < queries, w [G, keys] fp32 integer
+    weights, v [S, dh] int8 values, acc [G, dh] fp32 (all C order): each value row converted once
+    for the block's queries, which keep their sums in registers. Every product and sum is an
+    integer below 2^24, so exact in fp32 in any order."""
+    f32, i32 = ir.FloatType(), ir.IntType(32)
+    width = 2 * CHUNK
+    vec = ir.VectorType(f32, width)
+    splat = ir.Constant(ir.VectorType(i32, width), [0] * width)
+
+    @intrinsic
+    def weighted(typingctx, w, i, v, j, keys, acc):  # noqa: ANN001, ANN202
+        def c_matrix(a, dtype) -> bool:  # noqa: ANN001
+            return isinstance(a, types.Array) and a.ndim == 2 and a.layout == "C" and a.dtype == dtype
+
+        if not (c_matrix(w, types.float32) and c_matrix(v, types.int8) and c_matrix(acc, types.float32)):
+            return None
+
+        def codegen(context, builder, signature, args):  # noqa: ANN001, ANN202
+            wa, va, aa = (context.make_array(signature.args[n])(context, builder, args[n]) for n in (0, 2, 5))
+            w_rows = [cgutils.get_item_pointer2(context, builder, wa.data, cgutils.unpack_tuple(builder, wa.shape),
+                                                cgutils.unpack_tuple(builder, wa.strides), "C",
+                                                [builder.add(args[1], ir.Constant(args[1].type, q)), ir.Constant(args[1].type, 0)])
+                      for q in range(queries)]
+            v_first = cgutils.get_item_pointer2(context, builder, va.data, cgutils.unpack_tuple(builder, va.shape),
+                                                cgutils.unpack_tuple(builder, va.strides), "C", [ir.Constant(args[3].type, 0), args[3]])
+            v_stride = builder.extract_value(va.strides, 0)
+            sums = [cgutils.alloca_once_value(builder, ir.Constant(vec, None)) for _ in range(queries)]
+            with cgutils.for_range(builder, args[4]) as loop:
+                t = loop.index
+                vp = builder.gep(v_first, [builder.mul(t, v_stride)])
+                values = builder.sitofp(builder.load(builder.bitcast(vp, ir.PointerType(ir.VectorType(ir.IntType(8), width))), align=1), vec)
+                for q in range(queries):
+                    weight = builder.load(builder.gep(w_rows[q], [t]))
+                    spread = builder.shuffle_vector(builder.insert_element(ir.Constant(vec, None), weight, ir.Constant(i32, 0)),
+                                                    ir.Constant(vec, None), splat)
+                    builder.store(builder.fadd(builder.load(sums[q]), builder.fmul(spread, values)), sums[q])
+            for q in range(queries):
+                out = cgutils.get_item_pointer2(context, builder, aa.data, cgutils.unpack_tuple(builder, aa.shape),
+                                                cgutils.unpack_tuple(builder, aa.strides), "C",
+                                                [builder.add(args[1], ir.Constant(args[1].type, q)), args[3]])
+                builder.store(builder.load(sums[q]), builder.bitcast(out, ir.PointerType(vec)), align=4)
+            return context.get_dummy_value()
+
+        return types.none(w, i, v, j, keys, acc), codegen
+
+    return weighted
+
+
 CHUNK = 16  # entries per vector step of ``_dots_block``
 ROW_BLOCK = 128  # rows of x per pass of ``int8_rows`` over the weights (int16: 147 KB at K = 576)
 _DOTS_2x2, _DOTS_1x2, _DOTS_1x4, _DOTS_1x1 = _dots_block(2, 2), _dots_block(1, 2), _dots_block(1, 4), _dots_block(1, 1)
+_WEIGHTED_3, _WEIGHTED_1 = _weighted_block(3), _weighted_block(1)
 
 
 @njit(cache=True)
@@ -275,20 +326,29 @@ def _dots(q, k, keys, dots) -> None:
 @njit(cache=True, parallel=True)
 def _weighted(w, v, v_top, keys, kv, attention) -> None:
     """attention[b, (kv head x G + i) x dh + j] = the integer sum over t < keys of w[r, i, t] x v[r, t, j]
-    (below 2^24: exact) times v_top[r, i] / 2^16, for r = b x kv + kv head (``Llama._attend``, ``_merge``)."""
+    (below 2^24: exact) times v_top[r, i] / 2^16, for r = b x kv + kv head (``Llama._attend``, ``_merge``):
+    ``_weighted_block`` over three queries (then one) and 32 lanes at a time, then dh's last lanes."""
     g, dh = w.shape[1], v.shape[2]
+    lanes = dh // (2 * CHUNK) * (2 * CHUNK)
     for row in prange(w.shape[0]):
         b, base = row // kv, (row % kv) * g * dh
-        acc = np.empty(dh, np.float32)
+        wr, vr = w[row], v[row]
+        acc = np.zeros((g, dh), np.float32)
+        for j in range(0, lanes, 2 * CHUNK):
+            i = 0
+            while i + 3 <= g:
+                _WEIGHTED_3(wr, i, vr, j, keys, acc)
+                i += 3
+            while i < g:
+                _WEIGHTED_1(wr, i, vr, j, keys, acc)
+                i += 1
         for i in range(g):
-            acc[:] = 0.0
-            for t in range(keys):
-                wt = w[row, i, t]
-                for j in range(dh):
-                    acc[j] += wt * np.float32(v[row, t, j])
+            for t in range(keys if lanes < dh else 0):
+                for j in range(lanes, dh):
+                    acc[i, j] += wr[i, t] * np.float32(vr[t, j])
             unit = v_top[row, i] * np.float32(1.0 / 65536.0)
             for j in range(dh):
-                attention[b, base + i * dh + j] = acc[j] * unit
+                attention[b, base + i * dh + j] = acc[i, j] * unit
 
 
 @njit(cache=True)
