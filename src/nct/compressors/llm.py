@@ -17,6 +17,12 @@ Chunked (``chunk`` bytes, LMIC's setting: 2,048): the input is cut into pieces o
 each tokenized and cut into blocks on its own, so no block sees across a piece's edge; all the
 pieces' blocks are then scored and decoded together, as one input's are.
 
+Match model (``match=1``, ``nct compress --match``): each token's CDF also gives a bonus to the
+token that followed the same four tokens earlier in its block or in the blocks before it, as far
+as a lockstep decoder has seen them whatever its batch (``nct.models.token_match``), weighted by
+how often such predictions came true in the block so far: repeated structure (records, logs,
+markup) beyond one block's context. The payload's layout is the same.
+
 Payload: varints token count and block, then each block's coder bits, length-prefixed; chunked,
 varints piece count, each piece's token count and block, then the blocks' bits.
 """
@@ -31,9 +37,10 @@ import torch
 from tqdm import tqdm
 
 from ..coding.arithmetic import DEFAULT_PRECISION, Decoder, pack_bits, unpack_bits
-from ..coding.symbols import Interval, encode_intervals, find_symbol, interval
+from ..coding.symbols import Interval, encode_intervals, interval
 from ..coding.varint import write_varint
 from ..errors import CorruptPayload, ModelError
+from ..models.token_match import Mixer, TokenMatch, find_mixed, mixed_interval
 from .base import block_lengths, payload_varint, read_streams, register
 
 FREQ_BITS = 24
@@ -133,7 +140,7 @@ class LLMCompressor:
     name = "llm"
 
     def __init__(self, model: Any = "smollm2", block: int | None = None, batch: int = BATCH, progress: bool = False,
-                 workers: int | None = None, device: str = "cpu", chunk: int = 0):
+                 workers: int | None = None, device: str = "cpu", chunk: int = 0, match: int = 0):
         from ..models import pretrained
         from ..models.llama import Llama
 
@@ -145,13 +152,14 @@ class LLMCompressor:
         block = min(BLOCK, self.model.cfg.context - 1) if block is None else block  # default: BLOCK, or what the engine holds
         if not 1 <= block < self.model.cfg.context:
             raise ModelError(f"llm: block must be 1..{self.model.cfg.context - 1} tokens")
-        self.block, self.batch, self.progress, self.chunk = block, max(1, batch), progress, chunk
+        self.block, self.batch, self.progress, self.chunk, self.match = block, max(1, batch), progress, chunk, match
         self.tokens = Tokens(self.model.tokenizer_json, self.model.cfg.vocab_size)
 
     def params(self) -> dict:
         """The model's name (its engine identified by the archive's fingerprint), the block length
-        and, chunked, the chunk."""
-        return {"model": self.model_name, "block": self.block, **({"chunk": self.chunk} if self.chunk else {})}
+        and, chunked, the chunk; with the match model, ``match``."""
+        return {"model": self.model_name, "block": self.block, **({"chunk": self.chunk} if self.chunk else {}),
+                **({"match": 1} if self.match else {})}
 
     @property
     def model_bytes(self) -> int:
@@ -168,19 +176,39 @@ class LLMCompressor:
             out = bytearray(write_varint(len(pieces[0])))
         out += write_varint(self.block)
         blocks = [p[s : s + self.block] for p in pieces for s in range(0, len(p), self.block)]
-        bos = self.model.bos
-        for chunk in tqdm(blocks, desc="compress", unit="block", disable=not self.progress):
-            block = torch.tensor(self.tokens.model_tokens(chunk))[None]
+        bos, match = self.model.bos, TokenMatch() if self.match else None
+        for number, chunk in enumerate(tqdm(blocks, desc="compress", unit="block", disable=not self.progress)):
+            model_ids = self.tokens.model_tokens(chunk)
+            block = torch.tensor(model_ids)[None]
             inputs = torch.cat([torch.tensor([[bos]]), block[:, :-1]], 1)
-            low, high, total = self.model.intervals(inputs, block, FREQ_BITS)
+            if match is None:
+                low, high, total = self.model.intervals(inputs, block, FREQ_BITS)
+                bases = list(zip(low.tolist(), high.tolist(), total.tolist()))
+            else:
+                bases = self._matched(match, number, model_ids, inputs, block)
             intervals: list[Interval] = []
-            for i, lo, hi, tot in zip(chunk, low.tolist(), high.tolist(), total.tolist()):
-                intervals.append((lo, hi, tot))
+            for i, base in zip(chunk, bases):
+                intervals.append(base)
                 if i >= self.model.cfg.vocab_size:  # an escaped byte, after the escape token
                     intervals.append((i - self.model.cfg.vocab_size, i - self.model.cfg.vocab_size + 1, 256))
             stream = pack_bits(encode_intervals(intervals, DEFAULT_PRECISION).finish())
             out += write_varint(len(stream)) + stream
         return bytes(out)
+
+    def _matched(self, match: TokenMatch, number: int, model_ids: list[int], inputs: torch.Tensor, block: torch.Tensor) -> list[Interval]:
+        """Block ``number``'s intervals under the LLM mixed with the match model (``nct.models.token_match``)."""
+        match.track(number, model_ids)
+        for t in range(len(model_ids)):  # predictions look before t only, so the whole block may be added first
+            match.add(number, t)
+        predictions = [match.predict(number, t) for t in range(len(model_ids))]
+        predicted = torch.tensor([p[0] if p else 0 for p in predictions])[None]
+        low, high, total, p_low, p_high = self.model.intervals(inputs, block, FREQ_BITS, predicted)
+        mixer, out = Mixer(), []
+        for t, (token, p) in enumerate(zip(model_ids, predictions)):
+            bonus, kind = mixer.bonus(p, int(p_high[t] - p_low[t]), int(total[t]))
+            out.append(mixed_interval((int(low[t]), int(high[t]), int(total[t])), token, p[0] if p else 0, bonus))
+            mixer.update(kind, p is not None and token == p[0])
+        return out
 
     def decompress(self, payload: bytes, limit: int | None = None) -> bytes:
         """Inverse of ``compress`` (``limit``: the length the output must have)."""
@@ -195,9 +223,10 @@ class LLMCompressor:
         out = bytearray()
         groups = range(0, len(lengths), self.batch)
         steps = sum(max(lengths[g : g + self.batch]) for g in groups)
+        match = TokenMatch() if self.match else None
         with tqdm(total=steps, desc="decompress", unit="step", disable=not self.progress) as bar:
             for g in groups:
-                for ids in self._decode_group(streams[g : g + self.batch], lengths[g : g + self.batch], bar.update):
+                for ids in self._decode_group(streams[g : g + self.batch], lengths[g : g + self.batch], bar.update, g, match):
                     out += self.tokens.decode(ids)
                     if limit is not None and len(out) > limit:
                         raise CorruptPayload("llm payload decodes to more bytes than the archive holds")
@@ -217,25 +246,39 @@ class LLMCompressor:
             counts.append(n)
         return counts, pos
 
-    def _decode_group(self, streams: list[bytes], lengths: list[int], tick: Callable[[int], Any]) -> list[list[int]]:
-        """The token ids of a batch of blocks, decoded in lockstep (a row that has ended is fed the start token)."""
+    def _decode_group(self, streams: list[bytes], lengths: list[int], tick: Callable[[int], Any], first: int = 0,
+                      match: TokenMatch | None = None) -> list[list[int]]:
+        """The token ids of a batch of blocks (numbers ``first``..), decoded in lockstep (a row that
+        has ended is fed the start token), under the match model too when given."""
         decoders = [Decoder(unpack_bits(s), DEFAULT_PRECISION) for s in streams]
         blocks: list[list[int]] = [[] for _ in lengths]
+        seen: list[list[int]] = [[] for _ in lengths]  # the model's tokens (an escaped byte: the escape token)
+        mixers = [Mixer() for _ in lengths]
+        if match:
+            for j, tokens in enumerate(seen):
+                match.track(first + j, tokens)
         cache = self.model.start(len(lengths), max(lengths))
         fed = [self.model.bos] * len(lengths)
         for t in range(max(lengths)):
             cdfs = self.model.step(cache, torch.tensor(fed), FREQ_BITS)
             for j, n in enumerate(lengths):
                 if t < n:
-                    cdf = cdfs[j]
-                    token = find_symbol(cdf, decoders[j].target(int(cdf[-1])))
-                    decoders[j].decode(*interval(cdf, token))
+                    cdf, decoder = cdfs[j], decoders[j]
+                    p = match.predict(first + j, t) if match else None
+                    predicted = p[0] if p else 0
+                    bonus, kind = mixers[j].bonus(p, int(cdf[predicted + 1] - cdf[predicted]), int(cdf[-1]))
+                    token = find_mixed(cdf, decoder.target(int(cdf[-1]) + bonus), predicted, bonus)
+                    decoder.decode(*mixed_interval(interval(cdf, token), token, predicted, bonus))
+                    mixers[j].update(kind, p is not None and token == predicted)
+                    seen[j].append(token)
+                    if match:
+                        match.add(first + j, t)
                     if token == self.tokens.escape:
-                        byte = decoders[j].target(256)
-                        decoders[j].decode(byte, byte + 1, 256)
+                        byte = decoder.target(256)
+                        decoder.decode(byte, byte + 1, 256)
                         token = self.model.cfg.vocab_size + byte
                     blocks[j].append(token)
-            fed = self.tokens.model_tokens([b[t] if t < len(b) else self.model.bos for b in blocks])
+            fed = [s[t] if t < len(s) else self.model.bos for s in seen]
             tick(1)
         return blocks
 

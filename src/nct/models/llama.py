@@ -391,14 +391,18 @@ class Llama:
             out[:, :, a:e] = part.view(rows, g, e - a, dh)
         return out.view(rows, g * t, dh)
 
-    def intervals(self, ids: torch.Tensor, targets: torch.Tensor, freq_bits: int = 24) -> tuple[np.ndarray, ...]:
-        """(low, high, total) [B x T] of each target under the CDF after each input position."""
+    def intervals(self, ids: torch.Tensor, targets: torch.Tensor, freq_bits: int = 24,
+                  predicted: torch.Tensor | None = None) -> tuple[np.ndarray, ...]:
+        """(low, high, total) [B x T] of each target under the CDF after each input position; given
+        ``predicted`` tokens [B, T] (a match model's), then their (low, high) under the same CDFs."""
         z, r = self._logits(self.hidden(ids))
-        n = len(z)
-        low, high, total = (np.empty(n, np.int64) for _ in range(3))
-        token_intervals(z, r, self._out_lut_np, (1 << freq_bits) - self.cfg.vocab_size, targets.reshape(-1).numpy().astype(np.int64),
-                        low, high, total)
-        return low, high, total
+        spare = (1 << freq_bits) - self.cfg.vocab_size
+        out = []
+        for tokens in [targets] + ([] if predicted is None else [predicted]):
+            low, high, total = (np.empty(len(z), np.int64) for _ in range(3))
+            token_intervals(z, r, self._out_lut_np, spare, tokens.reshape(-1).numpy().astype(np.int64), low, high, total)
+            out += [low, high, total]
+        return tuple(out[:3] + out[3:5])
 
     def cdfs(self, ids: torch.Tensor, freq_bits: int = 24) -> np.ndarray:
         """Integer CDFs [B, T, V+1] after each input position (for small models and tests: V+1 int64s per position)."""

@@ -1,0 +1,116 @@
+"""A match model over a pretrained LLM's tokens, mixed into the engine's integer CDF (``llm``'s ``match``).
+
+Prediction: for block b at position t, the block's last ``ORDER`` tokens are looked up among the
+occurrences that a lockstep decoder has seen whatever its batch: positions before t of block b
+and of the ``SEARCH_BLOCKS`` blocks before it (its own block first, then the nearest earlier one;
+in each the latest occurrence). The predicted token is the one that followed there; the match
+length is how far back the two contexts agree (at most ``MAX_LENGTH``). Blocks stay independent
+in the only sense decoding needs: block b at step t depends on nothing a decoder stepping any
+number of blocks together has not decoded yet.
+
+Mixing: the predicted token m, of frequency f in the LLM's CDF of total T, gets a bonus B:
+P(m) = (f + B) / (T + B) and every other token's probability times T / (T + B), the linear
+mixture (1 - w) P_llm + w [m] with w = B / (T + B). B makes P(m) the block's running estimate
+h / n of how often predictions like this one (the same length bucket and bucket of f / T) came
+true: B = (h T - n f) // (n - h) where that is positive, else 0 (counts start at 1 in 2, so
+n > h), capped so that the coder's total stays within its limit. Integer arithmetic only, so the
+encoder and every decoder compute the same B.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+from ..coding.arithmetic import DEFAULT_PRECISION, max_total
+from ..coding.symbols import Interval, find_symbol
+
+ORDER = 4  # tokens of context a prediction is looked up by
+MAX_LENGTH = 16  # match lengths counted up to this (the longest bucket)
+SEARCH_BLOCKS = 64  # earlier blocks searched for a match
+SHARE_EDGES = (100, 300, 500, 700, 900, 970)  # buckets of the LLM's f / T, in thousandths
+LIMIT = max_total(DEFAULT_PRECISION)
+
+Prediction = tuple[int, int]  # (token, match length)
+
+
+class TokenMatch:
+    """The occurrences of every ``ORDER``-token context in the blocks seen so far (module docstring)."""
+
+    def __init__(self) -> None:
+        self._blocks: dict[int, list[int]] = {}
+        self._seen: dict[tuple[int, tuple[int, ...]], list[int]] = {}
+
+    def track(self, block: int, tokens: list[int]) -> None:
+        """Follow block number ``block`` whose tokens are (or will grow into) the list ``tokens``."""
+        self._blocks[block] = tokens
+
+    def add(self, block: int, t: int) -> None:
+        """Position t of the block is known: its token follows the context before it."""
+        if t >= ORDER:
+            tokens = self._blocks[block]
+            self._seen.setdefault((block, tuple(tokens[t - ORDER : t])), []).append(t)
+
+    def predict(self, block: int, t: int) -> Prediction | None:
+        """The token expected at position t of the block and the match length, or None."""
+        if t < ORDER:
+            return None
+        tokens = self._blocks[block]
+        context = tuple(tokens[t - ORDER : t])
+        for other in range(block, max(-1, block - SEARCH_BLOCKS - 1), -1):
+            places = self._seen.get((other, context))
+            if not places:
+                continue
+            i = bisect.bisect_left(places, t) - 1  # positions before t only
+            if i < 0:
+                continue
+            at, source = places[i], self._blocks[other]
+            length = ORDER
+            while length < MAX_LENGTH and t - length > 0 and at - length > 0 and source[at - length - 1] == tokens[t - length - 1]:
+                length += 1
+            return source[at], length
+        return None
+
+
+class Mixer:
+    """One block's running hit counts per kind of prediction, and the bonus they call for."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[int, int], list[int]] = {}
+
+    def bonus(self, prediction: Prediction | None, f: int, total: int) -> tuple[int, tuple[int, int] | None]:
+        """(B, the prediction's kind) for a prediction whose token has frequency f of ``total``."""
+        if prediction is None:
+            return 0, None
+        share = 1000 * f // total
+        kind = (prediction[1], sum(share >= e for e in SHARE_EDGES))
+        hits, n = self._counts.setdefault(kind, [1, 2])
+        b = (hits * total - n * f) // (n - hits)
+        return (min(b, LIMIT - total) if b > 0 else 0), kind
+
+    def update(self, kind: tuple[int, int] | None, hit: bool) -> None:
+        """Count whether the prediction of this kind came true."""
+        if kind is not None:
+            counts = self._counts[kind]
+            counts[0] += hit
+            counts[1] += 1
+
+
+def mixed_interval(base: Interval, token: int, predicted: int, bonus: int) -> Interval:
+    """``token``'s interval (``base`` in the LLM's CDF) once ``predicted`` has ``bonus`` more frequency."""
+    low, high, total = base
+    if not bonus:
+        return base
+    if token < predicted:
+        return low, high, total + bonus
+    if token == predicted:
+        return low, high + bonus, total + bonus
+    return low + bonus, high + bonus, total + bonus
+
+
+def find_mixed(cdf, target: int, predicted: int, bonus: int) -> int:  # noqa: ANN001 (a CDF array)
+    """The token whose ``mixed_interval`` holds ``target`` (a decoder's target of the mixed total)."""
+    if not bonus or target < cdf[predicted]:
+        return find_symbol(cdf, target)
+    if target < cdf[predicted + 1] + bonus:
+        return predicted
+    return find_symbol(cdf, target - bonus)

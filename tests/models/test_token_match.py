@@ -1,0 +1,83 @@
+"""The token match model: predictions from what a lockstep decoder has seen, and exact mixed intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nct.models.token_match import LIMIT, MAX_LENGTH, ORDER, Mixer, TokenMatch, find_mixed, mixed_interval
+
+
+def matcher(blocks: list[list[int]]) -> TokenMatch:
+    """Every position of every block added (as a compressor does)."""
+    m = TokenMatch()
+    for b, tokens in enumerate(blocks):
+        m.track(b, tokens)
+        for t in range(len(tokens)):
+            m.add(b, t)
+    return m
+
+
+def test_predicts_what_followed_the_same_context_before_this_position():
+    own = [1, 2, 3, 4, 9, 1, 2, 3, 4]
+    m = matcher([own + [7]])
+    assert m.predict(0, len(own)) == (9, ORDER)  # 1 2 3 4 was followed by 9
+    assert m.predict(0, 4) is None  # its first occurrence: nothing before it
+
+
+def test_other_blocks_count_only_before_the_same_position():
+    later = [0, 5, 1, 2, 3, 4, 0]
+    assert matcher([[5, 1, 2, 3, 4, 8], later]).predict(1, 6) == (8, 5)  # its 8 at position 5 < 6; agrees back to the 5
+    assert matcher([[7, 7, 1, 2, 3, 4, 8], later]).predict(1, 6) is None  # that 8 sits at position 6: not decoded yet
+    assert matcher([[9, 1, 2, 3, 4, 8], [0, 6, 1, 2, 3, 4, 0]]).predict(1, 6) == (8, ORDER)
+
+
+def test_a_decoder_adding_as_it_goes_predicts_what_the_encoder_did():
+    rng = np.random.default_rng(0)
+    blocks = [list(rng.integers(0, 3, 40)) for _ in range(5)]
+    full = matcher(blocks)
+    expected = [[full.predict(b, t) for t in range(40)] for b in range(5)]
+    for batch in (1, 2, 5):
+        m, seen, got = TokenMatch(), [[] for _ in blocks], [[] for _ in blocks]
+        for first in range(0, 5, batch):
+            rows = range(first, min(5, first + batch))
+            for b in rows:
+                m.track(b, seen[b])
+            for t in range(40):  # lockstep: each row predicts, then learns its token
+                for b in rows:
+                    got[b].append(m.predict(b, t))
+                    seen[b].append(blocks[b][t])
+                    m.add(b, t)
+        assert got == expected
+    assert any(p is not None for row in expected for p in row)
+    assert all(p is None or ORDER <= p[1] <= MAX_LENGTH for row in expected for p in row)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(1, 50), min_size=2, max_size=12), st.data())
+def test_mixed_intervals_partition_the_mixed_total(freqs, data):
+    cdf = np.concatenate([[0], np.cumsum(freqs)])
+    predicted = data.draw(st.integers(0, len(freqs) - 1))
+    bonus = data.draw(st.integers(0, 100))
+    total = int(cdf[-1]) + bonus
+    for target in range(total):
+        token = find_mixed(cdf, target, predicted, bonus)
+        low, high, t = mixed_interval((int(cdf[token]), int(cdf[token + 1]), int(cdf[-1])), token, predicted, bonus)
+        assert low <= target < high and t == total
+    widths = [mixed_interval((int(cdf[x]), int(cdf[x + 1]), int(cdf[-1])), x, predicted, bonus) for x in range(len(freqs))]
+    assert sum(h - lo for lo, h, _ in widths) == total
+
+
+def test_the_bonus_follows_the_hit_rate_and_stays_within_the_coder():
+    mixer, total = Mixer(), 1 << 24
+    assert mixer.bonus(None, 10, total) == (0, None)
+    first, kind = mixer.bonus((3, 6), total // 4, total)
+    assert first == (total - 2 * (total // 4)) // 1  # an estimate of 1 in 2 against the LLM's 1 in 4
+    for _ in range(200):
+        mixer.update(kind, True)
+    sure, _ = mixer.bonus((3, 6), total // 4, total)
+    assert sure == LIMIT - total  # capped: the coder's total stays within its limit
+    for _ in range(2000):
+        mixer.update(kind, False)
+    assert mixer.bonus((3, 6), total // 4, total)[0] == 0  # rarely right: no bonus, the LLM alone
