@@ -136,9 +136,9 @@ def check_header(header: Header) -> dict:
     bounds and that a model-based method, and only one, names a model: CorruptArchive or
     UnsupportedArchive otherwise. Needs no model, so callers check before loading one."""
     from .compressors.base import uses_model
-    from .compressors.params import check_params
+    from .compressors.params import archive_params, check_params
 
-    params = dict(check_params(header.method, header.params, CorruptArchive))
+    params = dict(check_params(header.method, archive_params(header.method, header.params), CorruptArchive))
     if uses_model(header.method) != (header.model is not None):
         need = "needs a model fingerprint" if uses_model(header.method) else "uses no model but names one"
         raise CorruptArchive(f"archive is corrupt: method {header.method} {need}")

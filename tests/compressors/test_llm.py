@@ -83,7 +83,7 @@ def test_chunks_are_coded_on_their_own():
 
     counts = [len(c.tokens.encode(p)) for p in pieces]
     assert payload == (write_varint(len(pieces)) + b"".join(map(write_varint, counts)) + write_varint(40)
-                       + b"".join(blocks(coder(block=40).compress(p)) for p in pieces))
+                       + b"".join(blocks(coder(block=40, match=0).compress(p)) for p in pieces))  # chunked: no match model
     assert c.params() == {"model": "tiny-llama", "block": 40, "chunk": 64} and coder(block=40).params()["block"] == 40
     with pytest.raises(CorruptPayload, match="pieces"):
         c.decompress(b"\xff\xff\x7f" + payload[1:])
@@ -94,7 +94,7 @@ def test_api_archives_name_the_model_and_check_its_fingerprint(registered):
     data = TEXT.encode()[:200]
     archive = nct.compress(data, model=registered, block=64)
     header = nct.api.inspect(archive)
-    assert header.method == "llm" and header.params == {"model": "tiny-llama", "block": 64} and header.model == registered.fingerprint
+    assert header.method == "llm" and header.params == {"model": "tiny-llama", "block": 64, "match": 1} and header.model == registered.fingerprint
     assert nct.decompress(archive) == data  # the archive names the registry entry, loaded by name
     other = tiny_llama(seed=1)
     with pytest.raises(WrongModel):
@@ -114,26 +114,32 @@ REPETITIVE = b"".join(b'{"id": %d, "name": "car %d", "doors": 4, "color": "red"}
 
 @pytest.mark.parametrize("chunk", [0, 700])
 def test_match_model_round_trips_with_any_batch_and_shrinks_repeated_text(chunk):
-    plain, matched = coder(block=60, chunk=chunk), coder(block=60, chunk=chunk, match=1)
+    plain, matched = coder(block=60, chunk=chunk, match=0), coder(block=60, chunk=chunk, match=1)
     payload = matched.compress(REPETITIVE)
     assert all(coder(block=60, chunk=chunk, match=1, batch=b).decompress(payload, limit=len(REPETITIVE)) == REPETITIVE for b in (1, 3, 64))
     assert len(payload) < 0.9 * len(plain.compress(REPETITIVE))  # the repeats, seen in this and earlier blocks
-    assert coder(block=60, chunk=chunk).decompress(plain.compress(REPETITIVE)) == REPETITIVE
+    assert coder(block=60, chunk=chunk, match=0).decompress(plain.compress(REPETITIVE)) == REPETITIVE
 
 
 def test_match_model_from_the_cli_and_the_api(registered, tmp_path, capsys):
+    """On by default (its archives say match 1); --no-match / match=0 archives say nothing, as every
+    archive made before it existed, and decode without it."""
     from nct.cli import main
 
     src = tmp_path / "cars.json"
     src.write_bytes(REPETITIVE)
-    assert main(["compress", "-q", "--model", "tiny-llama", "--block", "64", "--match", str(src)]) == 0
+    assert main(["compress", "-q", "--model", "tiny-llama", "--block", "64", str(src)]) == 0
     archive = (tmp_path / "cars.json.nct").read_bytes()
     assert nct.api.inspect(archive).params == {"model": "tiny-llama", "block": 64, "match": 1}
     assert archive == nct.compress(REPETITIVE, model="tiny-llama", block=64, match=1)
     assert main(["decompress", "-q", "-o", str(tmp_path / "back"), str(src) + ".nct"]) == 0
     assert (tmp_path / "back").read_bytes() == REPETITIVE
-    assert main(["compress", "-q", "--method", "xz", "--match", "-o", str(tmp_path / "x.nct"), str(src)]) == 1
-    assert "--match applies to llm" in capsys.readouterr().err and not (tmp_path / "x.nct").exists()
+    assert main(["compress", "-q", "-f", "--model", "tiny-llama", "--block", "64", "--no-match", str(src)]) == 0
+    plain = (tmp_path / "cars.json.nct").read_bytes()
+    assert nct.api.inspect(plain).params == {"model": "tiny-llama", "block": 64} and plain != archive
+    assert nct.decompress(plain) == REPETITIVE and plain == nct.compress(REPETITIVE, model="tiny-llama", block=64, match=0)
+    assert main(["compress", "-q", "--method", "xz", "--no-match", "-o", str(tmp_path / "x.nct"), str(src)]) == 1
+    assert "--no-match applies to llm" in capsys.readouterr().err and not (tmp_path / "x.nct").exists()
 
 
 @settings(max_examples=15, deadline=None)

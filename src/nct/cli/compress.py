@@ -48,9 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--block", type=common.positive,
                    help="bytes per block M1 codes from BOS (default: 1024 for cm and ac, 4096 for static-ac); "
                         "for llm, tokens per block (default: 1024, at most 2047)")
-    p.add_argument("--match", action="store_true",
-                   help="for llm: mix a match model into the LLM's predictions (the token that followed the same four "
-                        "tokens earlier in the block or in the blocks before it; default: off)")
+    p.add_argument("--no-match", action="store_true",
+                   help="for llm: the LLM alone, without the match model that predicts the token which followed the "
+                        "same four tokens earlier in the block or in the blocks before it (default: with it)")
     p.add_argument("--verify", action="store_true",
                    help="decode each archive and compare it with the input before writing it (default: off)")
     p.set_defaults(func=run)
@@ -99,10 +99,10 @@ def run(args: argparse.Namespace) -> int:
     blocked = [m for m, p in PARAMS.items() if "block" in p]
     if params and args.method not in blocked:
         raise UsageError(f"--block applies to {', '.join(blocked)}, not {args.method}")
-    if args.match:
+    if args.no_match:
         if args.method != "llm":
-            raise UsageError(f"--match applies to llm (--model smollm2), not {args.method}")
-        params["match"] = 1
+            raise UsageError(f"--no-match applies to llm (--model smollm2), not {args.method}")
+        params["match"] = 0
     to_stdout = args.stdout or args.output == "-" or "-" in args.inputs and not args.output
     if to_stdout and not args.force and sys.stdout.isatty():
         raise UsageError("compressed data not written to a terminal (redirect it, or use -f to force)")

@@ -17,7 +17,8 @@ Chunked (``chunk`` bytes, LMIC's setting: 2,048): the input is cut into pieces o
 each tokenized and cut into blocks on its own, so no block sees across a piece's edge; all the
 pieces' blocks are then scored and decoded together, as one input's are.
 
-Match model (``match=1``, ``nct compress --match``): each token's CDF also gives a bonus to the
+Match model (on unless ``match=0``, ``nct compress --no-match``, or chunked; archives made before
+it existed name no ``match`` and decode without it): each token's CDF also gives a bonus to the
 token that followed the same four tokens earlier in its block or in the blocks before it, as far
 as a lockstep decoder has seen them whatever its batch (``nct.models.token_match``), weighted by
 how often such predictions came true in the block so far: repeated structure (records, logs,
@@ -140,7 +141,7 @@ class LLMCompressor:
     name = "llm"
 
     def __init__(self, model: Any = "smollm2", block: int | None = None, batch: int = BATCH, progress: bool = False,
-                 workers: int | None = None, device: str = "cpu", chunk: int = 0, match: int = 0):
+                 workers: int | None = None, device: str = "cpu", chunk: int = 0, match: int | None = None):
         from ..models import pretrained
         from ..models.llama import Llama
 
@@ -152,7 +153,8 @@ class LLMCompressor:
         block = min(BLOCK, self.model.cfg.context - 1) if block is None else block  # default: BLOCK, or what the engine holds
         if not 1 <= block < self.model.cfg.context:
             raise ModelError(f"llm: block must be 1..{self.model.cfg.context - 1} tokens")
-        self.block, self.batch, self.progress, self.chunk, self.match = block, max(1, batch), progress, chunk, match
+        self.block, self.batch, self.progress, self.chunk = block, max(1, batch), progress, chunk
+        self.match = (0 if chunk else 1) if match is None else match  # chunked, each piece alone unless asked
         self.tokens = Tokens(self.model.tokenizer_json, self.model.cfg.vocab_size)
 
     def params(self) -> dict:

@@ -95,9 +95,17 @@ PARAMS: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "ppmd": {"level": _int(2, 64)},
     "png": {},
     "flac": {},
-    "llm": {"model": _pretrained, "block": _int(1, LLM_MAX_BLOCK), "chunk": _int(1, 1 << 31), "match": _int(1, 1)},
+    "llm": {"model": _pretrained, "block": _int(1, LLM_MAX_BLOCK), "chunk": _int(1, 1 << 31), "match": _int(0, 1)},
 }
 _CROSS: dict[str, Callable[[dict], str | None]] = {"ac": _precision_fits, "static-ac": _precision_fits}
+# what an archive without a parameter means, where that is not the coder's default: the value
+# every archive made before the parameter existed was coded with
+ABSENT: dict[str, dict[str, Any]] = {"llm": {"match": 0}}
+
+
+def archive_params(method: str, params: dict) -> dict:
+    """An archive's parameters, with the values its absent ones mean (``ABSENT``)."""
+    return {**ABSENT.get(method, {}), **params}
 
 
 def archive_methods() -> list[str]:
