@@ -194,26 +194,32 @@ def int8_rows(x, wt, out) -> None:
 
 @njit(cache=True, parallel=True)
 def _int8_block(x, wt, chunks, out) -> None:
-    """``int8_rows`` of a block of rows."""
+    """``int8_rows`` of a block of rows: one row against one weight row at a time (a single row
+    streams the weights fastest so), else 2 x 2 blocks; then K's last terms."""
     rows, k_len, n_len = x.shape[0], x.shape[1], wt.shape[0]
-    for m in prange((n_len + 1) // 2):
-        n = 2 * m
-        if n + 1 < n_len:
-            for b in range(0, rows - 1, 2):
-                d = _DOTS_2x2(x, b, wt, n, chunks)
-                out[b, n], out[b, n + 1], out[b + 1, n], out[b + 1, n + 1] = d[0], d[1], d[2], d[3]
-            if rows % 2:
-                d2 = _DOTS_1x2(x, rows - 1, wt, n, chunks)
-                out[rows - 1, n], out[rows - 1, n + 1] = d2[0], d2[1]
-        else:
+    if rows == 1:
+        for n in prange(n_len):
+            out[0, n] = _DOTS_1x1(x, 0, wt, n, chunks)[0]
+    else:
+        for m in prange((n_len + 1) // 2):
+            n = 2 * m
+            if n + 1 < n_len:
+                for b in range(0, rows - 1, 2):
+                    d = _DOTS_2x2(x, b, wt, n, chunks)
+                    out[b, n], out[b, n + 1], out[b + 1, n], out[b + 1, n + 1] = d[0], d[1], d[2], d[3]
+                if rows % 2:
+                    d2 = _DOTS_1x2(x, rows - 1, wt, n, chunks)
+                    out[rows - 1, n], out[rows - 1, n + 1] = d2[0], d2[1]
+            else:
+                for b in range(rows):
+                    out[b, n] = _DOTS_1x1(x, b, wt, n, chunks)[0]
+    if chunks * CHUNK < k_len:
+        for n in prange(n_len):
             for b in range(rows):
-                out[b, n] = _DOTS_1x1(x, b, wt, n, chunks)[0]
-        for j in range(n, min(n + 2, n_len)):
-            for b in range(rows):
-                acc = out[b, j]
+                acc = out[b, n]
                 for k in range(chunks * CHUNK, k_len):
-                    acc += np.int32(np.int32(x[b, k]) * np.int32(wt[j, k]))
-                out[b, j] = acc
+                    acc += np.int32(np.int32(x[b, k]) * np.int32(wt[n, k]))
+                out[b, n] = acc
 
 
 @njit(cache=True, parallel=True)
