@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nct.models.token_match import LIMIT, MAX_LENGTH, ORDER, Mixer, TokenMatch, find_mixed, mixed_interval
+from nct.models.token_match import LIMIT, MAX_LENGTH, ORDER, SEARCH_BLOCKS, Mixer, TokenMatch, find_mixed, mixed_interval
 
 
 def matcher(blocks: list[list[int]]) -> TokenMatch:
@@ -34,23 +34,28 @@ def test_other_blocks_count_only_before_the_same_position():
 
 
 def test_a_decoder_adding_as_it_goes_predicts_what_the_encoder_did():
+    """Any batch, forgetting what no later block searches (as llm does): the same predictions as
+    one model that kept everything, in a bounded number of blocks."""
     rng = np.random.default_rng(0)
-    blocks = [list(rng.integers(0, 3, 40)) for _ in range(5)]
+    n, length = SEARCH_BLOCKS + 10, 12
+    blocks = [list(rng.integers(0, 3, length)) for _ in range(n)]
     full = matcher(blocks)
-    expected = [[full.predict(b, t) for t in range(40)] for b in range(5)]
-    for batch in (1, 2, 5):
+    expected = [[full.predict(b, t) for t in range(length)] for b in range(n)]
+    for batch in (1, 5, n):
         m, seen, got = TokenMatch(), [[] for _ in blocks], [[] for _ in blocks]
-        for first in range(0, 5, batch):
-            rows = range(first, min(5, first + batch))
+        for first in range(0, n, batch):
+            m.forget(first - SEARCH_BLOCKS)
+            rows = range(first, min(n, first + batch))
             for b in rows:
                 m.track(b, seen[b])
-            for t in range(40):  # lockstep: each row predicts, then learns its token
+            for t in range(length):  # lockstep: each row predicts, then learns its token
                 for b in rows:
                     got[b].append(m.predict(b, t))
                     seen[b].append(blocks[b][t])
                     m.add(b, t)
+            assert len(m._blocks) <= SEARCH_BLOCKS + batch
         assert got == expected
-    assert any(p is not None for row in expected for p in row)
+    assert any(p is not None and p[0] != blocks[b][t] for b, row in enumerate(expected) for t, p in enumerate(row))
     assert all(p is None or ORDER <= p[1] <= MAX_LENGTH for row in expected for p in row)
 
 

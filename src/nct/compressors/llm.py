@@ -41,7 +41,7 @@ from ..coding.arithmetic import DEFAULT_PRECISION, Decoder, pack_bits, unpack_bi
 from ..coding.symbols import Interval, encode_intervals, interval
 from ..coding.varint import write_varint
 from ..errors import CorruptPayload, ModelError
-from ..models.token_match import Mixer, TokenMatch, find_mixed, mixed_interval
+from ..models.token_match import SEARCH_BLOCKS, Mixer, TokenMatch, find_mixed, mixed_interval
 from .base import block_lengths, payload_varint, read_streams, register
 
 FREQ_BITS = 24
@@ -199,6 +199,7 @@ class LLMCompressor:
 
     def _matched(self, match: TokenMatch, number: int, model_ids: list[int], inputs: torch.Tensor, block: torch.Tensor) -> list[Interval]:
         """Block ``number``'s intervals under the LLM mixed with the match model (``nct.models.token_match``)."""
+        match.forget(number - SEARCH_BLOCKS)
         match.track(number, model_ids)
         for t in range(len(model_ids)):  # predictions look before t only, so the whole block may be added first
             match.add(number, t)
@@ -257,6 +258,7 @@ class LLMCompressor:
         seen: list[list[int]] = [[] for _ in lengths]  # the model's tokens (an escaped byte: the escape token)
         mixers = [Mixer() for _ in lengths]
         if match:
+            match.forget(first - SEARCH_BLOCKS)
             for j, tokens in enumerate(seen):
                 match.track(first + j, tokens)
         cache = self.model.start(len(lengths), max(lengths))

@@ -38,17 +38,23 @@ class TokenMatch:
 
     def __init__(self) -> None:
         self._blocks: dict[int, list[int]] = {}
-        self._seen: dict[tuple[int, tuple[int, ...]], list[int]] = {}
+        self._seen: dict[int, dict[tuple[int, ...], list[int]]] = {}  # per block: context -> positions
 
     def track(self, block: int, tokens: list[int]) -> None:
         """Follow block number ``block`` whose tokens are (or will grow into) the list ``tokens``."""
-        self._blocks[block] = tokens
+        self._blocks[block], self._seen[block] = tokens, {}
+
+    def forget(self, before: int) -> None:
+        """Drop the blocks numbered below ``before`` (no block from ``before + SEARCH_BLOCKS`` on
+        searches them): memory stays bounded however long the input."""
+        for block in [b for b in self._blocks if b < before]:
+            del self._blocks[block], self._seen[block]
 
     def add(self, block: int, t: int) -> None:
         """Position t of the block is known: its token follows the context before it."""
         if t >= ORDER:
             tokens = self._blocks[block]
-            self._seen.setdefault((block, tuple(tokens[t - ORDER : t])), []).append(t)
+            self._seen[block].setdefault(tuple(tokens[t - ORDER : t]), []).append(t)
 
     def predict(self, block: int, t: int) -> Prediction | None:
         """The token expected at position t of the block and the match length, or None."""
@@ -57,7 +63,7 @@ class TokenMatch:
         tokens = self._blocks[block]
         context = tuple(tokens[t - ORDER : t])
         for other in range(block, max(-1, block - SEARCH_BLOCKS - 1), -1):
-            places = self._seen.get((other, context))
+            places = self._seen[other].get(context) if other in self._seen else None
             if not places:
                 continue
             i = bisect.bisect_left(places, t) - 1  # positions before t only
