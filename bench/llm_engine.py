@@ -12,7 +12,8 @@ far as nct knows, trained on; SmolLM2's own training data is not public), the fi
 each file (so that the run takes minutes: the engine codes about a KB a second), each compressed
 with ``llm`` (blocks of ``--block`` tokens), decoded with a fresh decoder, and compared. On the
 same prefixes: the float model's ideal bits/byte over the same blocks (PyTorch's own float32
-kernels over the GGUF file's dequantized weights: the engine's target), and zpaq's strongest level
+kernels over the GGUF file's dequantized weights: the engine's target; the LLM alone, so the
+engine's own gap is the one measured with ``--no-match``), and zpaq's strongest level
 (5), PPMd (nct's ``ppmd``: order 8, 256 MiB, its best on text) and xz -9e. A prefix handicaps the adaptive
 compressors (they learn a file as they go) and not the pretrained model, so prefix figures favour
 ``llm``; the README's targets are on whole files.
