@@ -396,13 +396,10 @@ class Llama:
         """(low, high, total) [B x T] of each target under the CDF after each input position; given
         ``predicted`` tokens [B, T] (a match model's), then their (low, high) under the same CDFs."""
         z, r = self._logits(self.hidden(ids))
-        spare = (1 << freq_bits) - self.cfg.vocab_size
-        out = []
-        for tokens in [targets] + ([] if predicted is None else [predicted]):
-            low, high, total = (np.empty(len(z), np.int64) for _ in range(3))
-            token_intervals(z, r, self._out_lut_np, spare, tokens.reshape(-1).numpy().astype(np.int64), low, high, total)
-            out += [low, high, total]
-        return tuple(out[:3] + out[3:5])
+        tokens = np.stack([t.reshape(-1).numpy().astype(np.int64) for t in [targets] + ([] if predicted is None else [predicted])])
+        low, high, total = np.empty(tokens.shape, np.int64), np.empty(tokens.shape, np.int64), np.empty(len(z), np.int64)
+        token_intervals(z, r, self._out_lut_np, (1 << freq_bits) - self.cfg.vocab_size, tokens, low, high, total)
+        return (low[0], high[0], total) + (() if predicted is None else (low[1], high[1]))
 
     def cdfs(self, ids: torch.Tensor, freq_bits: int = 24) -> np.ndarray:
         """Integer CDFs [B, T, V+1] after each input position (for small models and tests: V+1 int64s per position)."""

@@ -224,13 +224,16 @@ def _int8_block(x, wt, chunks, out) -> None:
 
 @njit(cache=True, parallel=True)
 def token_intervals(z, r, lut, spare, tokens, low, high, total) -> None:
-    """The intervals of ``tokens`` [N] under the integer CDFs of logits z [N, V] x r [N, 1]
-    (``exact_kernels.integer_cdf``'s, one row at a time, so never [N, V+1] of them at once):
-    low[n] = cdf[token], high[n] = cdf[token + 1], total[n] = cdf[V]."""
+    """The intervals of ``tokens`` [S, N] (S sets of one token per row) under the integer CDFs of
+    logits z [N, V] x r [N, 1] (``exact_kernels.integer_cdf``'s, one row at a time, so never
+    [N, V+1] of them at once, and once for all S sets): low[s, n] = cdf[token], high[s, n] =
+    cdf[token + 1], total[n] = cdf[V]."""
     for n in prange(len(z)):
         cdf = np.empty((1, z.shape[1] + 1), np.int64)
         integer_cdf(z[n : n + 1], r[n : n + 1], lut, spare, cdf)
-        low[n], high[n], total[n] = cdf[0, tokens[n]], cdf[0, tokens[n] + 1], cdf[0, -1]
+        total[n] = cdf[0, -1]
+        for s in range(len(tokens)):
+            low[s, n], high[s, n] = cdf[0, tokens[s, n]], cdf[0, tokens[s, n] + 1]
 
 
 @njit(cache=True, parallel=True)
