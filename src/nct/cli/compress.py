@@ -49,8 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="bytes per block M1 codes from BOS (default: 1024 for cm and ac, 4096 for static-ac); "
                         "for llm, tokens per block (default: 1024, at most 2047)")
     p.add_argument("--no-match", action="store_true",
-                   help="for llm: the LLM alone, without the match model that predicts the token which followed the "
-                        "same four tokens earlier in the block or in the blocks before it (default: with it)")
+                   help="for llm: the LLM alone, without the match model, a token n-gram over everything coded "
+                        "before that is mixed into the LLM's predictions (default: with it)")
     p.add_argument("--verify", action="store_true",
                    help="decode each archive and compare it with the input before writing it (default: off)")
     p.set_defaults(func=run)

@@ -3,7 +3,8 @@
 A symbol is coded as its ``Interval`` ``(low, high, total)`` of a CDF (``cdf[s], cdf[s + 1],
 cdf[-1]``). ``symbol_intervals`` gathers them for a whole sequence (or a batch) of teacher-forced
 CDFs, ``encode_intervals`` codes a sequence of them, ``find_symbol`` picks the symbol a decoder's
-target selects, and ``GreedyReader`` decodes a stream of a known length while re-encoding alongside,
+target selects (``mixed_interval`` and ``find_mixed``: the same once some symbols have bonus
+frequency), and ``GreedyReader`` decodes a stream of a known length while re-encoding alongside,
 stopping before the first symbol the stream could not hold (Equal-Info windows and arithmetic-coded
 token streams, which carry no length); ``stopping_window`` is the writing side of that: the b-bit
 stream for what an encoder has coded at which such a reader stops exactly.
@@ -51,6 +52,27 @@ def encode_intervals(intervals: Iterable[Interval], precision: int = DEFAULT_PRE
 def find_symbol(cdf: "Sequence[int] | np.ndarray", target: int) -> int:
     """The symbol whose interval of ``cdf`` holds ``target`` (a decoder's ``target(cdf[-1])``)."""
     return bisect.bisect_right(cdf, target) - 1
+
+
+def mixed_interval(base: Interval, token: int, bonuses: "Sequence[tuple[int, int]]") -> Interval:
+    """``token``'s interval (``base`` in a CDF) once each (token, bonus) of ``bonuses`` (by increasing
+    token) has that much more frequency: a mixture of the CDF with a few tokens' point masses."""
+    low, high, total = base
+    before = sum(b for x, b in bonuses if x < token)
+    own = next((b for x, b in bonuses if x == token), 0)
+    return low + before, high + before + own, total + sum(b for _, b in bonuses)
+
+
+def find_mixed(cdf: "Sequence[int] | np.ndarray", target: int, bonuses: "Sequence[tuple[int, int]]") -> int:
+    """The token whose ``mixed_interval`` holds ``target`` (a decoder's target of the mixed total)."""
+    before = 0
+    for x, b in bonuses:
+        if target < cdf[x] + before:
+            break
+        if target < cdf[x + 1] + before + b:
+            return x
+        before += b
+    return find_symbol(cdf, target - before)
 
 
 class GreedyReader:

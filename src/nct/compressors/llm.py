@@ -17,12 +17,15 @@ Chunked (``chunk`` bytes, LMIC's setting: 2,048): the input is cut into pieces o
 each tokenized and cut into blocks on its own, so no block sees across a piece's edge; all the
 pieces' blocks are then scored and decoded together, as one input's are.
 
-Match model (on unless ``match=0``, ``nct compress --no-match``, or chunked; archives made before
-it existed name no ``match`` and decode without it): each token's CDF also gives a bonus to the
-token that followed the same four tokens earlier in its block or in the blocks before it, as far
-as a lockstep decoder has seen them whatever its batch (``nct.models.token_match``), weighted by
-how often such predictions came true in the block so far: repeated structure (records, logs,
-markup) beyond one block's context. The payload's layout is the same.
+Match model (on unless ``match=0``, ``nct compress --no-match``, or chunked): each token's CDF is
+mixed with what followed the same few tokens before, beyond one block's context (repeated words,
+records, markup). Model 2, the default (``nct.models.token_ngram``): a token n-gram over every
+token coded before, PPM-blended and mixed in with learned weights; its blocks are coded and decoded
+in lockstep groups of ``GROUP`` (a decoder steps a whole group together whatever its ``batch``).
+Model 1 (``match=1``, the first version, ``nct.models.token_match``): a bonus for the token that
+followed the same four tokens earlier in the block or the blocks before it, as far as a lockstep
+decoder has seen them whatever its batch. Archives made before the match model name no ``match``
+and decode without it. The payload's layout is the same.
 
 Payload: varints token count and block, then each block's coder bits, length-prefixed; chunked,
 varints piece count, each piece's token count and block, then the blocks' bits.
@@ -38,14 +41,16 @@ import torch
 from tqdm import tqdm
 
 from ..coding.arithmetic import DEFAULT_PRECISION, Decoder, pack_bits, unpack_bits
-from ..coding.symbols import Interval, encode_intervals, interval
+from ..coding.symbols import Interval, encode_intervals, find_mixed, interval, mixed_interval
 from ..coding.varint import write_varint
 from ..errors import CorruptPayload, ModelError
-from ..models.token_match import SEARCH_BLOCKS, Mixer, TokenMatch, find_mixed, mixed_interval
+from ..models.token_match import SEARCH_BLOCKS, Mixer, TokenMatch
+from ..models.token_ngram import GROUP, TokenNgram
 from .base import block_lengths, payload_varint, read_streams, register
 
 FREQ_BITS = 24
 BLOCK, BATCH = 1024, 32  # tokens per block (longer compresses better: README); blocks decoded together
+MATCH = 2  # the default match model (module docstring)
 TEXT_PIECE = 1 << 16  # characters tokenized at a time (cut after a newline)
 ESCAPE = "<|endoftext|>"
 _INVALID = re.compile("[\udc80-\udcff]+")  # bytes that are not UTF-8, as ``surrogateescape`` decodes them
@@ -154,14 +159,16 @@ class LLMCompressor:
         if not 1 <= block < self.model.cfg.context:
             raise ModelError(f"llm: block must be 1..{self.model.cfg.context - 1} tokens")
         self.block, self.batch, self.progress, self.chunk = block, max(1, batch), progress, chunk
-        self.match = (0 if chunk else 1) if match is None else match  # chunked, each piece alone unless asked
+        self.match = (0 if chunk else MATCH) if match is None else match  # chunked, each piece alone unless asked
+        if self.match not in (0, 1, 2):
+            raise ModelError("llm: match must be 0 (none), 1 or 2")
         self.tokens = Tokens(self.model.tokenizer_json, self.model.cfg.vocab_size)
 
     def params(self) -> dict:
         """The model's name (its engine identified by the archive's fingerprint), the block length
-        and, chunked, the chunk; with the match model, ``match``."""
+        and, chunked, the chunk; with a match model, ``match``."""
         return {"model": self.model_name, "block": self.block, **({"chunk": self.chunk} if self.chunk else {}),
-                **({"match": 1} if self.match else {})}
+                **({"match": self.match} if self.match else {})}
 
     @property
     def model_bytes(self) -> int:
@@ -178,16 +185,8 @@ class LLMCompressor:
             out = bytearray(write_varint(len(pieces[0])))
         out += write_varint(self.block)
         blocks = [p[s : s + self.block] for p in pieces for s in range(0, len(p), self.block)]
-        bos, match = self.model.bos, TokenMatch() if self.match else None
-        for number, chunk in enumerate(tqdm(blocks, desc="compress", unit="block", disable=not self.progress)):
-            model_ids = self.tokens.model_tokens(chunk)
-            block = torch.tensor(model_ids)[None]
-            inputs = torch.cat([torch.tensor([[bos]]), block[:, :-1]], 1)
-            if match is None:
-                low, high, total = self.model.intervals(inputs, block, FREQ_BITS)
-                bases = list(zip(low.tolist(), high.tolist(), total.tolist()))
-            else:
-                bases = self._matched(match, number, model_ids, inputs, block)
+        coded = self._coded(blocks)
+        for chunk, bases in zip(tqdm(blocks, desc="compress", unit="block", disable=not self.progress), coded):
             intervals: list[Interval] = []
             for i, base in zip(chunk, bases):
                 intervals.append(base)
@@ -196,6 +195,48 @@ class LLMCompressor:
             stream = pack_bits(encode_intervals(intervals, DEFAULT_PRECISION).finish())
             out += write_varint(len(stream)) + stream
         return bytes(out)
+
+    def _coded(self, blocks: list[list[int]]) -> Iterable[list[Interval]]:
+        """Each block's intervals of its model tokens, block by block (model 2: a group at a time)."""
+        if self.match == 2:
+            ngram = TokenNgram()
+            for g in range(0, len(blocks), GROUP):
+                yield from self._ngram_group(ngram, [self.tokens.model_tokens(b) for b in blocks[g : g + GROUP]])
+            return
+        match = TokenMatch() if self.match else None
+        for number, chunk in enumerate(blocks):
+            model_ids = self.tokens.model_tokens(chunk)
+            inputs, block = self._teacher(model_ids)
+            if match is None:
+                low, high, total = self.model.intervals(inputs, block, FREQ_BITS)
+                yield list(zip(low.tolist(), high.tolist(), total.tolist()))
+            else:
+                yield self._matched(match, number, model_ids, inputs, block)
+
+    def _teacher(self, model_ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """A block's teacher-forced inputs (the start token, then all but its last token) and targets."""
+        block = torch.tensor(model_ids)[None]
+        return torch.cat([torch.tensor([[self.model.bos]]), block[:, :-1]], 1), block
+
+    def _ngram_group(self, ngram: TokenNgram, seqs: list[list[int]]) -> list[list[Interval]]:
+        """A group's blocks' intervals under the LLM mixed with the token n-gram, walked in the
+        decoder's lockstep order (``nct.models.token_ngram``)."""
+        bases = []
+        for seq in seqs:
+            low, high, total = self.model.intervals(*self._teacher(seq), FREQ_BITS)
+            bases.append(list(zip(low.tolist(), high.tolist(), total.tolist())))
+        ngram.begin(seqs)
+        out: list[list[Interval]] = [[] for _ in seqs]
+        for t in range(max(map(len, seqs))):
+            for seq, base, coded in zip(seqs, bases, out):
+                if t < len(seq):
+                    low, high, total = base[t]
+                    prediction = ngram.predict(seq, t)
+                    bonuses = ngram.bonuses(prediction, total)
+                    coded.append(mixed_interval(base[t], seq[t], bonuses))
+                    ngram.learn(prediction, bonuses, seq[t], high - low, total)
+                    ngram.add(seq, t)
+        return out
 
     def _matched(self, match: TokenMatch, number: int, model_ids: list[int], inputs: torch.Tensor, block: torch.Tensor) -> list[Interval]:
         """Block ``number``'s intervals under the LLM mixed with the match model (``nct.models.token_match``)."""
@@ -208,8 +249,8 @@ class LLMCompressor:
         low, high, total, p_low, p_high = self.model.intervals(inputs, block, FREQ_BITS, predicted)
         mixer, out = Mixer(), []
         for t, (token, p) in enumerate(zip(model_ids, predictions)):
-            bonus, kind = mixer.bonus(p, int(p_high[t] - p_low[t]), int(total[t]))
-            out.append(mixed_interval((int(low[t]), int(high[t]), int(total[t])), token, p[0] if p else 0, bonus))
+            bonuses, kind = mixer.bonus(p, int(p_high[t] - p_low[t]), int(total[t]))
+            out.append(mixed_interval((int(low[t]), int(high[t]), int(total[t])), token, bonuses))
             mixer.update(kind, p is not None and token == p[0])
         return out
 
@@ -224,12 +265,13 @@ class LLMCompressor:
         lengths = [n for c in counts for n in block_lengths(c, block)]
         streams = read_streams(payload, pos, len(lengths), "llm")
         out = bytearray()
-        groups = range(0, len(lengths), self.batch)
-        steps = sum(max(lengths[g : g + self.batch]) for g in groups)
-        match = TokenMatch() if self.match else None
+        batch = GROUP if self.match == 2 else self.batch  # model 2 steps its groups whole
+        groups = range(0, len(lengths), batch)
+        steps = sum(max(lengths[g : g + batch]) for g in groups)
+        context = TokenNgram() if self.match == 2 else TokenMatch() if self.match else None
         with tqdm(total=steps, desc="decompress", unit="step", disable=not self.progress) as bar:
             for g in groups:
-                for ids in self._decode_group(streams[g : g + self.batch], lengths[g : g + self.batch], bar.update, g, match):
+                for ids in self._decode_group(streams[g : g + batch], lengths[g : g + batch], bar.update, g, context):
                     out += self.tokens.decode(ids)
                     if limit is not None and len(out) > limit:
                         raise CorruptPayload("llm payload decodes to more bytes than the archive holds")
@@ -250,33 +292,43 @@ class LLMCompressor:
         return counts, pos
 
     def _decode_group(self, streams: list[bytes], lengths: list[int], tick: Callable[[int], Any], first: int = 0,
-                      match: TokenMatch | None = None) -> list[list[int]]:
+                      context: TokenMatch | TokenNgram | None = None) -> list[list[int]]:
         """The token ids of a batch of blocks (numbers ``first``..), decoded in lockstep (a row that
-        has ended is fed the start token), under the match model too when given."""
+        has ended is fed the start token), mixed with the match model ``context`` when given."""
         decoders = [Decoder(unpack_bits(s), DEFAULT_PRECISION) for s in streams]
         blocks: list[list[int]] = [[] for _ in lengths]
         seen: list[list[int]] = [[] for _ in lengths]  # the model's tokens (an escaped byte: the escape token)
         mixers = [Mixer() for _ in lengths]
-        if match:
-            match.forget(first - SEARCH_BLOCKS)
+        if isinstance(context, TokenNgram):
+            context.begin(seen)
+        elif context:
+            context.forget(first - SEARCH_BLOCKS)
             for j, tokens in enumerate(seen):
-                match.track(first + j, tokens)
+                context.track(first + j, tokens)
         cache = self.model.start(len(lengths), max(lengths))
         fed = [self.model.bos] * len(lengths)
         for t in range(max(lengths)):
             cdfs = self.model.step(cache, torch.tensor(fed), FREQ_BITS)
             for j, n in enumerate(lengths):
                 if t < n:
-                    cdf, decoder = cdfs[j], decoders[j]
-                    p = match.predict(first + j, t) if match else None
-                    predicted = p[0] if p else 0
-                    bonus, kind = mixers[j].bonus(p, int(cdf[predicted + 1] - cdf[predicted]), int(cdf[-1]))
-                    token = find_mixed(cdf, decoder.target(int(cdf[-1]) + bonus), predicted, bonus)
-                    decoder.decode(*mixed_interval(interval(cdf, token), token, predicted, bonus))
-                    mixers[j].update(kind, p is not None and token == predicted)
+                    cdf, decoder, total = cdfs[j], decoders[j], int(cdfs[j][-1])
+                    if isinstance(context, TokenNgram):
+                        prediction = context.predict(seen[j], t)
+                        bonuses = context.bonuses(prediction, total)
+                    else:
+                        p = context.predict(first + j, t) if context else None
+                        predicted = p[0] if p else 0
+                        bonuses, kind = mixers[j].bonus(p, int(cdf[predicted + 1] - cdf[predicted]), total)
+                    token = find_mixed(cdf, decoder.target(total + sum(b for _, b in bonuses)), bonuses)
+                    decoder.decode(*mixed_interval(interval(cdf, token), token, bonuses))
                     seen[j].append(token)
-                    if match:
-                        match.add(first + j, t)
+                    if isinstance(context, TokenNgram):
+                        context.learn(prediction, bonuses, token, int(cdf[token + 1] - cdf[token]), total)
+                        context.add(seen[j], t)
+                    else:
+                        mixers[j].update(kind, p is not None and token == predicted)
+                        if context:
+                            context.add(first + j, t)
                     if token == self.tokens.escape:
                         byte = decoder.target(256)
                         decoder.decode(byte, byte + 1, 256)
@@ -285,7 +337,6 @@ class LLMCompressor:
             fed = [s[t] if t < len(s) else self.model.bos for s in seen]
             tick(1)
         return blocks
-
 
 def _stderr(message: str) -> None:
     """A progress note on stderr."""

@@ -95,7 +95,7 @@ PARAMS: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "ppmd": {"level": _int(2, 64)},
     "png": {},
     "flac": {},
-    "llm": {"model": _pretrained, "block": _int(1, LLM_MAX_BLOCK), "chunk": _int(1, 1 << 31), "match": _int(0, 1)},
+    "llm": {"model": _pretrained, "block": _int(1, LLM_MAX_BLOCK), "chunk": _int(1, 1 << 31), "match": _int(0, 2)},
 }
 _CROSS: dict[str, Callable[[dict], str | None]] = {"ac": _precision_fits, "static-ac": _precision_fits}
 # what an archive without a parameter means, where that is not the coder's default: the value

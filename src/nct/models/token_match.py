@@ -1,4 +1,5 @@
-"""A match model over a pretrained LLM's tokens, mixed into the engine's integer CDF (``llm``'s ``match``).
+"""A match model over a pretrained LLM's tokens, mixed into the engine's integer CDF (``llm``'s
+match model 1, the first version: archives that say ``match: 1``; ``nct.models.token_ngram`` is 2).
 
 Prediction: for block b at position t, the block's last ``ORDER`` tokens are looked up among the
 occurrences that a lockstep decoder has seen whatever its batch: positions before t of block b
@@ -22,7 +23,6 @@ from __future__ import annotations
 import bisect
 
 from ..coding.arithmetic import DEFAULT_PRECISION, max_total
-from ..coding.symbols import Interval, find_symbol
 
 ORDER = 4  # tokens of context a prediction is looked up by
 MAX_LENGTH = 16  # match lengths counted up to this (the longest bucket)
@@ -83,15 +83,15 @@ class Mixer:
     def __init__(self) -> None:
         self._counts: dict[tuple[int, int], list[int]] = {}
 
-    def bonus(self, prediction: Prediction | None, f: int, total: int) -> tuple[int, tuple[int, int] | None]:
-        """(B, the prediction's kind) for a prediction whose token has frequency f of ``total``."""
+    def bonus(self, prediction: Prediction | None, f: int, total: int) -> tuple[list[tuple[int, int]], tuple[int, int] | None]:
+        """([(token, B)] or [], the prediction's kind) for a prediction whose token has frequency f of ``total``."""
         if prediction is None:
-            return 0, None
+            return [], None
         share = 1000 * f // total
         kind = (prediction[1], sum(share >= e for e in SHARE_EDGES))
         hits, n = self._counts.setdefault(kind, [1, 2])
         b = (hits * total - n * f) // (n - hits)
-        return (min(b, LIMIT - total) if b > 0 else 0), kind
+        return ([(prediction[0], min(b, LIMIT - total))] if b > 0 else []), kind
 
     def update(self, kind: tuple[int, int] | None, hit: bool) -> None:
         """Count whether the prediction of this kind came true."""
@@ -100,23 +100,3 @@ class Mixer:
             counts[0] += hit
             counts[1] += 1
 
-
-def mixed_interval(base: Interval, token: int, predicted: int, bonus: int) -> Interval:
-    """``token``'s interval (``base`` in the LLM's CDF) once ``predicted`` has ``bonus`` more frequency."""
-    low, high, total = base
-    if not bonus:
-        return base
-    if token < predicted:
-        return low, high, total + bonus
-    if token == predicted:
-        return low, high + bonus, total + bonus
-    return low + bonus, high + bonus, total + bonus
-
-
-def find_mixed(cdf, target: int, predicted: int, bonus: int) -> int:  # noqa: ANN001 (a CDF array)
-    """The token whose ``mixed_interval`` holds ``target`` (a decoder's target of the mixed total)."""
-    if not bonus or target < cdf[predicted]:
-        return find_symbol(cdf, target)
-    if target < cdf[predicted + 1] + bonus:
-        return predicted
-    return find_symbol(cdf, target - bonus)
