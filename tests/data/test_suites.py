@@ -18,7 +18,7 @@ def test_manifests_match_the_shipped_files(name):
         assert {"registry", "package", "version", "path"} <= set(e["source"]) and e["license"] and e["kind"]
 
 
-@pytest.mark.parametrize("name, files, low, high", [("unseen", (10, 16), 3e6, 5e6), ("structured", (6, 12), 2e6, 4e6)])
+@pytest.mark.parametrize("name, files, low, high", [("unseen", (10, 16), 3e6, 5e6), ("structured", (6, 12), 2e6, 4e6), ("dev", (5, 5), 4e5, 5e5)])
 def test_load_suite_returns_the_named_files(name, files, low, high):
     data = load_suite(name)
     manifest = suite_manifest(name)
@@ -32,6 +32,11 @@ def test_unseen_covers_what_users_compress():
     assert {"prose", "code", "log", "data", "markup", "multilingual"} <= kinds
     assert b"\r\n" in data["alice29.txt"] and b"\t" in data["asyoulik.txt"]
     data["bash.1.ja"].decode("utf-8")  # whole lines, so whole characters
+
+
+def test_dev_shares_no_package_with_the_evaluation_suites():
+    dev = {e["source"]["package"] for e in suite_manifest("dev")}
+    assert not dev & {e["source"]["package"] for s in ("unseen", "structured") for e in suite_manifest(s)}
 
 
 def test_evaluation_sources_name_every_file():

@@ -1,10 +1,12 @@
 """The benchmark suites the project owns: real files shipped xz-compressed with a manifest.
 
 ``unseen`` (what users compress: books, verse and drama, technical prose, markup, code, a log,
-CSV/JSON, French/Spanish/Japanese) and ``structured`` (logs, JSON/CSV, code, repetitive markup).
-Each manifest entry names the registry package, version and path its bytes were cut from
-(``bench/build_suites.py`` rebuilds them). These files are for evaluation only:
-``evaluation_sources()`` lists them, so a corpus builder can exclude those packages and works.
+CSV/JSON, French/Spanish/Japanese) and ``structured`` (logs, JSON/CSV, code, repetitive markup)
+are for evaluation only; ``dev`` (Japanese and French man pages and a JSON file from other
+packages than theirs) is what models and their constants are designed and tuned on. Each manifest
+entry names the registry package, version and path its bytes were cut from
+(``bench/build_suites.py`` rebuilds them). None is trained on: ``evaluation_sources()`` lists
+them all, so a corpus builder can exclude those packages and works.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 import lzma
 from importlib import resources
 
-SUITES = ("unseen", "structured")
+SUITES = ("unseen", "structured", "dev")
 
 
 def _dir(name: str):
