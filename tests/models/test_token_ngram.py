@@ -42,12 +42,13 @@ def test_the_last_blended_context_keeps_no_escape():
 def test_a_prediction_keeps_the_likeliest_candidates():
     model = TokenNgram()
     model.begin([])
-    followers = [[1, x] for x in range(CANDIDATES + 10) for _ in range(1 + x % 3)]
-    for tokens in followers:
-        seen(model, tokens)
+    counts = {x: 1 + x % 3 for x in range(CANDIDATES + 10)}  # token x followed token 1 that often
+    for x, n in counts.items():
+        for _ in range(n):
+            seen(model, [1, x])
     p = model.predict([1], 1)
     assert p is not None and len(p.q) == CANDIDATES
-    assert min(p.q.values()) >= max(v for x, v in enumerate(1 + x % 3 for x in range(CANDIDATES + 10)) if x not in p.q)
+    assert min(counts[x] for x in p.q) >= max(n for x, n in counts.items() if x not in p.q)
 
 
 @settings(max_examples=100, deadline=None)
