@@ -6,6 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nct.coding.symbols import mixed_interval
 from nct.models.token_ngram import CANDIDATES, DEPTH, LIMIT, ORDER, W_MAX, W_START, WINDOW, Prediction, TokenNgram
 
 
@@ -70,11 +71,11 @@ def test_the_weight_follows_whether_the_counts_beat_the_llm():
     p = Prediction({5: 9}, 10, (3, 4))
     for _ in range(50):  # the counts say 0.9, the LLM 0.01, and the token is 5
         bonuses = model.bonuses(p, total)
-        model.learn(p, bonuses, 5, total // 100, total)
+        model.learn(p, 5, total // 100, total, mixed_interval((0, total // 100, total), 5, bonuses))
     assert model._weights[p.kind] == W_MAX
     for _ in range(200):  # now the token is never the candidate
         bonuses = model.bonuses(p, total)
-        model.learn(p, bonuses, 6, total // 2, total)
+        model.learn(p, 6, total // 2, total, mixed_interval((0, total // 2, total), 6, bonuses))
     assert model._weights[p.kind] < W_START // 10
 
 

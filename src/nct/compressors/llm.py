@@ -234,7 +234,7 @@ class LLMCompressor:
                     prediction = ngram.predict(seq, t)
                     bonuses = ngram.bonuses(prediction, total)
                     coded.append(mixed_interval(base[t], seq[t], bonuses))
-                    ngram.learn(prediction, bonuses, seq[t], high - low, total)
+                    ngram.learn(prediction, seq[t], high - low, total, coded[-1])
                     ngram.add(seq, t)
         return out
 
@@ -320,10 +320,12 @@ class LLMCompressor:
                         predicted = p[0] if p else 0
                         bonuses, kind = mixers[j].bonus(p, int(cdf[predicted + 1] - cdf[predicted]), total)
                     token = find_mixed(cdf, decoder.target(total + sum(b for _, b in bonuses)), bonuses)
-                    decoder.decode(*mixed_interval(interval(cdf, token), token, bonuses))
+                    base = interval(cdf, token)
+                    mixed = mixed_interval(base, token, bonuses)
+                    decoder.decode(*mixed)
                     seen[j].append(token)
                     if isinstance(context, TokenNgram):
-                        context.learn(prediction, bonuses, token, int(cdf[token + 1] - cdf[token]), total)
+                        context.learn(prediction, token, base[1] - base[0], total, mixed)
                         context.add(seen[j], t)
                     else:
                         mixers[j].update(kind, p is not None and token == predicted)
@@ -337,6 +339,7 @@ class LLMCompressor:
             fed = [s[t] if t < len(s) else self.model.bos for s in seen]
             tick(1)
         return blocks
+
 
 def _stderr(message: str) -> None:
     """A progress note on stderr."""

@@ -102,15 +102,14 @@ class TokenNgram:
         mass = min(w * total // (W_ONE - w), LIMIT - total)
         return [(x, b) for x in sorted(prediction.q) if (b := mass * prediction.q[x] // prediction.scale)]
 
-    def learn(self, prediction: Prediction | None, bonuses: Bonuses, token: int, f: int, total: int) -> None:
+    def learn(self, prediction: Prediction | None, token: int, f: int, total: int, coded: tuple[int, int, int]) -> None:
         """Move the prediction's weight along the gradient of the code length of ``token`` (of LLM
-        frequency f of ``total``, coded with ``bonuses``)."""
+        frequency f of ``total``, coded as the mixed interval ``coded``)."""
         if prediction is None:
             return
         q, scale = prediction.q.get(token, 0), prediction.scale
-        mixed = f + next((b for x, b in bonuses if x == token), 0)
-        mixed_total = total + sum(b for _, b in bonuses)
-        step = W_ONE * (q * total - f * scale) * mixed_total // (RATE * scale * total * mixed)
+        low, high, mixed_total = coded
+        step = W_ONE * (q * total - f * scale) * mixed_total // (RATE * scale * total * (high - low))
         w = self._weights.get(prediction.kind, W_START)
         self._weights[prediction.kind] = min(W_MAX, max(0, w + step))
 
