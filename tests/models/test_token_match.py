@@ -56,6 +56,36 @@ def test_a_decoder_adding_as_it_goes_predicts_what_the_encoder_did():
     assert all(p is None or ORDER <= p[1] <= MAX_LENGTH for row in expected for p in row)
 
 
+def test_a_group_gives_the_bonuses_of_the_compressors_walk():
+    """``TokenMatch.group`` as a decoder steps it (rows growing, any batch) gives the bonuses the
+    compressor computes from every position at once, each block with its own ``Mixer``."""
+    rng = np.random.default_rng(1)
+    n, length, total = 9, 40, 1 << 20
+    blocks = [list(rng.integers(0, 3, length)) for _ in range(n)]
+    frequency = lambda token: 1000 * (token + 1)  # noqa: E731 - a fixed LLM frequency per token
+    full, expected = matcher(blocks), []
+    for b in range(n):
+        mixer, row = Mixer(), []
+        for t in range(length):
+            p = full.predict(b, t)
+            bonuses, kind = mixer.bonus(p, frequency(p[0]) if p else 0, total)
+            row.append(bonuses)
+            mixer.update(kind, p is not None and blocks[b][t] == p[0])
+        expected.append(row)
+    for batch in (1, 4, n):
+        m, got = TokenMatch(), [[] for _ in blocks]
+        for first in range(0, n, batch):
+            rows = [[] for _ in range(first, min(n, first + batch))]
+            group = m.group(first, rows)
+            for t in range(length):
+                for j, row in enumerate(rows):
+                    got[first + j].append(group.bonuses(j, t, frequency, total))
+                    row.append(blocks[first + j][t])
+                    group.learn(j, t, 0, total, (0, 1, total))
+        assert got == expected
+    assert any(row for blocks_bonuses in expected for row in blocks_bonuses)
+
+
 def test_the_bonus_follows_the_hit_rate_and_stays_within_the_coder():
     mixer, total = Mixer(), 1 << 24
     assert mixer.bonus(None, 10, total) == ([], None)

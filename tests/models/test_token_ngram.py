@@ -94,3 +94,30 @@ def test_counts_older_than_the_window_are_forgotten():
             seen(recent, tokens)
     assert model._counts == recent._counts and len(model._groups) == WINDOW
     assert all(len(c) <= ORDER for c in model._counts) and all(all(n > 0 for n in f.values()) for f in model._counts.values())
+
+
+def test_a_decoders_group_gives_the_encoders_bonuses_and_weights():
+    """Groups stepped with their rows growing (a decoder) give the bonuses and learned weights of
+    groups over the whole rows (the encoder), over more groups than the window."""
+    rng = np.random.default_rng(2)
+    groups = [[rng.integers(0, 5, 30).tolist() for _ in range(3)] for _ in range(WINDOW + 2)]
+    total = 1 << 20
+
+    def walk(growing: bool) -> tuple[list, dict]:
+        model, out = TokenNgram(), []
+        for g, blocks in enumerate(groups):
+            rows = [[] for _ in blocks] if growing else blocks
+            group = model.group(3 * g, rows)
+            for t in range(30):
+                for j, tokens in enumerate(blocks):
+                    bonuses = group.bonuses(j, t, lambda token: 0, total)
+                    f = 1000 + 100 * tokens[t]  # a fixed LLM frequency per token
+                    coded = mixed_interval((0, f, total), tokens[t], bonuses)
+                    if growing:
+                        rows[j].append(tokens[t])
+                    group.learn(j, t, f, total, coded)
+                    out.append(bonuses)
+        return out, model._weights
+
+    encoder, decoder = walk(False), walk(True)
+    assert encoder == decoder and any(encoder[0]) and encoder[1] != {}

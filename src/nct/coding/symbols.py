@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import torch
 
 Interval = tuple[int, int, int]  # a symbol's [low, high) of a CDF whose total is the third
+Bonuses = list[tuple[int, int]]  # (symbol, extra frequency) by increasing symbol: ``mixed_interval``
 
 
 def interval(cdf: "Sequence[int] | np.ndarray", symbol: int) -> Interval:

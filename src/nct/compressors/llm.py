@@ -201,7 +201,7 @@ class LLMCompressor:
         if self.match == 2:
             ngram = TokenNgram()
             for g in range(0, len(blocks), GROUP):
-                yield from self._ngram_group(ngram, [self.tokens.model_tokens(b) for b in blocks[g : g + GROUP]])
+                yield from self._ngram_group(ngram, g, [self.tokens.model_tokens(b) for b in blocks[g : g + GROUP]])
             return
         match = TokenMatch() if self.match else None
         for number, chunk in enumerate(blocks):
@@ -218,24 +218,22 @@ class LLMCompressor:
         block = torch.tensor(model_ids)[None]
         return torch.cat([torch.tensor([[self.model.bos]]), block[:, :-1]], 1), block
 
-    def _ngram_group(self, ngram: TokenNgram, seqs: list[list[int]]) -> list[list[Interval]]:
+    def _ngram_group(self, ngram: TokenNgram, first: int, seqs: list[list[int]]) -> list[list[Interval]]:
         """A group's blocks' intervals under the LLM mixed with the token n-gram, walked in the
         decoder's lockstep order (``nct.models.token_ngram``)."""
         bases = []
         for seq in seqs:
             low, high, total = self.model.intervals(*self._teacher(seq), FREQ_BITS)
             bases.append(list(zip(low.tolist(), high.tolist(), total.tolist())))
-        ngram.begin(seqs)
+        group = ngram.group(first, seqs)
         out: list[list[Interval]] = [[] for _ in seqs]
         for t in range(max(map(len, seqs))):
-            for seq, base, coded in zip(seqs, bases, out):
+            for j, (seq, base, coded) in enumerate(zip(seqs, bases, out)):
                 if t < len(seq):
                     low, high, total = base[t]
-                    prediction = ngram.predict(seq, t)
-                    bonuses = ngram.bonuses(prediction, total)
+                    bonuses = group.bonuses(j, t, _unasked, total)
                     coded.append(mixed_interval(base[t], seq[t], bonuses))
-                    ngram.learn(prediction, seq[t], high - low, total, coded[-1])
-                    ngram.add(seq, t)
+                    group.learn(j, t, high - low, total, coded[-1])
         return out
 
     def _matched(self, match: TokenMatch, number: int, model_ids: list[int], inputs: torch.Tensor, block: torch.Tensor) -> list[Interval]:
@@ -298,13 +296,7 @@ class LLMCompressor:
         decoders = [Decoder(unpack_bits(s), DEFAULT_PRECISION) for s in streams]
         blocks: list[list[int]] = [[] for _ in lengths]
         seen: list[list[int]] = [[] for _ in lengths]  # the model's tokens (an escaped byte: the escape token)
-        mixers = [Mixer() for _ in lengths]
-        if isinstance(context, TokenNgram):
-            context.begin(seen)
-        elif context:
-            context.forget(first - SEARCH_BLOCKS)
-            for j, tokens in enumerate(seen):
-                context.track(first + j, tokens)
+        group = context.group(first, seen) if context else None
         cache = self.model.start(len(lengths), max(lengths))
         fed = [self.model.bos] * len(lengths)
         for t in range(max(lengths)):
@@ -312,25 +304,14 @@ class LLMCompressor:
             for j, n in enumerate(lengths):
                 if t < n:
                     cdf, decoder, total = cdfs[j], decoders[j], int(cdfs[j][-1])
-                    if isinstance(context, TokenNgram):
-                        prediction = context.predict(seen[j], t)
-                        bonuses = context.bonuses(prediction, total)
-                    else:
-                        p = context.predict(first + j, t) if context else None
-                        predicted = p[0] if p else 0
-                        bonuses, kind = mixers[j].bonus(p, int(cdf[predicted + 1] - cdf[predicted]), total)
+                    bonuses = group.bonuses(j, t, lambda x: int(cdf[x + 1] - cdf[x]), total) if group else []
                     token = find_mixed(cdf, decoder.target(total + sum(b for _, b in bonuses)), bonuses)
                     base = interval(cdf, token)
                     mixed = mixed_interval(base, token, bonuses)
                     decoder.decode(*mixed)
                     seen[j].append(token)
-                    if isinstance(context, TokenNgram):
-                        context.learn(prediction, token, base[1] - base[0], total, mixed)
-                        context.add(seen[j], t)
-                    else:
-                        mixers[j].update(kind, p is not None and token == predicted)
-                        if context:
-                            context.add(first + j, t)
+                    if group:
+                        group.learn(j, t, base[1] - base[0], total, mixed)
                     if token == self.tokens.escape:
                         byte = decoder.target(256)
                         decoder.decode(byte, byte + 1, 256)
@@ -339,6 +320,11 @@ class LLMCompressor:
             fed = [s[t] if t < len(s) else self.model.bos for s in seen]
             tick(1)
         return blocks
+
+
+def _unasked(token: int) -> int:
+    """The frequency callback of an encoder that has no whole CDF: model 2's bonuses never ask."""
+    raise AssertionError("match model 2 does not ask for an LLM frequency")
 
 
 def _stderr(message: str) -> None:

@@ -21,8 +21,10 @@ encoder and every decoder compute the same B.
 from __future__ import annotations
 
 import bisect
+from typing import Callable
 
 from ..coding.arithmetic import DEFAULT_PRECISION, max_total
+from ..coding.symbols import Bonuses, Interval
 
 ORDER = 4  # tokens of context a prediction is looked up by
 MAX_LENGTH = 16  # match lengths counted up to this (the longest bucket)
@@ -50,11 +52,23 @@ class TokenMatch:
         for block in [b for b in self._blocks if b < before]:
             del self._blocks[block], self._seen[block]
 
+    def group(self, first: int, rows: list[list[int]]) -> "MatchGroup":
+        """Follow blocks ``first``.. (tokens that are or will grow into ``rows``), forgetting those no
+        longer searched, stepped position by position through ``MatchGroup``."""
+        self.forget(first - SEARCH_BLOCKS)
+        for j, tokens in enumerate(rows):
+            self.track(first + j, tokens)
+        return MatchGroup(self, first, len(rows))
+
     def add(self, block: int, t: int) -> None:
         """Position t of the block is known: its token follows the context before it."""
         if t >= ORDER:
             tokens = self._blocks[block]
             self._seen[block].setdefault(tuple(tokens[t - ORDER : t]), []).append(t)
+
+    def token(self, block: int, t: int) -> int:
+        """The token at position t of a followed block."""
+        return self._blocks[block][t]
 
     def predict(self, block: int, t: int) -> Prediction | None:
         """The token expected at position t of the block and the match length, or None."""
@@ -83,7 +97,7 @@ class Mixer:
     def __init__(self) -> None:
         self._counts: dict[tuple[int, int], list[int]] = {}
 
-    def bonus(self, prediction: Prediction | None, f: int, total: int) -> tuple[list[tuple[int, int]], tuple[int, int] | None]:
+    def bonus(self, prediction: Prediction | None, f: int, total: int) -> tuple[Bonuses, tuple[int, int] | None]:
         """([(token, B)] or [], the prediction's kind) for a prediction whose token has frequency f of ``total``."""
         if prediction is None:
             return [], None
@@ -100,3 +114,27 @@ class Mixer:
             counts[0] += hit
             counts[1] += 1
 
+
+
+class MatchGroup:
+    """Blocks a lockstep decoder steps together, each with its own ``Mixer``: ``bonuses`` for row j
+    at position t, then ``learn`` once its token is known (the interface of ``TokenNgram.group``)."""
+
+    def __init__(self, match: TokenMatch, first: int, rows: int):
+        self._match, self._first = match, first
+        self._mixers = [Mixer() for _ in range(rows)]
+        self._pending: dict[int, tuple[Prediction | None, tuple[int, int] | None]] = {}
+
+    def bonuses(self, j: int, t: int, frequency: Callable[[int], int], total: int) -> Bonuses:
+        """Row j's bonus at position t on the LLM's CDF of ``total``, where ``frequency(token)`` is a
+        token's frequency."""
+        p = self._match.predict(self._first + j, t)
+        bonuses, kind = self._mixers[j].bonus(p, frequency(p[0]) if p else 0, total)
+        self._pending[j] = p, kind
+        return bonuses
+
+    def learn(self, j: int, t: int, f: int, total: int, coded: Interval) -> None:
+        """Row j's token at t (already in its row) is known: count the hit or miss, add the position."""
+        p, kind = self._pending.pop(j)
+        self._mixers[j].update(kind, p is not None and self._match.token(self._first + j, t) == p[0])
+        self._match.add(self._first + j, t)

@@ -29,7 +29,10 @@ import heapq
 from collections import deque
 from typing import NamedTuple
 
+from typing import Callable
+
 from ..coding.arithmetic import DEFAULT_PRECISION, max_total
+from ..coding.symbols import Bonuses, Interval
 
 ORDER = 4  # longest context, in tokens
 DEPTH = 4  # contexts blended, from the longest with counts down
@@ -41,8 +44,6 @@ W_ONE = 1 << 16  # w is held in units of 1 / W_ONE
 W_START, W_MAX = W_ONE * 3 // 10, W_ONE * 98 // 100
 RATE = 100  # learning rate 1 / RATE
 LIMIT = max_total(DEFAULT_PRECISION)
-
-Bonuses = list[tuple[int, int]]  # (token, bonus) by increasing token
 
 
 class Prediction(NamedTuple):
@@ -102,7 +103,7 @@ class TokenNgram:
         mass = min(w * total // (W_ONE - w), LIMIT - total)
         return [(x, b) for x in sorted(prediction.q) if (b := mass * prediction.q[x] // prediction.scale)]
 
-    def learn(self, prediction: Prediction | None, token: int, f: int, total: int, coded: tuple[int, int, int]) -> None:
+    def learn(self, prediction: Prediction | None, token: int, f: int, total: int, coded: Interval) -> None:
         """Move the prediction's weight along the gradient of the code length of ``token`` (of LLM
         frequency f of ``total``, coded as the mixed interval ``coded``)."""
         if prediction is None:
@@ -112,6 +113,12 @@ class TokenNgram:
         step = W_ONE * (q * total - f * scale) * mixed_total // (RATE * scale * total * (high - low))
         w = self._weights.get(prediction.kind, W_START)
         self._weights[prediction.kind] = min(W_MAX, max(0, w + step))
+
+    def group(self, first: int, rows: list[list[int]]) -> "NgramGroup":
+        """Start the next group (blocks numbered ``first``.., whose tokens are or will grow into
+        ``rows``), stepped position by position through ``NgramGroup``."""
+        self.begin(rows)
+        return NgramGroup(self, rows)
 
     def add(self, tokens: list[int], t: int) -> None:
         """Count position t's token (``tokens[t]``) after each of its contexts."""
@@ -130,3 +137,23 @@ class TokenNgram:
                 del followers[x]
                 if not followers:
                     del self._counts[context]
+
+
+class NgramGroup:
+    """A group's blocks as a lockstep coder steps them: ``bonuses`` for row j at position t, then
+    ``learn`` once its token is known (the interface ``TokenMatch.group`` also gives)."""
+
+    def __init__(self, ngram: TokenNgram, rows: list[list[int]]):
+        self._ngram, self._rows = ngram, rows
+        self._pending: dict[int, Prediction | None] = {}
+
+    def bonuses(self, j: int, t: int, frequency: Callable[[int], int], total: int) -> Bonuses:
+        """Row j's bonuses at position t on the LLM's CDF of ``total`` (``frequency`` of a token in
+        it: unused here, the counts alone decide)."""
+        self._pending[j] = prediction = self._ngram.predict(self._rows[j], t)
+        return self._ngram.bonuses(prediction, total)
+
+    def learn(self, j: int, t: int, f: int, total: int, coded: Interval) -> None:
+        """Row j's token at t (already in its row), of LLM frequency f, was coded as ``coded``."""
+        self._ngram.learn(self._pending.pop(j), self._rows[j][t], f, total, coded)
+        self._ngram.add(self._rows[j], t)
