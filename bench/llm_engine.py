@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -55,7 +56,7 @@ RESULTS = "bench/results"
 BASELINES = {"zpaq-5": ("zpaq", {"level": 5}), "ppmd-8": ("ppmd", {}), "xz-9e": ("xz", {})}
 
 
-def float_bits(ids: list[int], block: int, model: LLMCompressor, w: dict, cfg) -> float:
+def float_bits(ids: Sequence[int], block: int, model: LLMCompressor, w: dict, cfg) -> float:
     """The float model's ideal code length in bits of ``ids`` in blocks of ``block`` tokens (escaped bytes: 8 bits more)."""
     bits = 0.0
     tokens = model.tokens.model_tokens(ids)

@@ -29,7 +29,7 @@ def engine(tmp_path_factory):
 def test_full_sequence_and_cached_steps_agree(engine):
     from nct.compressors.llm import Tokens
 
-    ids = Tokens(engine.tokenizer_json, engine.cfg.vocab_size).encode(TEXT.encode())
+    ids = Tokens(engine.tokenizer_json, engine.cfg.vocab_size).encode(TEXT.encode()).tolist()
     x = torch.tensor([[engine.bos] + ids[:23], [engine.bos] + ids[5:28]])
     inputs, targets = x[:, :-1], x[:, 1:]
     low, high, total = engine.intervals(inputs, targets)  # teacher forcing, 46 rows: the GEMM path

@@ -34,7 +34,9 @@ varints piece count, each piece's token count and block, then the blocks' bits.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable
+from array import array
+from itertools import islice
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -52,6 +54,7 @@ FREQ_BITS = 24
 BLOCK, BATCH = 1024, 32  # tokens per block (longer compresses better: README); blocks decoded together
 MATCH = 2  # the default match model (module docstring)
 TEXT_PIECE = 1 << 16  # characters tokenized at a time (cut after a newline)
+PIECES_AT_ONCE = 16  # pieces tokenized together (in parallel), their encodings then dropped
 ESCAPE = "<|endoftext|>"
 _INVALID = re.compile("[\udc80-\udcff]+")  # bytes that are not UTF-8, as ``surrogateescape`` decodes them
 
@@ -95,48 +98,49 @@ class Tokens:
         single = {b: i for i, b in enumerate(self.bytes[:vocab_size]) if len(b) == 1 and i != self.escape}
         self.byte_token = np.array([single.get(bytes([b]), vocab_size + b) for b in range(256)], np.int64)
 
-    def encode(self, data: bytes) -> list[int]:
-        """Token ids (escaped bytes as ``vocab_size + byte``) whose bytes, joined, are ``data``."""
+    def encode(self, data: bytes) -> array:
+        """Token ids (escaped bytes as ``vocab_size + byte``) whose bytes, joined, are ``data``: an
+        int32 array (4 bytes a token, where a list would hold about 36)."""
         text = data.decode("utf-8", errors="surrogateescape")
-        ids: list[int] = []
+        ids = array("i")
         at = 0
         for m in _INVALID.finditer(text):
             ids += self._text(text[at : m.start()])
-            ids += self.byte_token[np.frombuffer(m.group().encode("utf-8", "surrogateescape"), np.uint8)].tolist()
+            ids.extend(self.byte_token[np.frombuffer(m.group().encode("utf-8", "surrogateescape"), np.uint8)].tolist())
             at = m.end()
-        return ids + self._text(text[at:])
+        ids += self._text(text[at:])
+        return ids
 
-    def _text(self, text: str) -> list[int]:
+    def _text(self, text: str) -> array:
         """Tokens of valid text: the tokenizer's, in pieces cut after newlines, each checked
         (spelled byte by byte where its tokens do not give back its bytes or hold the escape)."""
-        pieces = _pieces(text)
-        ids: list[int] = []
-        for piece, enc in zip(pieces, self.tokenizer.encode_batch(pieces, add_special_tokens=False)):
-            raw = piece.encode("utf-8")
-            exact = self.escape not in enc.ids and self.decode(enc.ids) == raw
-            ids += enc.ids if exact else self.byte_token[np.frombuffer(raw, np.uint8)].tolist()
+        pieces, ids = _pieces(text), array("i")
+        while batch := list(islice(pieces, PIECES_AT_ONCE)):  # a few at a time: their encodings are large
+            for piece, enc in zip(batch, self.tokenizer.encode_batch(batch, add_special_tokens=False)):
+                raw = piece.encode("utf-8")
+                exact = self.escape not in enc.ids and self.decode(enc.ids) == raw
+                ids.extend(enc.ids if exact else self.byte_token[np.frombuffer(raw, np.uint8)].tolist())
         return ids
 
     def decode(self, ids: Iterable[int]) -> bytes:
         """The bytes of token ids."""
         return b"".join(self.bytes[i] for i in ids)
 
-    def model_tokens(self, ids: list[int]) -> list[int]:
+    def model_tokens(self, ids: Sequence[int]) -> list[int]:
         """What the model sees: escaped bytes as the escape token."""
         return [i if i < self.vocab_size else self.escape for i in ids]
 
 
-def _pieces(text: str) -> list[str]:
+def _pieces(text: str) -> Iterator[str]:
     """``text`` in pieces of about TEXT_PIECE characters, each ending after a newline where it can."""
-    pieces, at = [], 0
+    at = 0
     while at < len(text):
         end = min(len(text), at + TEXT_PIECE)
         if end < len(text):
             cut = text.rfind("\n", at, end)
             end = cut + 1 if cut > at else end
-        pieces.append(text[at:end])
+        yield text[at:end]
         at = end
-    return pieces
 
 
 @register("llm", model=True)
@@ -196,7 +200,7 @@ class LLMCompressor:
             out += write_varint(len(stream)) + stream
         return bytes(out)
 
-    def _coded(self, blocks: list[list[int]]) -> Iterable[list[Interval]]:
+    def _coded(self, blocks: Sequence[Sequence[int]]) -> Iterable[list[Interval]]:
         """Each block's intervals of its model tokens, block by block (model 2: a group at a time)."""
         if self.match == 2:
             ngram = TokenNgram()
