@@ -49,6 +49,22 @@ def test_tokens_escape_bytes_the_vocabulary_lacks():
     assert len(t.encode(TEXT.encode())) < len(TEXT) / 2  # BPE tokens: fewer symbols than bytes
 
 
+def test_long_text_is_tokenized_in_batches_of_pieces_cut_after_newlines(monkeypatch):
+    """Text of many pieces (here pieces of 40 characters, 3 tokenized at a time) gives the tokens of
+    each piece on its own, in order, and round-trips."""
+    import nct.compressors.llm as llm
+
+    t = Tokens(tiny_llama().tokenizer_json, tiny_llama().cfg.vocab_size)
+    data = (TEXT + "\n") * 4 + "\xff".join(["caf\u00e9 na\u00efve"] * 9)
+    monkeypatch.setattr(llm, "TEXT_PIECE", 40)
+    monkeypatch.setattr(llm, "PIECES_AT_ONCE", 3)
+    pieces = list(llm._pieces(data))
+    assert len(pieces) > 3 * 3 and "".join(pieces) == data
+    assert all(p.endswith("\n") or len(p) == 40 or p is pieces[-1] for p in pieces)
+    ids = t.encode(data.encode())
+    assert t.decode(ids) == data.encode() and list(ids) == [i for p in pieces for i in t.encode(p.encode())]
+
+
 def test_payload_does_not_depend_on_the_batch_and_any_batch_decodes():
     data = TEXT.encode()[:600]
     payloads = {coder(block=50, batch=b).compress(data) for b in (1, 4)}
