@@ -34,11 +34,13 @@ def test_full_sequence_cached_steps_batch_and_length_agree():
 
 def test_compiled_kernels_and_pytorch_operations_agree(monkeypatch):
     """The CPU's compiled kernels (``llama_kernels``: the whole cached step; the teacher-forced
-    sequence's quantization, heads and SwiGLU) and the PyTorch operations a GPU runs give the same
-    CDFs, full sequence and steps."""
+    sequence's matmuls, here of 120 rows, quantization, heads and SwiGLU) and the PyTorch
+    operations a GPU runs give the same CDFs, full sequence and steps; the compiled path never
+    makes the GEMMs' fp32 copies of the weights."""
     from nct.models import llama
 
-    e = tiny_llama()
+    cfg = tiny_config(tiny_llama().cfg.vocab_size)
+    e = Llama.from_weights(cfg, random_weights(cfg, 0), tiny_llama().tokenizer_json, {"model": "tiny-llama"})
     x = ids(7, 4, 30, e.cfg.vocab_size)
 
     def both() -> tuple[np.ndarray, np.ndarray]:
@@ -46,6 +48,7 @@ def test_compiled_kernels_and_pytorch_operations_agree(monkeypatch):
         return e.cdfs(x), np.stack([e.step(cache, x[:, i]) for i in range(30)], 1)
 
     compiled = both()
+    assert e._compiled and not e._gemm
     monkeypatch.setattr(llama, "COMPILED", False)
     assert not e._compiled
     operations = both()

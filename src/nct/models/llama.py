@@ -51,7 +51,6 @@ from .m1 import ATTN_LUT_SCALE, ATTN_LUT_STEPS, OUT_LUT_SCALE, quantize_rows, qu
 FORMAT = "nct-llama-engine/1"
 ENGINE_VERSION = 1
 EXACT_K = 1024  # the widest int8 x int8 sum an fp32 GEMM keeps exact: 1024 x 127^2 < 2^24
-ROW_KERNEL_ROWS = 64  # up to this many rows, CPU matmuls run ``int8_rows`` (the same integers as the GEMMs; faster there)
 COMPILED = True  # on the CPU, run ``llama_kernels``' compiled kernels (False: the PyTorch operations, as on a GPU; tests compare them)
 QUERY_CHUNK = 256  # queries of a full sequence attended at a time (over the keys up to the chunk's end)
 
@@ -177,10 +176,11 @@ class Llama:
         self.device = str(device)
         dev = torch.device(device)
         self._gemm_dtype = torch.float64 if dev.type != "cpu" else torch.float32  # a GPU's fp32 GEMMs may use TF32
-        self.t = {k: torch.from_numpy(v.astype(np.float32) if v.dtype == np.int8 else v).to(dev) for k, v in self.stored.items()}
-        for name in self._weight_names():
-            self.t[name] = self.t[name].to(self._gemm_dtype)
-        # the same weights as int8 [out, in], for the CPU's cached steps and short sequences (``llama_kernels.int8_rows``)
+        weights = set(self._weight_names())  # their GEMM operands are made on first use (``_gemm_weight``)
+        self.t = {k: torch.from_numpy(v.astype(np.float32) if v.dtype == np.int8 else v).to(dev)
+                  for k, v in self.stored.items() if k not in weights}
+        self._gemm: dict[str, torch.Tensor] = {}
+        # the same weights as int8 [out, in], for the CPU's matmuls (``llama_kernels.int8_rows``)
         self._rows = {n: np.ascontiguousarray(self.stored[n].T) for n in self._weight_names()} if dev.type == "cpu" else {}
         order = self._weight_names()[1:] + ["head"]  # ``llama_kernels.step``'s: every layer's, then the head
         self._step_weights = tuple(self._rows[n] for n in order) if self._rows else ()
@@ -271,12 +271,11 @@ class Llama:
             llama_kernels.quantize(flat.contiguous().numpy(), normalize, q8.numpy(), r.numpy())
         else:
             q8, r = exact_torch.quantize(flat, normalize)
-        w = self.t[name]
-        if len(flat) <= ROW_KERNEL_ROWS and self._compiled:
-            out = np.empty((len(flat), w.shape[1]), np.int32)
+        if self._compiled:  # the same integers as the GEMMs below, faster on the CPU
+            out = np.empty((len(flat), self._rows[name].shape[0]), np.int32)
             int8_rows(q8.numpy(), self._rows[name], out)
             acc = torch.from_numpy(out)
-        elif w.dtype == torch.float64 or q8.shape[1] <= EXACT_K:
+        elif (w := self._gemm_weight(name)).dtype == torch.float64 or q8.shape[1] <= EXACT_K:
             acc = torch.mm(q8.to(w.dtype), w)
         else:  # exact pieces, added exactly
             q = q8.to(w.dtype)
@@ -284,6 +283,13 @@ class Llama:
             acc = torch.stack(pieces).sum(0)  # float64 sums of integers below 2^53: exact
         y = acc.float().mul_(self.t[name + "_s"])
         return y.view(*x.shape[:-1], -1), r.view(*x.shape[:-1], 1)
+
+    def _gemm_weight(self, name: str) -> torch.Tensor:
+        """Weight matrix ``name`` [in, out] as a GEMM's operand (fp32 on the CPU, float64 on a GPU),
+        made on first use: the CPU's compiled path never needs these copies (0.5 GB for SmolLM2)."""
+        if name not in self._gemm:
+            self._gemm[name] = torch.from_numpy(self.stored[name]).to(self.device).to(self._gemm_dtype)
+        return self._gemm[name]
 
     def _rope(self, x: torch.Tensor, first: int) -> torch.Tensor:
         """x [B, T, heads, dh] rotated for positions first.. (adjacent channel pairs)."""

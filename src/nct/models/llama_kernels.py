@@ -177,16 +177,17 @@ def _weighted_block(queries: int):  # noqa: ANN202 (a numba intrinsic)
 
 CHUNK = 16  # entries per vector step of ``_dots_block``
 ROW_BLOCK = 128  # rows of x per pass of ``int8_rows`` over the weights (int16: 147 KB at K = 576)
-_DOTS_2x2, _DOTS_1x2, _DOTS_1x4, _DOTS_1x1 = _dots_block(2, 2), _dots_block(1, 2), _dots_block(1, 4), _dots_block(1, 1)
+_DOTS_2x4, _DOTS_1x4, _DOTS_1x1 = _dots_block(2, 4), _dots_block(1, 4), _dots_block(1, 1)
 _WEIGHTED_3, _WEIGHTED_1 = _weighted_block(3), _weighted_block(1)
 
 
 @njit(cache=True)
 def int8_rows(x, wt, out) -> None:
     """out [B, N] = x [B, K] @ wt.T for int8 values x (held as int16, C order) and int8 wt [N, K]
-    (C order), in int32: exact (|product| <= 127^2, sums of up to 2^17 of them fit int32). For
-    the rows of a decoding step, where reading the weights once as int8 beats reading them as fp32
-    for a GEMM: 2 x 2 blocks of ``_dots_block`` over K's chunks of 16, then K's last terms."""
+    (C order), in int32: exact (|product| <= 127^2, sums of up to 2^17 of them fit int32). Every
+    CPU matmul of the engine, a decoding step's few rows and a teacher-forced block's 1,024 alike
+    (faster than fp32 GEMMs of the same integers here: ``bench/llm_matmul.py``): 2 x 4 blocks of
+    ``_dots_block`` over K's chunks of 16, then K's last terms."""
     chunks = x.shape[1] // CHUNK
     for first in range(0, len(x), ROW_BLOCK):  # a block of x stays in cache while wt streams past it
         _int8_block(x[first : first + ROW_BLOCK], wt, chunks, out[first : first + ROW_BLOCK])
@@ -195,24 +196,22 @@ def int8_rows(x, wt, out) -> None:
 @njit(cache=True, parallel=True)
 def _int8_block(x, wt, chunks, out) -> None:
     """``int8_rows`` of a block of rows: one row against one weight row at a time (a single row
-    streams the weights fastest so), else 2 x 2 blocks; then K's last terms."""
+    streams the weights fastest so), else 2 x 4 blocks (1 x 4 for an odd last row, one at a time
+    for the last weight rows); then K's last terms."""
     rows, k_len, n_len = x.shape[0], x.shape[1], wt.shape[0]
-    if rows == 1:
-        for n in prange(n_len):
-            out[0, n] = _DOTS_1x1(x, 0, wt, n, chunks)[0]
-    else:
-        for m in prange((n_len + 1) // 2):
-            n = 2 * m
-            if n + 1 < n_len:
-                for b in range(0, rows - 1, 2):
-                    d = _DOTS_2x2(x, b, wt, n, chunks)
-                    out[b, n], out[b, n + 1], out[b + 1, n], out[b + 1, n + 1] = d[0], d[1], d[2], d[3]
-                if rows % 2:
-                    d2 = _DOTS_1x2(x, rows - 1, wt, n, chunks)
-                    out[rows - 1, n], out[rows - 1, n + 1] = d2[0], d2[1]
-            else:
-                for b in range(rows):
-                    out[b, n] = _DOTS_1x1(x, b, wt, n, chunks)[0]
+    quads = n_len // 4 if rows > 1 else 0
+    for m in prange(quads):
+        n = 4 * m
+        for b in range(0, rows - 1, 2):
+            d = _DOTS_2x4(x, b, wt, n, chunks)
+            out[b, n], out[b, n + 1], out[b, n + 2], out[b, n + 3] = d[0], d[1], d[2], d[3]
+            out[b + 1, n], out[b + 1, n + 1], out[b + 1, n + 2], out[b + 1, n + 3] = d[4], d[5], d[6], d[7]
+        if rows % 2:
+            d1 = _DOTS_1x4(x, rows - 1, wt, n, chunks)
+            out[rows - 1, n], out[rows - 1, n + 1], out[rows - 1, n + 2], out[rows - 1, n + 3] = d1[0], d1[1], d1[2], d1[3]
+    for n in prange(4 * quads, n_len):
+        for b in range(rows):
+            out[b, n] = _DOTS_1x1(x, b, wt, n, chunks)[0]
     if chunks * CHUNK < k_len:
         for n in prange(n_len):
             for b in range(rows):
