@@ -1,6 +1,6 @@
 """Benchmark: the `smollm2` engine's CPU matmuls, ``llama_kernels.int8_rows`` (int8 x int8 sums in
 int32, what the engine runs) against fp32 GEMMs of the same integers (PyTorch's, split at K = 1,024
-and added in float64 where a sum could pass 2^24: the engine's exact GEMM path, which a GPU runs),
+and added in float64 where a sum could pass 2^24: the engine's exact GEMM path, ``llama.exact_mm``, which a GPU runs),
 for one layer's and the head's weights, by rows: a decoding step's 1 and 32, a teacher-forced
 block's 1,024. Both give the same integers (checked here); the figures are G multiply-adds a second.
 
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from nct.models import pretrained
-from nct.models.llama import EXACT_K
+from nct.models.llama import exact_mm
 from nct.models.llama_kernels import int8_rows
 from nct.results import environment, write_result
 
@@ -39,14 +39,6 @@ def median_s(call, repeats: int) -> float:  # noqa: ANN001
     return statistics.median(times)
 
 
-def gemm(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """x [B, K] (int16 holding int8 values) @ w [K, N] (fp32 integers), exactly: the engine's GEMM path."""
-    q = x.float()
-    if q.shape[1] <= EXACT_K:
-        return torch.mm(q, w)
-    return torch.stack([torch.mm(q[:, k : k + EXACT_K], w[k : k + EXACT_K]).double() for k in range(0, q.shape[1], EXACT_K)]).sum(0)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", default="1,32,1024", help="comma-separated rows of activations")
@@ -63,8 +55,8 @@ def main() -> None:
             x = torch.from_numpy(rng.integers(-127, 128, (rows, wt.shape[1])).astype(np.int16))
             out = np.empty((rows, wt.shape[0]), np.int32)
             int8_s = median_s(lambda: int8_rows(x.numpy(), wt, out), args.repeats)  # noqa: B023
-            gemm_s = median_s(lambda: gemm(x, w), args.repeats)  # noqa: B023
-            if not np.array_equal(out, gemm(x, w).numpy().astype(np.int64)):
+            gemm_s = median_s(lambda: exact_mm(x, w), args.repeats)  # noqa: B023
+            if not np.array_equal(out, exact_mm(x, w).numpy().astype(np.int64)):
                 sys.exit(f"{name} x {rows} rows: int8_rows and the GEMM disagree")
             macs = rows * wt.shape[0] * wt.shape[1] / 1e9
             table.append({"weight": name, "k": wt.shape[1], "n": wt.shape[0], "rows": rows,

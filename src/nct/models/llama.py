@@ -266,21 +266,15 @@ class Llama:
         x's rows quantized to int8, their exact integer products with W's int8 columns times W's
         column scales; r [..., 1] the rows' scales."""
         flat = x.reshape(-1, x.shape[-1])
-        if self._compiled:
+        if self._compiled:  # the same integers as ``exact_mm``'s GEMMs, faster on the CPU
             q8, r = torch.empty(flat.shape, dtype=torch.int16), torch.empty(len(flat), 1)  # int8 values (``int8_rows``)
             llama_kernels.quantize(flat.contiguous().numpy(), normalize, q8.numpy(), r.numpy())
-        else:
-            q8, r = exact_torch.quantize(flat, normalize)
-        if self._compiled:  # the same integers as the GEMMs below, faster on the CPU
             out = np.empty((len(flat), self._rows[name].shape[0]), np.int32)
             int8_rows(q8.numpy(), self._rows[name], out)
             acc = torch.from_numpy(out)
-        elif (w := self._gemm_weight(name)).dtype == torch.float64 or q8.shape[1] <= EXACT_K:
-            acc = torch.mm(q8.to(w.dtype), w)
-        else:  # exact pieces, added exactly
-            q = q8.to(w.dtype)
-            pieces = [torch.mm(q[:, k : k + EXACT_K], w[k : k + EXACT_K]).double() for k in range(0, q.shape[1], EXACT_K)]
-            acc = torch.stack(pieces).sum(0)  # float64 sums of integers below 2^53: exact
+        else:
+            q8, r = exact_torch.quantize(flat, normalize)
+            acc = exact_mm(q8, self._gemm_weight(name))
         y = acc.float().mul_(self.t[name + "_s"])
         return y.view(*x.shape[:-1], -1), r.view(*x.shape[:-1], 1)
 
@@ -464,6 +458,16 @@ class Llama:
                            k, k_s, v, v_s, out)
         cache.position += 1
         return out
+
+
+def exact_mm(q8: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """q8 [B, K] (int8 values) @ w [K, N] (integers, fp32 or float64) exactly: one GEMM in float64
+    or where K <= EXACT_K, else fp32 GEMMs over K's pieces of EXACT_K added in float64."""
+    q = q8.to(w.dtype)
+    if w.dtype == torch.float64 or q.shape[1] <= EXACT_K:
+        return torch.mm(q, w)
+    pieces = [torch.mm(q[:, k : k + EXACT_K], w[k : k + EXACT_K]).double() for k in range(0, q.shape[1], EXACT_K)]
+    return torch.stack(pieces).sum(0)  # float64 sums of integers below 2^53: exact
 
 
 def _attention_weights_torch(dots, q_s, k_s, v_s, visible, lut) -> tuple[torch.Tensor, torch.Tensor]:

@@ -115,7 +115,6 @@ class Mixer:
             counts[1] += 1
 
 
-
 class MatchGroup:
     """Blocks a lockstep decoder steps together, each with its own ``Mixer``: ``bonuses`` for row j
     at position t, then ``learn`` once its token is known (the interface of ``TokenNgram.group``)."""

@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from typing import NamedTuple
-
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from ..coding.arithmetic import DEFAULT_PRECISION, max_total
 from ..coding.symbols import Bonuses, Interval
